@@ -1,0 +1,143 @@
+"""The ``ganspec`` command line. It only wires the stages together; each stage is its own module."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ganspec import __version__
+
+FORMATS = click.Choice(["text", "json", "github"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ganspec")
+def cli() -> None:
+    """Turn a GAN specification into a checked, runnable PyTorch project."""
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--explain", is_flag=True, help="Print both networks' layer tables with shapes.")
+def validate(spec: Path, fmt: str, explain: bool) -> None:
+    """Check SPEC: schema, exact shape math and stability rules.
+
+    Exit 0 when there is no error (warnings allowed), 1 when there are errors, 2 when the file
+    cannot be read as a spec.
+    """
+    from ganspec.diagnostics import format_github, format_json, format_text, summary
+    from ganspec.validate import validate_file
+
+    report = validate_file(spec)
+    if fmt == "json":
+        click.echo(format_json(report.diagnostics))
+    elif fmt == "github":
+        if report.diagnostics:
+            click.echo(format_github(report.diagnostics))
+    else:
+        if report.diagnostics:
+            click.echo(format_text(report.diagnostics))
+        click.echo(f"{report.file}: {summary(report.diagnostics, dict(report.ignored))}")
+    if explain and report.context is not None:
+        from ganspec.explain import explain as explain_table
+
+        # Machine-readable formats keep stdout clean: the table goes to stderr.
+        click.echo("\n" + explain_table(report.context), err=fmt != "text")
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option("--preset", "preset_name", required=True, help="Preset name (see `ganspec presets`).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write; prints to stdout when omitted.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(preset_name: str, out: Path | None, force: bool) -> None:
+    """Start a spec from a preset; it begins with a schema modeline for editors."""
+    from ganspec.presets import SCHEMA_FILENAME, all_presets, with_schema_modeline
+
+    presets = all_presets()
+    if preset_name not in presets:
+        import difflib
+
+        close = difflib.get_close_matches(preset_name, list(presets), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise click.UsageError(f"no preset '{preset_name}'.{hint} Available: {', '.join(presets)}")
+    text = with_schema_modeline(presets[preset_name].text())
+    if out is None:
+        click.echo(text, nl=False)
+        click.echo(f"# (editor schema: ganspec schema > {SCHEMA_FILENAME})", err=True)
+        return
+    if out.exists() and not force:
+        raise click.UsageError(f"{out} exists; pass --force to overwrite it")
+    _write(out, text)
+    schema_path = out.parent / SCHEMA_FILENAME
+    _write(schema_path, _schema_text())
+    click.echo(f"wrote {out} (preset {preset_name}) and {schema_path}")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _schema_text() -> str:
+    from ganspec.spec import json_schema
+
+    return json.dumps(json_schema(), indent=2) + "\n"
+
+
+@cli.command()
+def presets() -> None:
+    """List the ready specs: name and what each is for."""
+    from ganspec.presets import all_presets
+
+    entries = all_presets()
+    width = max(len(name) for name in entries)
+    for name, preset in entries.items():
+        click.echo(f"{name.ljust(width)}  {preset.summary}")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format (field descriptions included)."""
+    click.echo(_schema_text(), nl=False)
+
+
+@cli.command("rule")
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Document every rule.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def rule_command(code: str | None, show_all: bool, fmt: str) -> None:
+    """Explain rule CODE (e.g. GS201): summary, why it matters, example, fix."""
+    from ganspec.rules import RULES
+
+    if show_all == bool(code):
+        raise click.UsageError("give a rule code, or --all")
+    if show_all:
+        chosen = list(RULES.values())
+    else:
+        key = code.upper()  # type: ignore[union-attr]
+        if key not in RULES:
+            raise click.UsageError(f"no rule {code}; `ganspec rule --all` lists them")
+        chosen = [RULES[key]]
+    if fmt == "json":
+        payload = [r.as_dict() for r in chosen]
+        click.echo(json.dumps(payload if show_all else payload[0], indent=2))
+    else:
+        click.echo("\n".join(r.as_text() for r in chosen), nl=False)
+
+
+def main() -> None:
+    cli(prog_name="ganspec")

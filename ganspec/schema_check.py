@@ -1,0 +1,350 @@
+"""Turn a parsed document into a Spec, mapping every pydantic error to a positioned diagnostic.
+
+Pydantic reports locations as tuples that include union tags (``('layers', 0, 'conv',
+'stride')``); we walk them against the raw data to get the user's path and YAML position,
+and rewrite pydantic's messages into the user's terms, with a did-you-mean for typos.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ganspec.diagnostics import Diagnostic
+from ganspec.source import PathKey, Position, SourceDocument
+from ganspec.spec import SPEC_KINDS, SPEC_VERSION, Spec
+from ganspec.spec.layers import LAYER_TYPES, OP_KEYS, op_of
+
+# Words people write for a field, mapped to the field ganspec calls it.
+SYNONYMS: dict[str, str] = {
+    "learning_rate": "lr",
+    "beta": "betas",
+    "n_critic": "d_steps_per_g_step",
+    "critic_steps": "d_steps_per_g_step",
+    "z_dim": "latent_dim",
+    "nz": "latent_dim",
+    "activation": "act",
+    "normalization": "norm",
+    "kernel_size": "kernel",
+    "num_classes": "classes",
+    "n_classes": "classes",
+    "gp_weight": "gradient_penalty",
+    "lambda_gp": "gradient_penalty",
+    "clip": "weight_clip",
+    "optimizer": "optimizers",
+    "bs": "batch_size",
+    "conv2d": "conv",
+    "deconv": "conv_transpose",
+    "convtranspose": "conv_transpose",
+    "conv_transpose2d": "conv_transpose",
+    "dense": "linear",
+    "fc": "linear",
+    "view": "reshape",
+    "unflatten": "reshape",
+}
+
+
+def path_text(path: PathKey) -> str:
+    """``('generator', 'layers', 3, 'padding')`` -> ``generator.layers[3].padding``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@dataclass(frozen=True)
+class SchemaResult:
+    spec: Spec | None
+    diagnostics: list[Diagnostic]
+
+
+def did_you_mean(word: str, choices: list[str]) -> str | None:
+    """The field a typo most likely meant, through synonyms too (``learning_rat`` -> ``lr``)."""
+    lowered = word.lower().replace("-", "_")
+    pool = {choice: choice for choice in choices}
+    pool.update({alias: real for alias, real in SYNONYMS.items() if real in choices})
+    if lowered in pool:
+        return pool[lowered]
+    match = difflib.get_close_matches(lowered, list(pool), n=1, cutoff=0.7)
+    return pool[match[0]] if match else None
+
+
+class _Mapper:
+    def __init__(self, document: SourceDocument) -> None:
+        self.doc = document
+
+    def diagnostic(
+        self,
+        code: str,
+        message: str,
+        path: PathKey,
+        *,
+        key: bool = False,
+        fix: str | None = None,
+        position: Position | None = None,
+    ) -> Diagnostic:
+        position = position or self.doc.position(path, key=key)
+        return Diagnostic(
+            code=code,
+            severity="error",
+            message=message,
+            path=path_text(path),
+            file=self.doc.file,
+            line=position.line,
+            column=position.column,
+            fix=fix,
+        )
+
+    def resolve(self, loc: tuple[Any, ...]) -> tuple[PathKey, Any]:
+        """User path for a pydantic loc, and the raw value found there."""
+        path: list[str | int] = []
+        node: Any = self.doc.data
+        skip_tag = False
+        for part in loc:
+            if isinstance(node, dict) and not skip_tag and _is_tag(part, node):
+                skip_tag = True
+                continue
+            skip_tag = False
+            path.append(part)
+            if isinstance(node, dict) and isinstance(part, str):
+                node = node.get(part, _MISSING)
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            else:
+                node = _MISSING
+        return tuple(path), node
+
+    def convert(self, error: dict[str, Any], model_for: type[BaseModel]) -> Diagnostic:
+        path, value = self.resolve(error["loc"])
+        kind = error["type"]
+        field = path[-1] if path else ""
+        if kind == "extra_forbidden":
+            choices = _fields_at(model_for, path[:-1], self.doc.data)
+            suggestion = did_you_mean(str(field), choices)
+            hint = f"did you mean '{suggestion}'?" if suggestion else None
+            allowed = ", ".join(sorted(choices)) if choices else "none"
+            return self.diagnostic(
+                "GS103",
+                f"unknown key '{field}'" + (f"; {hint}" if hint else f" (allowed: {allowed})"),
+                path,
+                key=True,
+                fix=f"rename '{field}' to '{suggestion}'" if suggestion else f"remove '{field}'",
+            )
+        if kind == "missing":
+            return self.diagnostic(
+                "GS105", f"required key '{field}' is missing", path, fix=f"add '{field}: ...'"
+            )
+        if kind == "layer_op":
+            return self._layer_op(path, value)
+        return self.diagnostic("GS104", _describe_value_error(error, value), path)
+
+    def _layer_op(self, path: PathKey, value: Any) -> Diagnostic:
+        ops = ", ".join(OP_KEYS)
+        if not isinstance(value, dict):
+            return self.diagnostic(
+                "GS104", f"a layer is a mapping like {{conv: 64, kernel: 4}}; one of: {ops}", path
+            )
+        present = [key for key in value if key in LAYER_TYPES]
+        if len(present) > 1:
+            return self.diagnostic(
+                "GS104",
+                f"a layer has exactly one op key, this one has {', '.join(present)}",
+                path,
+                fix="split it into one layer per op",
+            )
+        for key in value:
+            suggestion = did_you_mean(str(key), list(OP_KEYS))
+            if suggestion:
+                return self.diagnostic(
+                    "GS103",
+                    f"unknown layer op '{key}'; did you mean '{suggestion}'?",
+                    (*path, key),
+                    key=True,
+                    fix=f"rename '{key}' to '{suggestion}'",
+                )
+        return self.diagnostic("GS105", f"the layer has no op key; add one of: {ops}", path)
+
+
+_MISSING = object()
+
+
+def _is_tag(part: Any, node: dict[str, Any]) -> bool:
+    """Pydantic inserts union tags into locs: a layer's op key, or a source's ``type`` value."""
+    if not isinstance(part, str):
+        return False
+    return part == op_of(node) or (part not in node and node.get("type") == part)
+
+
+def _fields_at(root: type[BaseModel], path: PathKey, raw_root: Any) -> list[str]:
+    """Field names of the model that sits at ``path``, found by walking annotations."""
+    candidates: list[type[BaseModel]] = [root]
+    raw: Any = raw_root
+    for part in path:
+        if isinstance(part, str):
+            model = _pick(candidates, raw)
+            field = model.model_fields.get(part) if model else None
+            if field is None:
+                return []
+            candidates = _models_in(field.annotation)
+        raw = _child(raw, part)
+    model = _pick(candidates, raw)
+    return list(model.model_fields) if model else []
+
+
+def _child(raw: Any, part: str | int) -> Any:
+    if isinstance(raw, dict) and isinstance(part, str):
+        return raw.get(part)
+    if isinstance(raw, list) and isinstance(part, int) and 0 <= part < len(raw):
+        return raw[part]
+    return None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Every pydantic model inside an annotation such as ``list[Layer] | None``."""
+    stack, found = [annotation], []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            found.append(item)
+        else:
+            stack.extend(typing.get_args(item))
+    return found
+
+
+def _pick(models: list[type[BaseModel]], raw: Any) -> type[BaseModel] | None:
+    """The union member a raw mapping means: by its layer op key or its ``type`` value."""
+    if len(models) == 1:
+        return models[0]
+    if not isinstance(raw, dict):
+        return None
+    op = op_of(raw)
+    for model in models:
+        if op is not None and model is LAYER_TYPES.get(op):
+            return model
+        type_field = model.model_fields.get("type")
+        if type_field is not None and raw.get("type") in typing.get_args(type_field.annotation):
+            return model
+    return None
+
+
+def _describe_value_error(error: dict[str, Any], value: Any) -> str:
+    kind = error["type"]
+    shown = _show(value)
+    ctx = error.get("ctx") or {}
+    if kind in ("int_type", "int_parsing"):
+        return f"expected a whole number, got {shown}"
+    if kind in ("float_type", "float_parsing"):
+        return f"expected a number, got {shown}"
+    if kind == "bool_type":
+        return f"expected true or false, got {shown}"
+    if kind == "finite_number":
+        return f"expected a finite number, got {shown}"
+    if kind == "string_type":
+        return f"expected text, got {shown}"
+    if kind in ("list_type", "tuple_type"):
+        return f"expected a list, got {shown}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping (key: value), got {shown}"
+    if kind == "literal_error":
+        return f"got {shown}; expected {ctx.get('expected', 'one of the allowed values')}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tags = ctx.get("expected_tags", "")
+        tag = ctx.get("tag")
+        return f"unknown type {tag!r}; expected one of {tags}" if tag else f"expected {tags}"
+    if kind == "greater_than_equal":
+        return f"{shown} is too small: must be at least {ctx['ge']}"
+    if kind == "greater_than":
+        return f"{shown} is too small: must be greater than {ctx['gt']}"
+    if kind == "less_than_equal":
+        return f"{shown} is too large: must be at most {ctx['le']}"
+    if kind == "less_than":
+        return f"{shown} is too large: must be less than {ctx['lt']}"
+    if kind in ("too_short", "too_long"):
+        return f"{shown} has the wrong length: {error['msg'][0].lower()}{error['msg'][1:]}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return f"{error['msg']} (got {shown})"
+
+
+def _show(value: Any) -> str:
+    if value is _MISSING:
+        return "nothing"
+    if isinstance(value, str):
+        return f"text '{value[:40]}'" + ("..." if len(value) > 40 else "")
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if value is None:
+        return "null"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_schema(document: SourceDocument) -> SchemaResult:
+    """Validate the raw mapping; returns the Spec, or the diagnostics that prevent one."""
+    mapper = _Mapper(document)
+    diagnostics = [
+        mapper.diagnostic(
+            "GS102",
+            f"duplicate key '{dup.path[-1]}' (first at line {dup.first.line}); YAML would "
+            "silently keep the last one",
+            dup.path,
+            key=True,
+            fix="keep one of them",
+            position=dup.again,
+        )
+        for dup in document.duplicates
+    ]
+    data = document.data
+    version = data.get("ganspec", _MISSING)
+    if version is not _MISSING and version != SPEC_VERSION:
+        diagnostics.append(
+            mapper.diagnostic(
+                "GS106",
+                f"spec format version {_show(version)} is not supported; this ganspec reads "
+                f"version {SPEC_VERSION}",
+                ("ganspec",),
+                fix=f"ganspec: {SPEC_VERSION}",
+            )
+        )
+        return SchemaResult(None, diagnostics)
+    kind = data.get("kind", _MISSING)
+    if kind is _MISSING:
+        diagnostics.append(
+            mapper.diagnostic(
+                "GS105",
+                f"required key 'kind' is missing; one of: {', '.join(SPEC_KINDS)}",
+                ("kind",),
+                fix="kind: image",
+            )
+        )
+        return SchemaResult(None, diagnostics)
+    if not isinstance(kind, str) or kind not in SPEC_KINDS:
+        diagnostics.append(
+            mapper.diagnostic(
+                "GS106",
+                f"kind {_show(kind)} is not supported by this ganspec; supported: "
+                f"{', '.join(SPEC_KINDS)}",
+                ("kind",),
+            )
+        )
+        return SchemaResult(None, diagnostics)
+    model = SPEC_KINDS[kind]
+    try:
+        spec = model.model_validate(data)
+    except ValidationError as exc:
+        seen: set[tuple[str, str]] = set()
+        for error in exc.errors(include_url=False):
+            diag = mapper.convert(error, model)
+            if (diag.code, diag.path) not in seen:
+                seen.add((diag.code, diag.path))
+                diagnostics.append(diag)
+        return SchemaResult(None, diagnostics)
+    return SchemaResult(None if diagnostics else spec, diagnostics)

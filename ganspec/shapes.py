@@ -1,0 +1,337 @@
+"""Trace the per-sample shape through a layer list, and solve for parameters that land.
+
+A shape is ``(features,)`` for vector data or ``(channels, height, width)`` for images. The
+trace stops at the first layer PyTorch would reject; a layer that silently drops real input
+rows (a "fractional" size) is recorded but does not stop it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ganspec import shape_math as sm
+from ganspec.spec.layers import LayerOptions, op_of
+
+Shape = tuple[int, ...]
+
+
+def format_shape(shape: Shape) -> str:
+    return "x".join(str(n) for n in shape)
+
+
+@dataclass(frozen=True)
+class ShapeProblem:
+    """Why layer ``index`` cannot work; ``field`` is the layer option to point at."""
+
+    index: int
+    code: str
+    message: str
+    field: str | None = None
+    fatal: bool = True
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    index: int
+    op: str
+    params: str
+    in_shape: Shape
+    out_shape: Shape
+
+
+@dataclass
+class Trace:
+    input_shape: Shape
+    rows: list[LayerRow] = field(default_factory=list)
+    problems: list[ShapeProblem] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not any(p.fatal for p in self.problems)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+    @property
+    def output(self) -> Shape | None:
+        if not self.complete:
+            return None
+        return self.rows[-1].out_shape if self.rows else self.input_shape
+
+
+class _Reject(Exception):
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def _need_image(shape: Shape, op: str) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise _Reject(
+            "GS204",
+            f"{op} needs a C x H x W input but receives {len(shape)}-d features "
+            f"({format_shape(shape)}); add a reshape layer before it",
+            op,
+        )
+    return shape
+
+
+def _need_vector(shape: Shape, op: str) -> int:
+    if len(shape) != 1:
+        raise _Reject(
+            "GS204",
+            f"{op} needs a feature vector but receives {format_shape(shape)}; add "
+            "{flatten: true} (or global_avg_pool) before it",
+            op,
+        )
+    return shape[0]
+
+
+def _spatial(fn: Callable[[int], int], shape: tuple[int, int, int], channels: int) -> Shape:
+    _, height, width = shape
+    return (channels, fn(height), fn(width))
+
+
+def _fractional(layer: LayerOptions, shape: tuple[int, int, int], op: str) -> ShapeProblem | None:
+    kernel = layer.kernel if op == "conv" else getattr(layer, op)
+    stride = layer.stride or kernel
+    dilation = getattr(layer, "dilation", 1)
+    for axis, length in (("height", shape[1]), ("width", shape[2])):
+        lost = sm.uncovered_input(length, kernel, stride, layer.padding, dilation)
+        if lost:
+            return ShapeProblem(
+                -1,
+                "GS203",
+                f"{op} kernel={kernel} stride={stride} padding={layer.padding} on {axis} "
+                f"{length} never reads the last {lost} input row(s): the size is fractional "
+                "and PyTorch silently drops them",
+                "padding",
+                fatal=False,
+            )
+    return None
+
+
+def apply_layer(layer: LayerOptions, shape: Shape) -> tuple[Shape, ShapeProblem | None]:
+    """Output shape of one layer (op then norm), plus a non-fatal note; raises _Reject."""
+    op = op_of(layer)
+    note: ShapeProblem | None = None
+    try:
+        if op == "linear":
+            _need_vector(shape, op)
+            out: Shape = (layer.linear,)
+        elif op == "reshape":
+            target = tuple(layer.reshape)
+            if _product(target) != _product(shape):
+                raise _Reject(
+                    "GS205",
+                    f"reshape to {format_shape(target)} ({_product(target)} values) receives "
+                    f"{format_shape(shape)} ({_product(shape)} values)",
+                    "reshape",
+                )
+            if len(target) == 2:
+                raise _Reject("GS205", "reshape takes [features] or [C, H, W]", "reshape")
+            out = target
+        elif op in ("flatten", "global_avg_pool"):
+            image = _need_image(shape, op)
+            out = (_product(image),) if op == "flatten" else (image[0],)
+        elif op == "conv":
+            image = _need_image(shape, op)
+            sm.check_groups(image[0], layer.conv, layer.groups)
+            out = _spatial(
+                lambda n: sm.conv_out(n, layer.kernel, layer.stride, layer.padding, layer.dilation),
+                image,
+                layer.conv,
+            )
+            note = _fractional(layer, image, op)
+        elif op == "conv_transpose":
+            image = _need_image(shape, op)
+            sm.check_groups(image[0], layer.conv_transpose, layer.groups)
+            out = _spatial(
+                lambda n: sm.conv_transpose_out(
+                    n,
+                    layer.kernel,
+                    layer.stride,
+                    layer.padding,
+                    layer.output_padding,
+                    layer.dilation,
+                ),
+                image,
+                layer.conv_transpose,
+            )
+        elif op == "upsample":
+            image = _need_image(shape, op)
+            out = _spatial(lambda n: sm.upsample_out(n, layer.upsample), image, image[0])
+        elif op == "pixel_shuffle":
+            image = _need_image(shape, op)
+            out = sm.pixel_shuffle_out(*image, layer.pixel_shuffle)
+        elif op in ("avg_pool", "max_pool"):
+            image = _need_image(shape, op)
+            kernel = getattr(layer, op)
+            dilation = getattr(layer, "dilation", 1)
+            out = _spatial(
+                lambda n: sm.pool_out(
+                    n, kernel, layer.stride, layer.padding, dilation, layer.ceil_mode
+                ),
+                image,
+                image[0],
+            )
+            if not layer.ceil_mode:
+                note = _fractional(layer, image, op)
+        elif op == "embedding":
+            dim = layer.dim
+            out = (shape[0] + dim,) if len(shape) == 1 else (shape[0] + dim, *shape[1:])
+        else:  # pragma: no cover - the schema admits no other op
+            raise _Reject("GS204", f"unknown op {op}")
+    except sm.ShapeError as exc:
+        code = "GS207" if "divisible" in str(exc) else "GS208" if "must be" in str(exc) else "GS202"
+        raise _Reject(code, f"{op}: {exc}", _field_for(str(exc))) from None
+    if layer.norm == "instance" and len(out) != 3:
+        raise _Reject("GS204", "instance norm needs a C x H x W output; use layer norm", "norm")
+    return out, note
+
+
+def _field_for(reason: str) -> str | None:
+    for name in ("output_padding", "padding", "groups", "kernel"):
+        if name in reason:
+            return name
+    return None
+
+
+def _product(shape: Sequence[int]) -> int:
+    total = 1
+    for n in shape:
+        total *= n
+    return total
+
+
+def trace(layers: Sequence[LayerOptions], input_shape: Shape) -> Trace:
+    """Shape after every layer; stops at the first layer PyTorch would reject."""
+    result = Trace(input_shape=input_shape)
+    shape = input_shape
+    for index, layer in enumerate(layers):
+        try:
+            out, note = apply_layer(layer, shape)
+        except _Reject as exc:
+            result.problems.append(ShapeProblem(index, exc.code, exc.message, exc.field))
+            return result
+        if note is not None:
+            result.problems.append(
+                ShapeProblem(index, note.code, note.message, note.field, fatal=False)
+            )
+        result.rows.append(LayerRow(index, op_of(layer) or "?", describe(layer), shape, out))
+        shape = out
+    return result
+
+
+def describe(layer: LayerOptions) -> str:
+    """The layer's non-default parameters, e.g. ``64, kernel=4, stride=2, norm=batch``."""
+    op = op_of(layer) or ""
+    main = getattr(layer, op, None)
+    parts = [] if main is True else [str(list(main) if isinstance(main, list) else main)]
+    own = [name for name in type(layer).model_fields if name not in LayerOptions.model_fields]
+    for name in [*own, *LayerOptions.model_fields]:
+        info = type(layer).model_fields[name]
+        if name == op:
+            continue
+        value = getattr(layer, name)
+        if name == "leaky_slope" and layer.act != "leaky_relu":
+            continue
+        if value != info.default:
+            parts.append(f"{name}={value}")
+    return ", ".join(parts)
+
+
+# --- solving for a fix ---------------------------------------------------------------------
+
+_TUNABLE: dict[str, tuple[str, ...]] = {
+    "conv_transpose": ("output_padding", "padding", "kernel", "stride"),
+    "conv": ("padding", "kernel", "stride"),
+    "avg_pool": ("padding", "avg_pool", "stride"),
+    "max_pool": ("padding", "max_pool", "stride"),
+    "upsample": ("upsample",),
+}
+_CHANNEL_KEYS = {"conv": "conv", "conv_transpose": "conv_transpose", "linear": "linear"}
+
+
+@dataclass(frozen=True)
+class Fix:
+    index: int
+    changes: tuple[tuple[str, object], ...]
+
+    def text(self) -> str:
+        return ", ".join(f"{name}={value}" for name, value in self.changes)
+
+
+def _candidates(name: str, current: object) -> Iterator[object]:
+    if name in ("padding", "output_padding"):
+        yield from range(0, 8)
+    elif name == "stride":
+        yield from range(1, 5)
+    elif name == "upsample":
+        yield from (1.0, 2.0, 3.0, 4.0)
+    else:  # kernel sizes
+        yield from range(1, 10)
+
+
+def solve(
+    layers: Sequence[LayerOptions],
+    input_shape: Shape,
+    accept: Callable[[Shape], bool],
+    channel_values: Sequence[int] = (),
+    limit: int = 3,
+) -> list[Fix]:
+    """Single-parameter changes that make the whole trace clean and ``accept`` its output.
+
+    Searches from the last layer backwards and returns the fixes of the first layer that has
+    any, smallest change first: the nearest edit to the place the shape went wrong.
+    """
+    for index in range(len(layers) - 1, -1, -1):
+        layer = layers[index]
+        op = op_of(layer) or ""
+        names = list(_TUNABLE.get(op, ()))
+        options: list[tuple[float, Fix]] = []
+        for name in names:
+            current = getattr(layer, name)
+            for value in _candidates(name, current):
+                if value == current or (name == "stride" and current is None and value == 1):
+                    continue
+                if _lands(layers, index, {name: value}, input_shape, accept):
+                    distance = abs(float(value) - float(current or 0))
+                    options.append((distance, Fix(index, ((_public(name, op), value),))))
+        if op in _CHANNEL_KEYS:
+            key = _CHANNEL_KEYS[op]
+            for value in channel_values:
+                if value != getattr(layer, key) and _lands(
+                    layers, index, {key: value}, input_shape, accept
+                ):
+                    options.append((0.0, Fix(index, ((key, value),))))
+        if options:
+            options.sort(key=lambda item: item[0])
+            return [fix for _, fix in options[:limit]]
+    return []
+
+
+def _public(name: str, op: str) -> str:
+    return name if name != op else op
+
+
+def _lands(
+    layers: Sequence[LayerOptions],
+    index: int,
+    update: dict[str, object],
+    input_shape: Shape,
+    accept: Callable[[Shape], bool],
+) -> bool:
+    candidate = list(layers)
+    try:
+        candidate[index] = type(layers[index]).model_validate(
+            {**layers[index].model_dump(), **update}
+        )
+    except ValueError:
+        return False
+    result = trace(candidate, input_shape)
+    return result.clean and result.output is not None and accept(result.output)

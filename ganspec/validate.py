@@ -1,0 +1,144 @@
+"""The validation pipeline: file -> positioned tree -> Spec -> shape traces -> rule findings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ganspec.diagnostics import Diagnostic, sort_key
+from ganspec.rules import RULES
+from ganspec.rules.context import RuleContext
+from ganspec.schema_check import check_schema, path_text
+from ganspec.source import PathKey, SourceDocument, UnusableInput, parse_text, read_spec_file
+from ganspec.spec import Spec
+
+
+@dataclass
+class Report:
+    """Everything ``ganspec validate`` prints, and the exit code it implies."""
+
+    file: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    spec: Spec | None = None
+    context: RuleContext | None = None
+    unusable: bool = False
+    ignored: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def exit_code(self) -> int:
+        if self.unusable:
+            return 2
+        return 1 if self.errors else 0
+
+
+def validate_file(path: str | Path) -> Report:
+    try:
+        document = read_spec_file(path)
+    except UnusableInput as exc:
+        return _unusable(str(path), exc)
+    return validate_document(document)
+
+
+def validate_text(text: str, file: str = "<spec>") -> Report:
+    try:
+        document = parse_text(text, file)
+    except UnusableInput as exc:
+        return _unusable(file, exc)
+    return validate_document(document)
+
+
+def _unusable(file: str, exc: UnusableInput) -> Report:
+    diagnostic = Diagnostic(
+        code=exc.code,
+        severity="error",
+        message=exc.message,
+        path="",
+        file=file,
+        line=exc.position.line,
+        column=exc.position.column,
+    )
+    return Report(file=file, diagnostics=[diagnostic], unusable=True)
+
+
+def validate_document(document: SourceDocument) -> Report:
+    report = Report(file=document.file)
+    result = check_schema(document)
+    report.diagnostics.extend(result.diagnostics)
+    if result.spec is None:
+        report.diagnostics.sort(key=sort_key)
+        return report
+    spec = result.spec
+    report.spec = spec
+    report.context = RuleContext(spec)
+    ignored = _ignore_list(spec, document, report)
+    for rule in RULES.values():
+        if rule.check is None:
+            continue
+        for finding in rule.check(report.context):
+            if rule.code in ignored:
+                report.ignored[rule.code] += 1
+                continue
+            report.diagnostics.append(
+                _place(
+                    document, rule.code, rule.severity, finding.path, finding.message, finding.fix
+                )
+            )
+    for code, count in sorted(report.ignored.items()):
+        index = spec.ignore.index(code)
+        report.diagnostics.append(
+            _place(
+                document,
+                "GS108",
+                "info",
+                ("ignore", index),
+                f"{code} is ignored by this spec ({count} finding{'s' if count != 1 else ''} "
+                "hidden)",
+                None,
+            )
+        )
+    report.diagnostics.sort(key=sort_key)
+    return report
+
+
+def _ignore_list(spec: Spec, document: SourceDocument, report: Report) -> set[str]:
+    """Codes the spec may ignore; unknown codes and error rules are reported, not honoured."""
+    honoured: set[str] = set()
+    for index, code in enumerate(spec.ignore):
+        rule = RULES.get(code)
+        if rule is None:
+            message, fix = f"{code} is not a ganspec rule", "see `ganspec rule --all`"
+        elif rule.severity == "error":
+            message, fix = f"{code} is an error and cannot be ignored", f"fix what {code} reports"
+        else:
+            honoured.add(code)
+            continue
+        report.diagnostics.append(
+            _place(document, "GS107", "warning", ("ignore", index), message, fix)
+        )
+    return honoured
+
+
+def _place(
+    document: SourceDocument,
+    code: str,
+    severity: str,
+    path: PathKey,
+    message: str,
+    fix: str | None,
+) -> Diagnostic:
+    position = document.position(path)
+    return Diagnostic(
+        code=code,
+        severity=severity,  # type: ignore[arg-type]
+        message=message,
+        path=path_text(path),
+        file=document.file,
+        line=position.line,
+        column=position.column,
+        fix=fix,
+    )
