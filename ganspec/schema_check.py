@@ -76,6 +76,9 @@ def did_you_mean(word: str, choices: list[str]) -> str | None:
 class _Mapper:
     def __init__(self, document: SourceDocument) -> None:
         self.doc = document
+        # (parent path, field) pairs a did-you-mean pointed at: their "missing" errors are
+        # the same mistake seen from the other side, so they are not reported twice.
+        self.suggested: set[tuple[PathKey, str]] = set()
 
     def diagnostic(
         self,
@@ -125,6 +128,8 @@ class _Mapper:
         if kind == "extra_forbidden":
             choices = _fields_at(model_for, path[:-1], self.doc.data)
             suggestion = did_you_mean(str(field), choices)
+            if suggestion:
+                self.suggested.add((path[:-1], suggestion))
             hint = f"did you mean '{suggestion}'?" if suggestion else None
             allowed = ", ".join(sorted(choices)) if choices else "none"
             return self.diagnostic(
@@ -340,9 +345,12 @@ def check_schema(document: SourceDocument) -> SchemaResult:
     try:
         spec = model.model_validate(data)
     except ValidationError as exc:
+        converted = [mapper.convert(error, model) for error in exc.errors(include_url=False)]
         seen: set[tuple[str, str]] = set()
-        for error in exc.errors(include_url=False):
-            diag = mapper.convert(error, model)
+        for diag, error in zip(converted, exc.errors(include_url=False), strict=True):
+            path, _ = mapper.resolve(error["loc"])
+            if diag.code == "GS105" and (path[:-1], path[-1]) in mapper.suggested:
+                continue
             if (diag.code, diag.path) not in seen:
                 seen.add((diag.code, diag.path))
                 diagnostics.append(diag)

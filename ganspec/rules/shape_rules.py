@@ -18,10 +18,8 @@ def _network(ctx: RuleContext, name: str) -> tuple[list[LayerOptions], Shape, Tr
     return ctx.spec.discriminator.layers, ctx.discriminator_input, ctx.discriminator_trace
 
 
-def _fix_text(network: str, fixes: list[Fix], landing: str) -> str:
-    where = f"{network}.layers[{fixes[0].index}]"
-    options = " or ".join(fix.text() for fix in fixes)
-    return f"{options} at {where} lands on {landing}"
+def _fix_text(fixes: list[Fix], landing: str) -> str:
+    return " or ".join(fix.text() for fix in fixes) + f" lands on {landing}"
 
 
 def _fix_path(network: str, fixes: list[Fix]) -> tuple[str | int, ...]:
@@ -68,7 +66,8 @@ def generator_lands_on_data(ctx: RuleContext) -> Iterator[Finding]:
     layers = ctx.spec.generator.layers
     last = (len(layers) - 1,)
     message = (
-        f"generator.layers[{last[0]}] outputs {format_shape(out)}, data is {format_shape(target)}"
+        f"the generator ends on {format_shape(out)} (after layers[{last[0]}]), data is "
+        f"{format_shape(target)}"
     )
     scale = (1, 4, 9, 16, 64)
     fixes = solve(
@@ -78,7 +77,7 @@ def generator_lands_on_data(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             _fix_path("generator", fixes),
             message,
-            _fix_text("generator", fixes, format_shape(target)),
+            _fix_text(fixes, format_shape(target)),
         )
     elif len(out) != len(target):
         yield Finding(
@@ -181,12 +180,12 @@ def discriminator_reduces(ctx: RuleContext) -> Iterator[Finding]:
         return
     layers = ctx.spec.discriminator.layers
     message = (
-        f"discriminator.layers[{len(layers) - 1}] outputs {format_shape(out)}; D must output "
-        f"{wanted}"
+        f"the discriminator ends on {format_shape(out)} (after layers[{len(layers) - 1}]); it "
+        f"must output {wanted}"
     )
     fixes = solve(layers, ctx.discriminator_input, accept, [1])
     if fixes:
-        fix = _fix_text("discriminator", fixes, "1")
+        fix = _fix_text(fixes, "1")
         if patch is None and len(out) == 3 and out[0] == 1:
             fix += f", or declare patch: [{out[1]}, {out[2]}]"
         yield Finding(_fix_path("discriminator", fixes), message, fix)

@@ -1,0 +1,374 @@
+"""Measure how fast ``ganspec validate`` starts, runs and exits, and how much memory it takes.
+
+What it measures, in one run, interleaved round by round (A, B, C, A, B, C, ...) so that machine
+noise falls on every command alike:
+
+  (a) ``python -c pass``                              the bare interpreter (baseline)
+  (b) ``python -m ganspec validate SPEC``
+  (c) ``ganspec validate SPEC``                       the installed console script, when it sits
+                                                      next to ``sys.executable`` (skipped otherwise)
+
+For each child process it records the wall time (``time.perf_counter`` around start and reap) and
+that child's own peak resident set size (``ru_maxrss`` from ``os.wait4``; KiB on Linux, bytes on
+macOS; reported here in MiB). It prints median, min and p90 wall time, median peak RSS, the
+difference and ratio against the baseline, and PASS/FAIL against the targets (stated for a 2-core
+CPU): median wall time of (b) at most 0.35 s, peak RSS of (b) at most 80 MiB (the largest peak
+over all runs is compared).
+
+It also runs ``python -X importtime -m ganspec validate SPEC`` once, lists the ten slowest imports
+by cumulative time (and the ten slowest by self time), and says whether ``torch`` (or any
+``torch.*`` module) was imported: validate must never import it.
+
+Each command runs once unmeasured first (warm-up: page cache, ``__pycache__``). The spec must be
+valid: if validate exits non-zero, its output is printed and the script stops with an error.
+
+Run it from anywhere (the default spec is found from this file's location, not the cwd)::
+
+    .venv/bin/python benchmarks/validate_speed.py
+    .venv/bin/python benchmarks/validate_speed.py --runs 51 --spec specs/wgan-gp-64.yaml
+    .venv/bin/python benchmarks/validate_speed.py --check   # exit 1 on a failed target or torch
+    .venv/bin/python benchmarks/validate_speed.py --json    # also print the figures as JSON
+
+Exit status: 0 normally; 1 with ``--check`` when a target fails or torch is imported; 2 when the
+validate command itself fails. Needs ``os.wait4`` (Linux, macOS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SPEC = REPO_ROOT / "specs" / "dcgan-64.yaml"
+
+TARGET_WALL_S = 0.35
+TARGET_RSS_MIB = 80.0
+TARGET_CPUS = 2
+FORBIDDEN_IMPORT = "torch"
+TOP_IMPORTS = 10
+
+
+@dataclass
+class Command:
+    """One measured command and its samples."""
+
+    key: str
+    label: str
+    argv: list[str]
+    wall_s: list[float] = field(default_factory=list)
+    rss_mib: list[float] = field(default_factory=list)
+
+
+@dataclass
+class ImportRow:
+    """One line of ``-X importtime`` output."""
+
+    module: str
+    self_us: int
+    cumulative_us: int
+    depth: int
+
+
+def maxrss_to_mib(ru_maxrss: int) -> float:
+    """Convert ``ru_maxrss`` to MiB: it is bytes on macOS and KiB on Linux and most others."""
+    if sys.platform == "darwin":
+        return ru_maxrss / (1024 * 1024)
+    return ru_maxrss / 1024
+
+
+def run_once(argv: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Run ``argv`` once with output discarded; return (wall seconds, peak RSS MiB, exit code).
+
+    The child is reaped with ``os.wait4`` so that the rusage is that child's alone.
+    """
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _, status, rusage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    # Tell Popen the child is reaped, so it neither waits again nor warns on deletion.
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, maxrss_to_mib(rusage.ru_maxrss), proc.returncode
+
+
+def run_captured(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` once, capturing its output as text."""
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def require_success(label: str, result: subprocess.CompletedProcess[str]) -> None:
+    """Stop with exit status 2, showing the output, when a validate run did not exit 0."""
+    if result.returncode == 0:
+        return
+    print(f"error: {label} exited {result.returncode}; output follows.", file=sys.stderr)
+    print(f"$ {' '.join(result.args)}", file=sys.stderr)
+    if result.stdout:
+        print(result.stdout.rstrip(), file=sys.stderr)
+    if result.stderr:
+        print(result.stderr.rstrip(), file=sys.stderr)
+    sys.exit(2)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Percentile ``q`` (0..100) by linear interpolation between closest ranks."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    pos = (len(ordered) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def parse_importtime(stderr: str) -> list[ImportRow]:
+    """Parse ``-X importtime`` lines: ``import time: <self> | <cumulative> | <indented name>``."""
+    rows: list[ImportRow] = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line[len("import time:") :].split("|", 2)
+        if len(parts) != 3:
+            continue
+        self_s, cumulative_s, name = parts
+        try:
+            self_us, cumulative_us = int(self_s), int(cumulative_s)
+        except ValueError:  # the header line: "self [us] | cumulative | imported package"
+            continue
+        stripped = name.lstrip(" ")
+        # The name column starts with one space; each nesting level adds two more.
+        depth = (len(name) - len(stripped) - 1) // 2
+        rows.append(ImportRow(stripped.rstrip(), self_us, cumulative_us, depth))
+    return rows
+
+
+def is_forbidden(module: str) -> bool:
+    """True for ``torch`` itself and any of its submodules."""
+    return module == FORBIDDEN_IMPORT or module.startswith(FORBIDDEN_IMPORT + ".")
+
+
+def find_console_script() -> Path | None:
+    """The ``ganspec`` console script in the interpreter's own bin directory, if installed."""
+    bin_dir = Path(sys.executable).parent
+    found = shutil.which("ganspec", path=str(bin_dir))
+    return Path(found) if found else None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Time `ganspec validate` against a bare interpreter, interleaved.",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=21, help="measured runs per command (default: 21)"
+    )
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=DEFAULT_SPEC,
+        help=f"spec to validate (default: {DEFAULT_SPEC.relative_to(REPO_ROOT)} in the repository)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when a target fails or validate imports torch (default: only print)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="also print all figures as one JSON object"
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    if not hasattr(os, "wait4"):
+        parser.error("os.wait4 is not available on this platform (Linux or macOS needed)")
+    args.spec = args.spec.resolve()
+    if not args.spec.is_file():
+        parser.error(f"spec not found: {args.spec}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    python = sys.executable
+    spec = str(args.spec)
+    cwd = REPO_ROOT
+
+    commands = [
+        Command("baseline", "python -c pass", [python, "-c", "pass"]),
+        Command(
+            "module", "python -m ganspec validate", [python, "-m", "ganspec", "validate", spec]
+        ),
+    ]
+    notes: list[str] = []
+    script = find_console_script()
+    if script is None:
+        notes.append(f"console script skipped: no `ganspec` in {Path(python).parent}")
+    else:
+        commands.append(Command("script", "ganspec validate", [str(script), "validate", spec]))
+
+    # Preflight: validate must succeed, and this run doubles as the warm-up.
+    for cmd in commands:
+        result = run_captured(cmd.argv, cwd)
+        if cmd.key != "baseline":
+            require_success(cmd.label, result)
+
+    # Measured runs, interleaved round by round.
+    for _ in range(args.runs):
+        for cmd in commands:
+            wall, rss, code = run_once(cmd.argv, cwd)
+            if code != 0:
+                require_success(cmd.label, run_captured(cmd.argv, cwd))
+                print(f"error: {cmd.label} exited {code} during timing", file=sys.stderr)
+                return 2
+            cmd.wall_s.append(wall)
+            cmd.rss_mib.append(rss)
+
+    # One import-time profile of validate.
+    importtime = run_captured([python, "-X", "importtime", "-m", "ganspec", "validate", spec], cwd)
+    require_success("python -X importtime -m ganspec validate", importtime)
+    rows = parse_importtime(importtime.stderr)
+    by_cumulative = sorted(rows, key=lambda r: r.cumulative_us, reverse=True)[:TOP_IMPORTS]
+    by_self = sorted(rows, key=lambda r: r.self_us, reverse=True)[:TOP_IMPORTS]
+    forbidden = sorted({r.module for r in rows if is_forbidden(r.module)})
+    import_total_us = sum(r.cumulative_us for r in rows if r.depth == 0)
+
+    # Figures.
+    figures: dict[str, Any] = {
+        "python": python,
+        "python_version": sys.version.split()[0],
+        "platform": sys.platform,
+        "cpu_count": os.cpu_count(),
+        "spec": spec,
+        "runs": args.runs,
+        "commands": {},
+    }
+    baseline = commands[0]
+    base_median_ms = statistics.median(baseline.wall_s) * 1000
+    for cmd in commands:
+        median_ms = statistics.median(cmd.wall_s) * 1000
+        entry: dict[str, Any] = {
+            "argv": cmd.argv,
+            "wall_ms": {
+                "median": median_ms,
+                "min": min(cmd.wall_s) * 1000,
+                "p90": percentile(cmd.wall_s, 90) * 1000,
+                "max": max(cmd.wall_s) * 1000,
+            },
+            "peak_rss_mib": {"median": statistics.median(cmd.rss_mib), "max": max(cmd.rss_mib)},
+        }
+        if cmd is not baseline:
+            entry["minus_baseline_ms"] = median_ms - base_median_ms
+            entry["ratio_to_baseline"] = median_ms / base_median_ms
+        figures["commands"][cmd.key] = entry
+
+    module = figures["commands"]["module"]
+    wall_ok = module["wall_ms"]["median"] <= TARGET_WALL_S * 1000
+    rss_ok = module["peak_rss_mib"]["max"] <= TARGET_RSS_MIB
+    figures["targets"] = {
+        "cpu_count_assumed": TARGET_CPUS,
+        "median_wall_s_max": TARGET_WALL_S,
+        "peak_rss_mib_max": TARGET_RSS_MIB,
+        "wall_pass": wall_ok,
+        "rss_pass": rss_ok,
+    }
+    figures["imports"] = {
+        "total_top_level_cumulative_ms": import_total_us / 1000,
+        "forbidden_module": FORBIDDEN_IMPORT,
+        "forbidden_imported": bool(forbidden),
+        "forbidden_modules_seen": forbidden,
+        "top_cumulative": [
+            {
+                "module": r.module,
+                "cumulative_ms": r.cumulative_us / 1000,
+                "self_ms": r.self_us / 1000,
+            }
+            for r in by_cumulative
+        ],
+        "top_self": [
+            {
+                "module": r.module,
+                "self_ms": r.self_us / 1000,
+                "cumulative_ms": r.cumulative_us / 1000,
+            }
+            for r in by_self
+        ],
+    }
+    figures["notes"] = notes
+
+    # Report.
+    print(
+        f"ganspec validate speed: {args.runs} interleaved runs each, spec {spec}\n"
+        f"python {figures['python_version']} at {python}; {os.cpu_count()} CPUs "
+        f"(targets are stated for {TARGET_CPUS})\n"
+    )
+    header = (
+        f"{'command':<28} {'median ms':>10} {'min ms':>9} {'p90 ms':>9} "
+        f"{'RSS MiB':>8} {'-base ms':>9} {'x base':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for cmd in commands:
+        e = figures["commands"][cmd.key]
+        diff = f"{e['minus_baseline_ms']:9.1f}" if "minus_baseline_ms" in e else f"{'':>9}"
+        ratio = f"{e['ratio_to_baseline']:7.2f}" if "ratio_to_baseline" in e else f"{'':>7}"
+        print(
+            f"{cmd.label:<28} {e['wall_ms']['median']:10.1f} {e['wall_ms']['min']:9.1f} "
+            f"{e['wall_ms']['p90']:9.1f} {e['peak_rss_mib']['median']:8.1f} {diff} {ratio}"
+        )
+    for note in notes:
+        print(f"note: {note}")
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    print("\ntargets for `python -m ganspec validate`:")
+    print(
+        f"  median wall time {module['wall_ms']['median'] / 1000:.3f} s <= {TARGET_WALL_S} s: "
+        f"{verdict(wall_ok)}"
+    )
+    print(
+        f"  peak RSS (max of runs) {module['peak_rss_mib']['max']:.1f} MiB <= "
+        f"{TARGET_RSS_MIB:.0f} MiB: {verdict(rss_ok)}"
+    )
+
+    print(
+        f"\nimports during validate (-X importtime, one run; "
+        f"top-level total {import_total_us / 1000:.1f} ms):"
+    )
+    print(f"  {FORBIDDEN_IMPORT} imported: {'YES: ' + ', '.join(forbidden) if forbidden else 'no'}")
+    print(f"  slowest {TOP_IMPORTS} by cumulative time:")
+    for r in by_cumulative:
+        print(
+            f"    {r.cumulative_us / 1000:8.1f} ms cum {r.self_us / 1000:8.1f} ms self  {r.module}"
+        )
+    print(f"  slowest {TOP_IMPORTS} by self time:")
+    for r in by_self:
+        print(
+            f"    {r.self_us / 1000:8.1f} ms self {r.cumulative_us / 1000:8.1f} ms cum   {r.module}"
+        )
+
+    if args.json:
+        print()
+        print(json.dumps(figures, indent=2))
+
+    failed = not (wall_ok and rss_ok) or bool(forbidden)
+    if args.check and failed:
+        print("\ncheck failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Shared helpers: load a preset, change it at dotted paths, validate the result."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ganspec.validate import Report, validate_text
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+PRESET_NAMES = sorted(path.stem for path in SPECS.glob("*.yaml"))
+DELETE = object()
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def split_path(dotted: str) -> list[str | int]:
+    """``generator.layers[5].kernel`` -> ``['generator', 'layers', 5, 'kernel']``."""
+    return [name if name else int(index) for name, index in _PART.findall(dotted)]
+
+
+def preset_data(name: str) -> dict[str, Any]:
+    return yaml.safe_load((SPECS / f"{name}.yaml").read_text())
+
+
+def mutated(name: str, changes: dict[str, Any]) -> str:
+    """The preset's YAML with each dotted path set to a value (or removed with DELETE)."""
+    data = preset_data(name)
+    for dotted, value in changes.items():
+        *parents, last = split_path(dotted)
+        node: Any = data
+        for part in parents:
+            node = node[part]
+        if value is DELETE:
+            del node[last]
+        else:
+            node[last] = value
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def validate_mutation(name: str, changes: dict[str, Any]) -> Report:
+    return validate_text(mutated(name, changes), f"{name}-mutated.yaml")
+
+
+@pytest.fixture(params=PRESET_NAMES)
+def preset_name(request: pytest.FixtureRequest) -> str:
+    return request.param
