@@ -155,6 +155,25 @@ def parse_importtime(stderr: str) -> list[ImportRow]:
     return rows
 
 
+def merge_rows(rows: list[ImportRow]) -> list[ImportRow]:
+    """One row per module.
+
+    A submodule imported before its parent package finished shows up twice (``import a.b`` first
+    imports ``a``, which may import ``a.b`` itself; then the outer ``a.b`` line closes with almost
+    no self time). Self times add up; the cumulative time is the larger, enclosing one.
+    """
+    by_name: dict[str, ImportRow] = {}
+    for row in rows:
+        seen = by_name.get(row.module)
+        if seen is None:
+            by_name[row.module] = ImportRow(row.module, row.self_us, row.cumulative_us, row.depth)
+        else:
+            seen.self_us += row.self_us
+            seen.cumulative_us = max(seen.cumulative_us, row.cumulative_us)
+            seen.depth = min(seen.depth, row.depth)
+    return list(by_name.values())
+
+
 def is_forbidden(module: str) -> bool:
     """True for ``torch`` itself and any of its submodules."""
     return module == FORBIDDEN_IMPORT or module.startswith(FORBIDDEN_IMPORT + ".")
@@ -239,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     importtime = run_captured([python, "-X", "importtime", "-m", "ganspec", "validate", spec], cwd)
     require_success("python -X importtime -m ganspec validate", importtime)
     rows = parse_importtime(importtime.stderr)
-    by_cumulative = sorted(rows, key=lambda r: r.cumulative_us, reverse=True)[:TOP_IMPORTS]
-    by_self = sorted(rows, key=lambda r: r.self_us, reverse=True)[:TOP_IMPORTS]
+    merged = merge_rows(rows)
+    by_cumulative = sorted(merged, key=lambda r: r.cumulative_us, reverse=True)[:TOP_IMPORTS]
+    by_self = sorted(merged, key=lambda r: r.self_us, reverse=True)[:TOP_IMPORTS]
     forbidden = sorted({r.module for r in rows if is_forbidden(r.module)})
     import_total_us = sum(r.cumulative_us for r in rows if r.depth == 0)
 

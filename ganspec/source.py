@@ -150,11 +150,19 @@ class _Builder:
         return result
 
 
-def _describe_yaml_error(exc: yaml.YAMLError) -> tuple[str, Position]:
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    if 0 <= line < len(lines) and 0 <= column < len(lines[line]):
+        return lines[line][column]
+    return ""
+
+
+def _describe_yaml_error(exc: yaml.YAMLError, text: str) -> tuple[str, Position]:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
     problem = getattr(exc, "problem", None) or str(exc)
-    if "'\\t'" in problem or "\\t" in problem:
+    at_tab = mark is not None and _char_at(text, mark.line, mark.column) == "\t"
+    if at_tab or "tab character" in problem:
         return "a tab character is used for indentation; YAML indents with spaces only", position
     if "expected a single document" in str(exc):
         return "the file holds several YAML documents (---); a spec is one document", position
@@ -170,7 +178,7 @@ def parse_text(text: str, file: str) -> SourceDocument:
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        message, position = _describe_yaml_error(exc)
+        message, position = _describe_yaml_error(exc, text)
         raise UnusableInput("GS100", message, position) from None
     except RecursionError:
         raise UnusableInput("GS100", f"nesting deeper than {MAX_DEPTH} levels") from None
