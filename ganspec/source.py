@@ -24,6 +24,7 @@ MAX_DEPTH = 64
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 # YAML 1.2 reads `2e-4` as a number; PyYAML (YAML 1.1) reads it as text. Learning rates are
 # written that way, so plain scalars of this form are numbers here.
 _YAML12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+")
@@ -110,6 +111,8 @@ class _Builder:
         self.doc.value_positions.setdefault(path, _mark(node))
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
+        if node.tag not in _COLLECTION_TAGS:
+            raise UnusableInput("GS100", f"unsupported YAML tag {node.tag}", _mark(node))
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):

@@ -1,0 +1,211 @@
+"""Shape traces through whole networks, and the fixes the solver proposes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
+from torch import nn
+
+from ganspec.rules.context import RuleContext
+from ganspec.shapes import format_shape, solve, trace
+from ganspec.spec.image import ImageSpec
+from ganspec.spec.layers import Layer
+from tests.conftest import PRESET_NAMES, preset_data
+
+LAYERS = TypeAdapter(list[Layer])
+
+
+def layers(*raw: dict[str, Any]) -> list[Any]:
+    return LAYERS.validate_python(list(raw))
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_presets_land_on_data_and_reduce_to_one_value(name: str) -> None:
+    context = RuleContext(ImageSpec.model_validate(preset_data(name)))
+    assert context.generator_trace.output == context.data_shape
+    assert context.discriminator_trace.output in ((1,), (1, 1, 1))
+
+
+def test_pack_multiplies_the_discriminator_input() -> None:
+    context = RuleContext(ImageSpec.model_validate(preset_data("mlp-grid25")))
+    assert context.discriminator_input == (8,)
+
+
+def test_embedding_concatenates_features_or_channels() -> None:
+    assert trace(layers({"embedding": 10, "dim": 50}), (100,)).output == (150,)
+    assert trace(layers({"embedding": 10, "dim": 3}), (1, 32, 32)).output == (4, 32, 32)
+
+
+def test_solver_finds_the_kernel_and_output_padding_that_land_on_64() -> None:
+    net = layers(
+        {"reshape": [100, 1, 1]},
+        {"conv_transpose": 64, "kernel": 4},
+        {"conv_transpose": 32, "kernel": 4, "stride": 2, "padding": 1},
+        {"conv_transpose": 16, "kernel": 4, "stride": 2, "padding": 1},
+        {"conv_transpose": 3, "kernel": 3, "stride": 2, "padding": 1},
+    )
+    assert trace(net, (100,)).output == (3, 31, 31)
+    net[1] = LAYERS.validate_python([{"conv_transpose": 64, "kernel": 4}])[0]
+    target = (3, 32, 32)
+    fixes = solve(net, (100,), lambda shape: shape == target)
+    texts = {fix.text() for fix in fixes}
+    assert {"kernel=4", "output_padding=1"} <= texts
+    assert all(fix.index == 4 for fix in fixes)
+
+
+def test_fatal_problem_stops_the_trace_at_its_layer() -> None:
+    result = trace(layers({"conv": 8, "kernel": 5}, {"flatten": True}), (1, 3, 3))
+    assert result.output is None
+    [problem] = result.problems
+    assert (problem.index, problem.code) == (0, "GS202")
+
+
+def test_fractional_size_is_recorded_but_the_trace_goes_on() -> None:
+    result = trace(layers({"conv": 8, "kernel": 4, "stride": 2}, {"flatten": True}), (1, 7, 7))
+    assert result.output == (8 * 2 * 2,)
+    assert [p.code for p in result.problems] == ["GS203"]
+    assert format_shape(result.rows[0].out_shape) == "8x2x2"
+
+
+# --- whole random networks against torch ---------------------------------------------------
+
+_small = st.integers(min_value=1, max_value=4)
+
+
+@st.composite
+def random_layer(draw: st.DrawFn) -> dict[str, Any]:
+    op = draw(
+        st.sampled_from(
+            [
+                "conv",
+                "conv_transpose",
+                "max_pool",
+                "avg_pool",
+                "upsample",
+                "pixel_shuffle",
+                "flatten",
+                "linear",
+                "reshape",
+                "global_avg_pool",
+            ]
+        )
+    )
+    if op == "conv":
+        return {
+            "conv": draw(_small),
+            "kernel": draw(_small),
+            "stride": draw(_small),
+            "padding": draw(st.integers(0, 2)),
+            "dilation": draw(st.integers(1, 2)),
+        }
+    if op == "conv_transpose":
+        stride = draw(_small)
+        return {
+            "conv_transpose": draw(_small),
+            "kernel": draw(_small),
+            "stride": stride,
+            "padding": draw(st.integers(0, 2)),
+            "output_padding": draw(st.integers(0, 2)),
+        }
+    if op in ("max_pool", "avg_pool"):
+        return {
+            op: draw(st.integers(1, 3)),
+            "padding": draw(st.integers(0, 1)),
+            "ceil_mode": draw(st.booleans()),
+        }
+    if op == "upsample":
+        return {"upsample": draw(st.sampled_from([1.0, 2.0, 1.5, 0.5]))}
+    if op == "pixel_shuffle":
+        return {"pixel_shuffle": draw(st.integers(1, 2))}
+    if op == "linear":
+        return {"linear": draw(st.integers(1, 64))}
+    if op == "reshape":
+        return {"reshape": draw(st.sampled_from([[4, 2, 2], [16], [1, 4, 4], [2, 3, 3]]))}
+    return {op: True}
+
+
+def torch_module(layer: dict[str, Any], x: torch.Tensor) -> nn.Module | None:
+    """The torch module a layer means, for input x; None when the op cannot take x's rank."""
+    op = next(iter(layer))
+    image = x.dim() == 4
+    if op == "conv" and image:
+        return nn.Conv2d(
+            x.shape[1],
+            layer["conv"],
+            layer["kernel"],
+            layer["stride"],
+            layer["padding"],
+            layer["dilation"],
+        )
+    if op == "conv_transpose" and image:
+        return nn.ConvTranspose2d(
+            x.shape[1],
+            layer["conv_transpose"],
+            layer["kernel"],
+            layer["stride"],
+            layer["padding"],
+            layer["output_padding"],
+        )
+    if op == "max_pool" and image:
+        return nn.MaxPool2d(
+            layer["max_pool"], padding=layer["padding"], ceil_mode=layer["ceil_mode"]
+        )
+    if op == "avg_pool" and image:
+        return nn.AvgPool2d(
+            layer["avg_pool"], padding=layer["padding"], ceil_mode=layer["ceil_mode"]
+        )
+    if op == "upsample" and image:
+        return nn.Upsample(scale_factor=layer["upsample"])
+    if op == "pixel_shuffle" and image:
+        return nn.PixelShuffle(layer["pixel_shuffle"])
+    if op == "flatten" and image:
+        return nn.Flatten()
+    if op == "global_avg_pool" and image:
+        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    if op == "linear" and not image:
+        return nn.Linear(x.shape[1], layer["linear"])
+    if op == "reshape":
+        return (
+            nn.Unflatten(1, layer["reshape"])
+            if not image
+            else nn.Sequential(nn.Flatten(), nn.Unflatten(1, layer["reshape"]))
+        )
+    return None
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    raw=st.lists(random_layer(), min_size=1, max_size=5),
+    start=st.sampled_from([(3, 8, 8), (2, 5, 7), (16,), (1, 12, 12)]),
+)
+def test_trace_matches_torch_on_random_networks(raw: list[dict[str, Any]], start: tuple) -> None:
+    result = trace(LAYERS.validate_python(raw), start)
+    fatal = next((p for p in result.problems if p.fatal), None)
+    x = torch.zeros(1, *start)
+    with torch.no_grad():
+        for index, layer in enumerate(raw):
+            module = torch_module(layer, x)
+            if module is None:
+                assert fatal is not None and fatal.index == index and fatal.code == "GS204"
+                return
+            try:
+                x = module(x)
+                if x.numel() == 0:
+                    raise RuntimeError("empty output")
+            except (RuntimeError, ValueError):
+                assert fatal is not None and fatal.index == index, (index, layer, result)
+                return
+            assert fatal is None or fatal.index > index, (index, layer, fatal)
+    assert fatal is None
+    assert result.output == tuple(x.shape[1:])
