@@ -8,6 +8,7 @@ and rewrite pydantic's messages into the user's terms, with a did-you-mean for t
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -139,13 +140,17 @@ class _Mapper:
                 key=True,
                 fix=f"rename '{field}' to '{suggestion}'" if suggestion else f"remove '{field}'",
             )
+        if kind == "missing" and isinstance(field, int):
+            return self.diagnostic("GS104", f"too few items: item {field + 1} is missing", path)
         if kind == "missing":
             return self.diagnostic(
                 "GS105", f"required key '{field}' is missing", path, fix=f"add '{field}: ...'"
             )
         if kind == "layer_op":
             return self._layer_op(path, value)
-        return self.diagnostic("GS104", _describe_value_error(error, value), path)
+        return self.diagnostic(
+            "GS104", _describe_value_error(error, value), path, fix=_choice_fix(error, value, field)
+        )
 
     def _layer_op(self, path: PathKey, value: Any) -> Diagnostic:
         ops = ", ".join(OP_KEYS)
@@ -236,6 +241,23 @@ def _pick(models: list[type[BaseModel]], raw: Any) -> type[BaseModel] | None:
     return None
 
 
+def _choice_fix(error: dict[str, Any], value: Any, field: str | int) -> str | None:
+    """For a word outside a fixed set (a loss, an activation, a source type): the closest one."""
+    ctx = error.get("ctx") or {}
+    if error["type"] == "literal_error":
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        given = value
+    elif error["type"] == "union_tag_invalid":
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        given, field = ctx.get("tag"), "type"
+    else:
+        return None
+    if not isinstance(given, str) or not allowed:
+        return None
+    match = difflib.get_close_matches(given.lower(), allowed, n=1, cutoff=0.6)
+    return f"{field}: {match[0]}" if match else None
+
+
 def _describe_value_error(error: dict[str, Any], value: Any) -> str:
     kind = error["type"]
     shown = _show(value)
@@ -269,7 +291,12 @@ def _describe_value_error(error: dict[str, Any], value: Any) -> str:
     if kind == "less_than":
         return f"{shown} is too large: must be less than {ctx['lt']}"
     if kind in ("too_short", "too_long"):
-        return f"{shown} has the wrong length: {error['msg'][0].lower()}{error['msg'][1:]}"
+        low, high = ctx.get("min_length"), ctx.get("max_length")
+        if kind == "too_short" or high is None:
+            wanted = f"at least {low}" if high is None or low != high else str(low)
+        else:
+            wanted = f"at most {high}"
+        return f"expected {wanted} items, got {ctx.get('actual_length', shown)}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return f"{error['msg']} (got {shown})"
