@@ -148,6 +148,9 @@ class _Mapper:
             )
         if kind == "layer_op":
             return self._layer_op(path, value)
+        if kind == "union_tag_invalid" and isinstance(value, dict) and "type" in value:
+            path = (*path, "type")
+            value = value["type"]
         return self.diagnostic(
             "GS104", _describe_value_error(error, value), path, fix=_choice_fix(error, value, field)
         )
@@ -258,38 +261,47 @@ def _choice_fix(error: dict[str, Any], value: Any, field: str | int) -> str | No
     return f"{field}: {match[0]}" if match else None
 
 
+# pydantic error type -> what the value should have been.
+_EXPECTED_TYPE = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "finite_number": "a finite number",
+    "string_type": "text",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+}
+# pydantic bound error type -> (verdict, wording, ctx key).
+_BOUNDS = {
+    "greater_than_equal": ("too small", "at least", "ge"),
+    "greater_than": ("too small", "greater than", "gt"),
+    "less_than_equal": ("too large", "at most", "le"),
+    "less_than": ("too large", "less than", "lt"),
+}
+
+
 def _describe_value_error(error: dict[str, Any], value: Any) -> str:
     kind = error["type"]
     shown = _show(value)
     ctx = error.get("ctx") or {}
-    if kind in ("int_type", "int_parsing"):
-        return f"expected a whole number, got {shown}"
-    if kind in ("float_type", "float_parsing"):
-        return f"expected a number, got {shown}"
-    if kind == "bool_type":
-        return f"expected true or false, got {shown}"
-    if kind == "finite_number":
-        return f"expected a finite number, got {shown}"
-    if kind == "string_type":
-        return f"expected text, got {shown}"
-    if kind in ("list_type", "tuple_type"):
-        return f"expected a list, got {shown}"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"expected a mapping (key: value), got {shown}"
+    if kind in _EXPECTED_TYPE:
+        return f"expected {_EXPECTED_TYPE[kind]}, got {shown}"
+    if kind in _BOUNDS:
+        verdict, wording, key = _BOUNDS[kind]
+        return f"{shown} is {verdict}: must be {wording} {ctx[key]}"
     if kind == "literal_error":
-        return f"got {shown}; expected {ctx.get('expected', 'one of the allowed values')}"
+        expected = str(ctx.get("expected", "one of the allowed values"))
+        expected = expected.replace("True", "true").replace("False", "false")
+        return f"got {shown}; expected {expected}"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tags = ctx.get("expected_tags", "")
         tag = ctx.get("tag")
         return f"unknown type {tag!r}; expected one of {tags}" if tag else f"expected {tags}"
-    if kind == "greater_than_equal":
-        return f"{shown} is too small: must be at least {ctx['ge']}"
-    if kind == "greater_than":
-        return f"{shown} is too small: must be greater than {ctx['gt']}"
-    if kind == "less_than_equal":
-        return f"{shown} is too large: must be at most {ctx['le']}"
-    if kind == "less_than":
-        return f"{shown} is too large: must be less than {ctx['lt']}"
     if kind in ("too_short", "too_long"):
         low, high = ctx.get("min_length"), ctx.get("max_length")
         if kind == "too_short" or high is None:
@@ -309,6 +321,10 @@ def _show(value: Any) -> str:
         return f"text '{value[:40]}'" + ("..." if len(value) > 40 else "")
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "a number too large to represent"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
@@ -336,7 +352,8 @@ def check_schema(document: SourceDocument) -> SchemaResult:
     ]
     data = document.data
     version = data.get("ganspec", _MISSING)
-    if version is not _MISSING and version != SPEC_VERSION:
+    # `type(...) is int`: YAML `true` and `1.0` compare equal to 1 but are not a version.
+    if version is not _MISSING and (type(version) is not int or version != SPEC_VERSION):
         diagnostics.append(
             mapper.diagnostic(
                 "GS106",

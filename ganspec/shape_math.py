@@ -95,7 +95,10 @@ def pool_out(
 
 def upsample_out(length: int, scale: float) -> int:
     """``torch.nn.Upsample(scale_factor=s)`` output length: ``floor(length * s)``."""
-    out = math.floor(length * scale)
+    try:
+        out = math.floor(length * scale)
+    except OverflowError:
+        raise ShapeError(f"scale {scale} grows {length} beyond any tensor size") from None
     if out < 1:
         raise ShapeError(f"scale {scale} shrinks {length} to {out}")
     return out

@@ -14,6 +14,10 @@ from ganspec import shape_math as sm
 from ganspec.spec.layers import LayerOptions, op_of
 
 Shape = tuple[int, ...]
+# Past this a single axis cannot be indexed by PyTorch's 32-bit kernels; nothing real gets near.
+MAX_SIZE = 2**31 - 1
+# The fix search looks at the layers nearest the output: the fix a user wants is a local one.
+SEARCH_LAYERS = 8
 
 
 def format_shape(shape: Shape) -> str:
@@ -189,6 +193,10 @@ def apply_layer(layer: LayerOptions, shape: Shape) -> tuple[Shape, ShapeProblem 
     except sm.ShapeError as exc:
         code = "GS207" if "divisible" in str(exc) else "GS208" if "must be" in str(exc) else "GS202"
         raise _Reject(code, f"{op}: {exc}", _field_for(str(exc))) from None
+    if max(out) > MAX_SIZE:
+        raise _Reject(
+            "GS202", f"{op} grows the output to {format_shape(out)}, beyond any tensor size", op
+        )
     if layer.norm == "instance" and len(out) != 3:
         raise _Reject("GS204", "instance norm needs a C x H x W output; use layer norm", "norm")
     return out, note
@@ -266,7 +274,7 @@ class Fix:
         return ", ".join(f"{name}={value}" for name, value in self.changes)
 
 
-def _candidates(name: str, current: object) -> Iterator[object]:
+def _candidates(name: str) -> Iterator[object]:
     if name in ("padding", "output_padding"):
         yield from range(0, 8)
     elif name == "stride":
@@ -286,52 +294,42 @@ def solve(
 ) -> list[Fix]:
     """Single-parameter changes that make the whole trace clean and ``accept`` its output.
 
-    Searches from the last layer backwards and returns the fixes of the first layer that has
-    any, smallest change first: the nearest edit to the place the shape went wrong.
+    Searches the last SEARCH_LAYERS layers from the output backwards and returns the fixes of
+    the first layer that has any, smallest change first: the nearest edit to the place the
+    shape went wrong. Only the layers from the changed one onwards are re-traced.
     """
-    for index in range(len(layers) - 1, -1, -1):
+    base = trace(layers, input_shape)
+    for index in range(len(layers) - 1, max(-1, len(layers) - 1 - SEARCH_LAYERS), -1):
+        if index > len(base.rows) or any(p.index < index for p in base.problems):
+            continue  # the trace never reaches this layer cleanly: no change here can land
+        shape_in = base.rows[index - 1].out_shape if index else input_shape
         layer = layers[index]
         op = op_of(layer) or ""
-        names = list(_TUNABLE.get(op, ()))
-        options: list[tuple[float, Fix]] = []
-        for name in names:
+        changes: list[tuple[float, str, object]] = []
+        for name in _TUNABLE.get(op, ()):
             current = getattr(layer, name)
-            for value in _candidates(name, current):
-                if value == current or (name == "stride" and current is None and value == 1):
-                    continue
-                if _lands(layers, index, {name: value}, input_shape, accept):
-                    distance = abs(float(value) - float(current or 0))
-                    options.append((distance, Fix(index, ((_public(name, op), value),))))
+            for value in _candidates(name):
+                if value != current and not (name == "stride" and current is None and value == 1):
+                    changes.append((abs(float(value) - float(current or 0)), name, value))
         if op in _CHANNEL_KEYS:
             key = _CHANNEL_KEYS[op]
-            for value in channel_values:
-                if value != getattr(layer, key) and _lands(
-                    layers, index, {key: value}, input_shape, accept
-                ):
-                    options.append((0.0, Fix(index, ((key, value),))))
+            changes += [(0.0, key, v) for v in channel_values if v != getattr(layer, key)]
+        options = [
+            (distance, Fix(index, ((name, value),)))
+            for distance, name, value in changes
+            if _lands(layer.model_copy(update={name: value}), layers[index + 1 :], shape_in, accept)
+        ]
         if options:
             options.sort(key=lambda item: item[0])
             return [fix for _, fix in options[:limit]]
     return []
 
 
-def _public(name: str, op: str) -> str:
-    return name if name != op else op
-
-
 def _lands(
-    layers: Sequence[LayerOptions],
-    index: int,
-    update: dict[str, object],
-    input_shape: Shape,
+    changed: LayerOptions,
+    rest: Sequence[LayerOptions],
+    shape_in: Shape,
     accept: Callable[[Shape], bool],
 ) -> bool:
-    candidate = list(layers)
-    try:
-        candidate[index] = type(layers[index]).model_validate(
-            {**layers[index].model_dump(), **update}
-        )
-    except ValueError:
-        return False
-    result = trace(candidate, input_shape)
+    result = trace([changed, *rest], shape_in)
     return result.clean and result.output is not None and accept(result.output)

@@ -126,7 +126,7 @@ class _Builder:
             return float(node.value)
         try:
             return self.scalars.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        except Exception as exc:  # PyYAML raises many kinds for odd tagged scalars
             raise UnusableInput(
                 "GS100", f"cannot read the value {node.value!r}: {exc}", _mark(node)
             ) from None
@@ -174,11 +174,48 @@ def _describe_yaml_error(exc: yaml.YAMLError, text: str) -> tuple[str, Position]
     return f"not valid YAML: {text}", position
 
 
+def _position_of_offset(text: str, offset: int) -> Position:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return Position(text.count("\n", 0, offset) + 1, offset - line_start + 1)
+
+
+def _check_depth(text: str) -> None:
+    """Refuse deep nesting from the event stream, before the (recursive) composer sees it.
+
+    libyaml's composer recurses per level and crashes the interpreter around 25k levels; the
+    event parser does not, and stopping at the first event past MAX_DEPTH keeps this cheap.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise UnusableInput(
+                    "GS100",
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    Position(mark.line + 1, mark.column + 1),
+                )
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
 def parse_text(text: str, file: str) -> SourceDocument:
     """Parse spec text; raises ``UnusableInput`` when it is not a YAML mapping."""
     if "\x00" in text:
-        raise UnusableInput("GS100", "the file contains NUL bytes: it is not a text file")
+        raise UnusableInput(
+            "GS100",
+            "the file contains NUL bytes: it is not a text file",
+            _position_of_offset(text, text.index("\x00")),
+        )
     try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UnusableInput(
+            "GS100", "the text is not valid Unicode", _position_of_offset(text, exc.start)
+        ) from None
+    try:
+        _check_depth(text)
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         message, position = _describe_yaml_error(exc, text)
@@ -213,5 +250,11 @@ def read_spec_file(path: str | Path) -> SourceDocument:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnusableInput("GS100", f"the file is not UTF-8 text (byte {exc.start})") from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UnusableInput(
+            "GS100",
+            f"the file is not UTF-8 text (byte {exc.start} cannot be decoded)",
+            Position(line, column),
+        ) from None
     return parse_text(text, str(path))

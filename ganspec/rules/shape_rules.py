@@ -179,9 +179,13 @@ def discriminator_reduces(ctx: RuleContext) -> Iterator[Finding]:
     if accept(out):
         return
     layers = ctx.spec.discriminator.layers
+    rows = ctx.discriminator_trace.rows
+    ending = format_shape(out)
+    if rows and rows[-1].op == "flatten":
+        ending = f"{format_shape(rows[-1].in_shape)} (flattened to {out[0]})"
     message = (
-        f"the discriminator ends on {format_shape(out)} (after layers[{len(layers) - 1}]); it "
-        f"must output {wanted}"
+        f"the discriminator ends on {ending} (after layers[{len(layers) - 1}]); it must output "
+        f"{wanted}"
     )
     fixes = solve(layers, ctx.discriminator_input, accept, [1])
     if fixes:
