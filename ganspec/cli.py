@@ -51,6 +51,77 @@ def validate(spec: Path, fmt: str, explain: bool) -> None:
 
 
 @cli.command()
+@click.argument("spec", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Project folder.")
+@click.option("--force", is_flag=True, help="Render into a non-empty folder ganspec did not make.")
+@click.option(
+    "--overwrite-changed",
+    is_flag=True,
+    help="Also overwrite files you edited since the last render.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option(
+    "--agents",
+    default="all",
+    show_default=True,
+    help="Agent files to write: claude,cursor,codex,copilot, all or none (PROMPT.md always).",
+)
+def render(
+    spec: Path, out: Path, force: bool, overwrite_changed: bool, dry_run: bool, agents: str
+) -> None:
+    """Render SPEC into a runnable, tested PyTorch project in --out.
+
+    Validates first and refuses a spec with errors. Files you changed since the last render are
+    left alone and listed; --dry-run shows the plan without writing.
+    """
+    from ganspec.diagnostics import format_text, summary
+    from ganspec.render.engine import parse_agents
+    from ganspec.render.formatting import TemplateBug
+    from ganspec.render.pipeline import render_spec
+    from ganspec.render.writer import RenderRefused
+
+    try:
+        chosen = parse_agents(agents)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        outcome = render_spec(
+            spec, out, chosen, force=force, overwrite_changed=overwrite_changed, dry_run=dry_run
+        )
+    except RenderRefused as exc:
+        click.echo(f"ganspec render: {exc}", err=True)
+        sys.exit(1)
+    except TemplateBug as exc:
+        click.echo(f"ganspec render: internal error: {exc}", err=True)
+        sys.exit(3)
+    report = outcome.report
+    if report.diagnostics:
+        click.echo(format_text(report.diagnostics), err=report.exit_code != 0)
+    if outcome.plan is None:
+        click.echo(f"{report.file}: {summary(report.diagnostics)}; nothing rendered", err=True)
+        sys.exit(report.exit_code)
+    heading = "would render" if dry_run else "rendered"
+    click.echo(f"{heading} {out}:\n{outcome.plan.describe()}")
+    if not dry_run:
+        click.echo(f"next: cd {out} && pip install -e '.[test]' && pytest -q")
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=True, path_type=Path))
+def prompt(spec: Path) -> None:
+    """Print SPEC's PROMPT.md (for piping into an AI coding tool)."""
+    from ganspec.diagnostics import format_text
+    from ganspec.render.pipeline import prompt_for
+    from ganspec.validate import validate_file
+
+    report = validate_file(spec)
+    if report.exit_code != 0:
+        click.echo(format_text(report.diagnostics), err=True)
+        sys.exit(report.exit_code)
+    click.echo(prompt_for(report), nl=False)
+
+
+@cli.command()
 @click.option("--preset", "preset_name", required=True, help="Preset name (see `ganspec presets`).")
 @click.option(
     "--out",

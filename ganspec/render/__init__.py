@@ -1,0 +1,1 @@
+"""Rendering a validated spec into a project: context, templates, formatting, safe writes."""

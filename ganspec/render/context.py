@@ -1,0 +1,90 @@
+"""The plain context templates receive: the validated spec as data plus the facts ganspec
+derived from it (shape tables, contracts, acceptance tests). Templates never re-derive them."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from ganspec import __version__
+from ganspec.render.config import config_yaml
+from ganspec.rules.context import RuleContext, output_layer
+from ganspec.shapes import Trace, format_shape
+
+# loss -> (what D minimises, what G minimises), in the notation PROMPT.md uses.
+LOSS_FORMULAS: dict[str, tuple[str, str]] = {
+    "bce": (
+        "BCE(D(x), 1) + BCE(D(G(z)), 0)",
+        "-BCE(D(G(z)), 0), i.e. minimise log(1 - D(G(z))) (the original, saturating minimax)",
+    ),
+    "nonsaturating": (
+        "BCE(D(x), 1) + BCE(D(G(z)), 0)",
+        "BCE(D(G(z)), 1), i.e. minimise -log D(G(z)) (non-saturating)",
+    ),
+    "wgan": ("mean(D(G(z))) - mean(D(x)), then clip every D weight", "-mean(D(G(z)))"),
+    "wgan-gp": (
+        "mean(D(G(z))) - mean(D(x)) + lambda * mean((||grad D(x_hat)||_2 - 1)^2), x_hat on "
+        "random interpolates of real and fake",
+        "-mean(D(G(z)))",
+    ),
+    "hinge": ("mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))", "-mean(D(G(z)))"),
+    "lsgan": ("0.5 * mean((D(x) - 1)^2) + 0.5 * mean(D(G(z))^2)", "0.5 * mean((D(G(z)) - 1)^2)"),
+}
+SCORES = {
+    "logits": "raw logits (no sigmoid; the loss applies it)",
+    "probability": "probabilities in (0, 1) (ends in sigmoid)",
+    "critic": "unbounded critic scores (no sigmoid)",
+}
+
+
+def _rows(result: Trace) -> list[dict[str, str]]:
+    return [
+        {
+            "index": str(row.index),
+            "op": row.op,
+            "params": row.params,
+            "input": format_shape(row.in_shape),
+            "output": format_shape(row.out_shape),
+        }
+        for row in result.rows
+    ]
+
+
+def acceptance_tests(project_template: Path) -> list[dict[str, str]]:
+    """Test names and their first docstring line, read from the project's test templates."""
+    tests = []
+    for path in sorted((project_template / "tests").glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                doc = (ast.get_docstring(node) or "").strip().splitlines()
+                summary = doc[0] if doc else node.name.removeprefix("test_").replace("_", " ")
+                tests.append({"file": f"tests/{path.name}", "name": node.name, "doc": summary})
+    return tests
+
+
+def build_context(context: RuleContext, project_template: Path) -> dict[str, Any]:
+    spec = context.spec
+    _, g_out = output_layer(spec.generator.layers)
+    d_loss, g_loss = LOSS_FORMULAS[spec.training.loss]
+    data_range = spec.data.range
+    return {
+        "ganspec_version": __version__,
+        "name": spec.name,
+        "description": spec.description,
+        "spec": spec.model_dump(mode="json"),
+        "config_yaml": config_yaml(spec),
+        "data_shape": format_shape(context.data_shape),
+        "disc_input_shape": format_shape(context.discriminator_input),
+        "is_image": spec.data.shape.is_image,
+        "conditional": spec.data.classes is not None,
+        "range_text": f"[{data_range[0]:g}, {data_range[1]:g}]" if data_range else "as generated",
+        "generator_rows": _rows(context.generator_trace),
+        "discriminator_rows": _rows(context.discriminator_trace),
+        "g_output_act": g_out.act,
+        "d_scores": SCORES[spec.discriminator.output],
+        "d_loss": d_loss,
+        "g_loss": g_loss,
+        "acceptance_tests": acceptance_tests(project_template),
+    }

@@ -1,0 +1,106 @@
+"""Render templates into file contents, in memory, from a plain context.
+
+Jinja runs sandboxed with StrictUndefined: a template that names something the context lacks
+fails loudly instead of writing an empty string. Spec strings only ever arrive as context
+values (data), never as template source.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+AGENT_CHOICES = ("claude", "cursor", "codex", "copilot")
+# agent -> (template, output path). AGENTS.md is canonical: every agent file points at it.
+AGENT_FILES: dict[str, tuple[str, str]] = {
+    "claude": ("agents/CLAUDE.md.j2", "CLAUDE.md"),
+    "cursor": ("agents/cursor-rule.mdc.j2", ".cursor/rules/ganspec.mdc"),
+    "copilot": ("agents/copilot-instructions.md.j2", ".github/copilot-instructions.md"),
+}
+_SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", "runs"}
+
+
+def templates_dir() -> Path:
+    """``ganspec/_data/templates`` in an installed wheel, the repository's ``templates/``."""
+    packaged = Path(__file__).resolve().parent.parent / "_data" / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+def _environment(root: Path) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(root)),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["py"] = repr  # a Python literal
+    env.filters["toml"] = json.dumps  # a TOML basic string (JSON escapes are valid TOML)
+    return env
+
+
+def parse_agents(value: str) -> set[str]:
+    """``claude,cursor`` / ``all`` / ``none`` -> the set of agent names; ValueError otherwise."""
+    value = value.strip().lower()
+    if value == "all":
+        return set(AGENT_CHOICES)
+    if value in ("none", ""):
+        return set()
+    chosen = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = chosen - set(AGENT_CHOICES)
+    if unknown:
+        raise ValueError(
+            f"unknown agent(s) {', '.join(sorted(unknown))}; choose from "
+            f"{', '.join(AGENT_CHOICES)}, all or none"
+        )
+    return chosen
+
+
+def render_project(kind: str, context: dict[str, Any], agents: set[str]) -> dict[str, str]:
+    """Every file of the project as text, keyed by its path relative to the output folder."""
+    root = templates_dir()
+    env = _environment(root)
+    project = root / kind / "project"
+    files: dict[str, str] = {}
+    for source in sorted(project.rglob("*")):
+        relative = source.relative_to(project)
+        if not source.is_file() or _SKIP_PARTS & set(relative.parts):
+            continue
+        if source.suffix == ".j2":
+            template = env.get_template(relative_template(root, source))
+            files[str(relative.with_suffix(""))] = template.render(context)
+        else:
+            files[str(relative)] = source.read_text(encoding="utf-8")
+    files["PROMPT.md"] = env.get_template("agents/PROMPT.md.j2").render(context)
+    if agents:
+        files["AGENTS.md"] = env.get_template("agents/AGENTS.md.j2").render(context)
+    for agent in sorted(agents):
+        if agent in AGENT_FILES:
+            template, target = AGENT_FILES[agent]
+            files[target] = env.get_template(template).render(context)
+    return {path: _tidy(path, text) for path, text in files.items()}
+
+
+def _tidy(path: str, text: str) -> str:
+    """Markdown from templates: at most one blank line in a row, one trailing newline."""
+    if not path.endswith((".md", ".mdc")):
+        return text
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def relative_template(root: Path, source: Path) -> str:
+    """Jinja template names use forward slashes whatever the platform."""
+    return source.relative_to(root).as_posix()
+
+
+def render_prompt(context: dict[str, Any]) -> str:
+    text = _environment(templates_dir()).get_template("agents/PROMPT.md.j2").render(context)
+    return _tidy("PROMPT.md", text)

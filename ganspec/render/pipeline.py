@@ -1,0 +1,61 @@
+"""Validate, build the context, render, format, plan and write: the ``render`` command's work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ganspec import __version__
+from ganspec.render.context import build_context
+from ganspec.render.engine import render_project, render_prompt, templates_dir
+from ganspec.render.formatting import format_and_check
+from ganspec.render.writer import Plan, apply, plan, sha256
+from ganspec.validate import Report, validate_file
+
+
+@dataclass
+class RenderOutcome:
+    report: Report
+    plan: Plan | None = None
+
+
+def _project_template(kind: str) -> Path:
+    return templates_dir() / kind / "project"
+
+
+def render_files(report: Report, agents: set[str]) -> dict[str, str]:
+    """All rendered files (formatted and ruff-checked) for a spec that validated clean."""
+    assert report.context is not None and report.spec is not None
+    kind = report.spec.kind
+    context = build_context(report.context, _project_template(kind))
+    files = render_project(kind, context, agents)
+    files["config.yaml"] = context["config_yaml"]
+    return format_and_check(files)
+
+
+def render_spec(
+    spec_path: Path,
+    out: Path,
+    agents: set[str],
+    *,
+    force: bool = False,
+    overwrite_changed: bool = False,
+    dry_run: bool = False,
+) -> RenderOutcome:
+    report = validate_file(spec_path)
+    if report.exit_code != 0:
+        return RenderOutcome(report)
+    files = render_files(report, agents)
+    encoded = {path: text.encode("utf-8") for path, text in files.items()}
+    spec_hash = sha256(Path(spec_path).read_bytes())
+    changes = plan(
+        out, encoded, spec_hash, __version__, force=force, overwrite_changed=overwrite_changed
+    )
+    if not dry_run:
+        apply(changes)
+    return RenderOutcome(report, changes)
+
+
+def prompt_for(report: Report) -> str:
+    assert report.context is not None and report.spec is not None
+    return render_prompt(build_context(report.context, _project_template(report.spec.kind)))

@@ -1,0 +1,174 @@
+"""Safe writes into the output folder: a manifest, a plan, atomic and confined writes.
+
+The manifest (``.ganspec/manifest.json``) records the sha256 of every file as ganspec last
+wrote it. Comparing it with what is on disk tells a file the user edited (left alone and
+listed) from one ganspec may update, so re-rendering never silently loses a user's work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MANIFEST = Path(".ganspec") / "manifest.json"
+
+CREATE, UPDATE, UNCHANGED, KEEP_CHANGED, REMOVE, KEEP_OBSOLETE = (
+    "create",
+    "update",
+    "unchanged",
+    "left alone (changed by you)",
+    "remove (no longer rendered)",
+    "left alone (no longer rendered, changed by you)",
+)
+
+
+class RenderRefused(Exception):
+    """The output folder cannot be rendered into as asked (exit 1, nothing written)."""
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Manifest:
+    ganspec_version: str
+    spec_sha256: str
+    files: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, out: Path) -> Manifest | None:
+        path = out / MANIFEST
+        if not path.is_file():
+            return None
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            files = {str(k): str(v) for k, v in raw["files"].items()}
+            return cls(str(raw["ganspec_version"]), str(raw["spec_sha256"]), files)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise RenderRefused(
+                f"{path} is not a ganspec manifest; move it away or render elsewhere"
+            ) from None
+
+    def text(self) -> str:
+        payload = {
+            "ganspec_version": self.ganspec_version,
+            "spec_sha256": self.spec_sha256,
+            "files": dict(sorted(self.files.items())),
+        }
+        return json.dumps(payload, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class Action:
+    path: str
+    kind: str
+
+
+@dataclass
+class Plan:
+    out: Path
+    actions: list[Action]
+    files: dict[str, bytes]
+    manifest: Manifest
+
+    def of(self, kind: str) -> list[str]:
+        return [a.path for a in self.actions if a.kind == kind]
+
+    def describe(self) -> str:
+        lines = []
+        for kind in (CREATE, UPDATE, UNCHANGED, KEEP_CHANGED, REMOVE, KEEP_OBSOLETE):
+            paths = self.of(kind)
+            if paths:
+                lines.append(f"{kind}: {len(paths)}")
+                if kind != UNCHANGED:
+                    lines += [f"  {p}" for p in paths]
+        return "\n".join(lines)
+
+
+def _inside(out: Path, relative: str) -> Path:
+    """The target path, refusing anything that would land outside ``out`` (.., symlinks)."""
+    root = out.resolve()
+    target = (root / relative).resolve()
+    if target != root and root not in target.parents:
+        raise RenderRefused(f"refusing to write {relative}: it resolves outside {out}")
+    return target
+
+
+def plan(
+    out: Path,
+    files: dict[str, bytes],
+    spec_hash: str,
+    version: str,
+    *,
+    force: bool = False,
+    overwrite_changed: bool = False,
+) -> Plan:
+    """Decide, for every rendered file, whether to create, update or leave it alone."""
+    if out.exists() and not out.is_dir():
+        raise RenderRefused(f"{out} exists and is not a folder")
+    previous = Manifest.read(out) if out.exists() else None
+    if previous is None and out.exists() and any(out.iterdir()) and not force:
+        raise RenderRefused(
+            f"{out} is not empty and was not rendered by ganspec; pass --force to render into "
+            "it (files already there are left alone unless --overwrite-changed)"
+        )
+    known = previous.files if previous else {}
+    manifest = Manifest(version, spec_hash)
+    actions: list[Action] = []
+    for relative, content in sorted(files.items()):
+        target = _inside(out, relative)
+        new_hash = sha256(content)
+        if not target.exists():
+            actions.append(Action(relative, CREATE))
+            manifest.files[relative] = new_hash
+            continue
+        current_hash = sha256(target.read_bytes()) if target.is_file() else ""
+        if current_hash == new_hash:
+            actions.append(Action(relative, UNCHANGED))
+            manifest.files[relative] = new_hash
+        elif known.get(relative) == current_hash or overwrite_changed:
+            actions.append(Action(relative, UPDATE))
+            manifest.files[relative] = new_hash
+        else:
+            actions.append(Action(relative, KEEP_CHANGED))
+            if relative in known:
+                manifest.files[relative] = known[relative]
+    for relative, old_hash in sorted(known.items()):
+        if relative in files:
+            continue
+        target = _inside(out, relative)
+        if not target.is_file():
+            continue
+        if sha256(target.read_bytes()) == old_hash:
+            actions.append(Action(relative, REMOVE))
+        else:
+            actions.append(Action(relative, KEEP_OBSOLETE))
+    return Plan(out, actions, files, manifest)
+
+
+def _write_atomic(target: Path, content: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def apply(plan_: Plan) -> None:
+    """Carry out a plan: every write is atomic, the manifest is written last."""
+    for action in plan_.actions:
+        target = _inside(plan_.out, action.path)
+        if action.kind in (CREATE, UPDATE):
+            _write_atomic(target, plan_.files[action.path])
+        elif action.kind == REMOVE:
+            target.unlink()
+    _write_atomic(_inside(plan_.out, str(MANIFEST)), plan_.manifest.text().encode("utf-8"))

@@ -1,0 +1,179 @@
+"""Render safety: confined, atomic, never overwriting what the user changed; inert spec strings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ganspec.cli import cli
+from tests.conftest import SPECS, mutated
+
+SPEC = SPECS / "dcgan-digits-32.yaml"
+
+
+def render(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["render", *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_render_writes_the_project_and_a_manifest_of_it(tmp_path: Path) -> None:
+    out = tmp_path / "proj"
+    code, stdout, _ = render(str(SPEC), "--out", str(out))
+    assert code == 0, stdout
+    manifest = json.loads((out / ".ganspec" / "manifest.json").read_text())
+    assert set(manifest) == {"ganspec_version", "spec_sha256", "files"}
+    files = tree(out)
+    assert {"PROMPT.md", "AGENTS.md", "CLAUDE.md", "config.yaml"} <= set(files)
+    assert set(manifest["files"]) == set(files) - {".ganspec/manifest.json"}
+    code, stdout, _ = render(str(SPEC), "--out", str(out))
+    assert code == 0 and "create" not in stdout and "update" not in stdout
+    assert tree(out) == files
+
+
+def test_render_refuses_a_foreign_non_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    code, _, stderr = render(str(SPEC), "--out", str(tmp_path))
+    assert code == 1 and "--force" in stderr
+    assert tree(tmp_path) == {"notes.txt": b"mine"}
+
+
+def test_force_renders_beside_foreign_files_without_touching_them(tmp_path: Path) -> None:
+    (tmp_path / "PROMPT.md").write_text("my own prompt")
+    code, stdout, _ = render(str(SPEC), "--out", str(tmp_path), "--force")
+    assert code == 0
+    assert (tmp_path / "PROMPT.md").read_text() == "my own prompt"
+    assert "left alone (changed by you)" in stdout and "PROMPT.md" in stdout
+
+
+def test_a_file_the_user_edited_is_left_alone_and_listed(tmp_path: Path) -> None:
+    assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text() + "# my tweak\n")
+    edited = config.read_text()
+    changed_spec = tmp_path.parent / "spec.yaml"
+    changed_spec.write_text(mutated("dcgan-digits-32", {"training.epochs": 7}))
+    code, stdout, _ = render(str(changed_spec), "--out", str(tmp_path), "--force")
+    assert code == 0
+    assert config.read_text() == edited  # even with --force
+    assert "left alone (changed by you)" in stdout and "config.yaml" in stdout
+    assert "epochs: 7" in (tmp_path / "PROMPT.md").read_text()  # unchanged files do update
+    code, _, _ = render(str(changed_spec), "--out", str(tmp_path), "--overwrite-changed")
+    assert code == 0 and "epochs: 7" in config.read_text()
+
+
+def test_a_second_render_still_protects_an_edit_it_left_alone(tmp_path: Path) -> None:
+    assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
+    (tmp_path / "AGENTS.md").write_text("edited")
+    assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
+    code, stdout, _ = render(str(SPEC), "--out", str(tmp_path))
+    assert code == 0 and "AGENTS.md" in stdout
+    assert (tmp_path / "AGENTS.md").read_text() == "edited"
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "proj"
+    code, stdout, _ = render(str(SPEC), "--out", str(out), "--dry-run")
+    assert code == 0 and "would render" in stdout and "create" in stdout
+    assert not out.exists()
+    assert render(str(SPEC), "--out", str(out))[0] == 0
+    (out / "AGENTS.md").write_text("edited")
+    before = tree(out)
+    code, stdout, _ = render(str(SPEC), "--out", str(out), "--dry-run", "--overwrite-changed")
+    assert code == 0 and "update" in stdout
+    assert tree(out) == before
+
+
+def test_spec_with_errors_renders_nothing(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(mutated("dcgan-digits-32", {"generator.layers[4].kernel": 3}))
+    code, _, stderr = render(str(spec), "--out", str(tmp_path / "proj"))
+    assert code == 1 and "GS201" in stderr
+    assert not (tmp_path / "proj").exists()
+
+
+@pytest.mark.parametrize("name", ["../escape", "os.path", "class", "Upper", "1abc", "a/b"])
+def test_names_that_are_not_identifiers_are_rejected(tmp_path: Path, name: str) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(mutated("dcgan-digits-32", {"name": name}))
+    code, _, stderr = render(str(spec), "--out", str(tmp_path / "proj"))
+    assert code == 1 and "GS104" in stderr and "name" in stderr
+    assert not (tmp_path / "proj").exists()
+
+
+def test_spec_strings_come_out_as_inert_data(tmp_path: Path) -> None:
+    nasty = 'Quotes " \' and {{ 7 * 7 }} and {% raw %}{% endraw %} and\nnew """ lines \\'
+    spec = tmp_path / "nasty.yaml"
+    spec.write_text(mutated("dcgan-digits-32", {"description": nasty}))
+    out = tmp_path / "proj"
+    code, stdout, stderr = render(str(spec), "--out", str(out))
+    assert code == 0, stdout + stderr
+    prompt = (out / "PROMPT.md").read_text()
+    assert "{{ 7 * 7 }}" in prompt and "49" not in prompt
+    assert "{% raw %}" in prompt
+
+
+def test_render_never_writes_through_a_symlink_out_of_the_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "proj"
+    assert render(str(SPEC), "--out", str(out), "--agents", "none")[0] == 0
+    (out / ".cursor").symlink_to(outside, target_is_directory=True)
+    code, _, stderr = render(str(SPEC), "--out", str(out), "--agents", "cursor")
+    assert code == 1 and "outside" in stderr
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("agents", "present", "absent"),
+    [
+        ("none", {"PROMPT.md"}, {"AGENTS.md", "CLAUDE.md", ".cursor/rules/ganspec.mdc"}),
+        ("claude", {"AGENTS.md", "CLAUDE.md"}, {".github/copilot-instructions.md"}),
+        ("codex", {"AGENTS.md"}, {"CLAUDE.md"}),
+        (
+            "all",
+            {
+                "AGENTS.md",
+                "CLAUDE.md",
+                ".cursor/rules/ganspec.mdc",
+                ".github/copilot-instructions.md",
+            },
+            set(),
+        ),
+    ],
+)
+def test_agents_choose_the_agent_files(
+    tmp_path: Path, agents: str, present: set[str], absent: set[str]
+) -> None:
+    assert render(str(SPEC), "--out", str(tmp_path), "--agents", agents)[0] == 0
+    files = set(tree(tmp_path))
+    assert present <= files and not absent & files
+
+
+def test_agent_files_point_at_agents_md(tmp_path: Path) -> None:
+    assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
+    assert (tmp_path / "CLAUDE.md").read_text().startswith("@AGENTS.md\n")
+    rule = (tmp_path / ".cursor/rules/ganspec.mdc").read_text()
+    front = rule.split("---")[1]
+    assert "description:" in front and "globs:" in front and "alwaysApply: true" in front
+
+
+def test_unknown_agent_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, stderr = render(str(SPEC), "--out", str(tmp_path), "--agents", "vim")
+    assert code == 2 and "vim" in stderr
+
+
+def test_prompt_command_prints_prompt_md(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["prompt", str(SPEC)])
+    assert result.exit_code == 0
+    out = tmp_path / "proj"
+    assert render(str(SPEC), "--out", str(out))[0] == 0
+    assert result.stdout == (out / "PROMPT.md").read_text()
