@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,15 @@ def test_render_writes_the_project_and_a_manifest_of_it(tmp_path: Path) -> None:
     code, stdout, _ = render(str(SPEC), "--out", str(out))
     assert code == 0 and "create" not in stdout and "update" not in stdout
     assert tree(out) == files
+
+
+def test_rendered_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "PROMPT.md").stat().st_mode & 0o777 == 0o644
 
 
 def test_render_refuses_a_foreign_non_empty_folder(tmp_path: Path) -> None:

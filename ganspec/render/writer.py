@@ -151,12 +151,26 @@ def plan(
     return Plan(out, actions, files, manifest)
 
 
+def _default_mode() -> int:
+    """What a plain open() would create: 0o666 less the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _write_atomic(target: Path, content: bytes) -> None:
+    """Write a temporary file beside the target, then rename it over: never a torn file.
+
+    mkstemp creates files readable by the owner only; the final file gets the mode the target
+    already had, or the one a plain open() would have given it.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
+    mode = target.stat().st_mode & 0o777 if target.exists() else _default_mode()
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
+        os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
