@@ -1,0 +1,744 @@
+"""Train the GAN described by config.yaml.
+
+    python train.py                          # one process: CUDA, MPS or CPU
+    python train.py --max-steps 2            # check that everything runs
+    python train.py --resume                 # continue exactly where runs/NAME/last.pt ended
+    torchrun --nproc_per_node 4 train.py     # data parallel over 4 GPUs (or CPU processes)
+
+One step is ``d_steps_per_g_step`` updates of D, each on a fresh real batch, then one update
+of G. G never sees real data: only D's scores of its own samples. Everything a run produces
+goes to ``--out`` (default runs/NAME): metrics.jsonl, samples/, checkpoints, loss_curve.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import yaml
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm import tqdm
+
+from augment import diff_augment, policy_of
+from config import is_image, load_config, resolve_device, seed_everything
+from data import build_dataset, build_loader
+from losses import discriminator_loss, generator_loss, gradient_penalty, score_summary
+from models import Discriminator, Generator, sample_labels, sample_latent
+from plots import grid_columns, save_image_grid, save_loss_curve, save_scatter
+
+EXIT_NON_FINITE = 3  # exit code when a NaN/Inf loss stopped the run
+SCATTER_POINTS = 2000  # generated and real points drawn for 2-D data
+
+
+class NonFiniteLoss(Exception):
+    """A loss was NaN or Inf before its update; raised inside a step, handled by train()."""
+
+    def __init__(self, loss: str, value: float) -> None:
+        super().__init__(f"{loss} is {value}")
+        self.loss, self.value = loss, value
+
+
+class NonFiniteLossError(RuntimeError):
+    """train() stopped on a NaN/Inf loss (on_nan: stop or stop_and_save_last_good).
+
+    nan_report.json in the run folder, and ``report`` here, say at which step and in which
+    loss; last_good.pt holds the last finite weights. The command line exits with code 3.
+    """
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        super().__init__(f"{report['loss']} became {report['value']} at step {report['step']}")
+        self.report = report
+
+
+# --- setup -----------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=None, help="default: ./config.yaml")
+    parser.add_argument("--out", default=None, help="run folder; default runs/NAME")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
+    parser.add_argument("--epochs", type=int, default=None, help="override training.epochs")
+    parser.add_argument("--device", default=None, help="auto|cpu|cuda|mps (training.device)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile both networks")
+    parser.add_argument("--workers", type=int, default=0, help="data loader processes")
+    return parser.parse_args(argv)
+
+
+@dataclass
+class Distributed:
+    """Where this process sits in a torchrun job; the defaults mean a single process."""
+
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Only the main process logs, draws samples and writes checkpoints."""
+        return self.rank == 0
+
+
+def setup_distributed(device: torch.device) -> Distributed:
+    """Join the torchrun job described by RANK/WORLD_SIZE/LOCAL_RANK, if there is one."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return Distributed()
+    info = Distributed(
+        int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"]), int(os.environ["WORLD_SIZE"])
+    )
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return info
+
+
+def make_optimizer(params: Any, spec: dict[str, Any]) -> torch.optim.Optimizer:
+    kind, lr, decay = spec["type"], spec["lr"], spec.get("weight_decay", 0.0)
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(spec["betas"]), weight_decay=decay)
+    if kind == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=tuple(spec["betas"]), weight_decay=decay)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=spec["momentum"], weight_decay=decay)
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=spec["momentum"], weight_decay=decay)
+    raise ValueError(f"unknown optimizer {kind!r}")
+
+
+@dataclass
+class GAN:
+    """Everything a training step touches.
+
+    ``generator`` and ``discriminator`` are the plain modules: they are saved, sampled and
+    exported. ``g``/``d`` are what forward passes call: the same modules, compiled with
+    --compile. ``g_ddp``/``d_ddp`` also wrap them in DistributedDataParallel under torchrun,
+    for the network's own update, so its gradients are averaged across processes. Inside the
+    other network's update a network runs without DDP: none of its gradients are wanted there.
+    """
+
+    generator: Generator
+    discriminator: Discriminator
+    g: nn.Module
+    d: nn.Module
+    g_ddp: nn.Module
+    d_ddp: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    scaler_g: torch.amp.GradScaler
+    scaler_d: torch.amp.GradScaler
+    ema: Generator | None
+    autocast: Callable[[], AbstractContextManager[Any]]
+
+
+def build_gan(
+    cfg: dict[str, Any],
+    device: torch.device,
+    distributed: Distributed | None = None,
+    compile: bool = False,
+) -> GAN:
+    """Both networks on the device with their optimizers, AMP and optional compile/DDP."""
+    distributed = distributed or Distributed()
+    training = cfg["training"]
+    generator, discriminator = Generator(cfg).to(device), Discriminator(cfg).to(device)
+    cuda = device.type == "cuda"
+    if cuda and is_image(cfg):  # NHWC is faster for convolutions on tensor cores
+        generator = generator.to(memory_format=torch.channels_last)
+        discriminator = discriminator.to(memory_format=torch.channels_last)
+    g, d = generator, discriminator
+    if compile:
+        g, d = torch.compile(generator), torch.compile(discriminator)
+    g_ddp, d_ddp = g, d
+    if distributed.enabled:
+        # Buffers (BatchNorm statistics) follow rank 0's at each DDP forward.
+        ids = [distributed.local_rank] if cuda else None
+        g_ddp, d_ddp = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
+    amp = training.get("amp", "off") if cuda else "off"  # mixed precision on CUDA only
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+
+    def autocast() -> AbstractContextManager[Any]:
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", dtype=dtype)
+
+    ema = None
+    if training.get("ema"):
+        ema = copy.deepcopy(generator).eval().requires_grad_(False)
+    optimizers = training["optimizers"]
+    return GAN(
+        generator=generator,
+        discriminator=discriminator,
+        g=g,
+        d=d,
+        g_ddp=g_ddp,
+        d_ddp=d_ddp,
+        opt_g=make_optimizer(generator.parameters(), optimizers["generator"]),
+        opt_d=make_optimizer(discriminator.parameters(), optimizers["discriminator"]),
+        # fp16 needs loss scaling against underflow; bf16 has float32's range and does not.
+        scaler_g=torch.amp.GradScaler(device.type, enabled=amp == "fp16"),
+        scaler_d=torch.amp.GradScaler(device.type, enabled=amp == "fp16"),
+        ema=ema,
+        autocast=autocast,
+    )
+
+
+# --- one step --------------------------------------------------------------------------------
+
+
+def d_input(x: Tensor, cfg: dict[str, Any], step: int) -> Tensor:
+    """What D sees of a batch, real or fake alike: DiffAugment, then instance noise whose std
+    decays linearly to 0 (noise blurs the two distributions together early in training)."""
+    x = diff_augment(x, policy_of(cfg["data"]["augment"]))
+    noise = cfg["training"].get("instance_noise")
+    if noise:
+        std = noise["std"] * max(0.0, 1.0 - step / noise["decay_steps"])
+        if std > 0:
+            x = x + std * torch.randn_like(x)
+    return x
+
+
+def set_requires_grad(module: nn.Module, flag: bool) -> None:
+    for p in module.parameters():
+        p.requires_grad_(flag)
+
+
+def grad_norm(module: nn.Module) -> float:
+    """The L2 norm of all gradients together: a cheap early warning of instability."""
+    norms = [p.grad.detach().float().norm() for p in module.parameters() if p.grad is not None]
+    return torch.stack(norms).norm().item() if norms else 0.0
+
+
+def check_finite(loss: Tensor, name: str, distributed: Distributed) -> None:
+    """Raise NonFiniteLoss before a NaN/Inf loss can reach the weights. Under torchrun every
+    process learns if any had one, so they all stop (or skip) together."""
+    finite = torch.isfinite(loss.detach()).to(torch.int32)
+    if distributed.enabled:
+        dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+    if not finite.item():
+        raise NonFiniteLoss(name, loss.item())
+
+
+def update(
+    loss: Tensor,
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    measure: bool,
+) -> float:
+    """Backward and one optimizer step; returns the gradient norm (nan unless measured)."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    norm = math.nan
+    if measure:
+        scaler.unscale_(optimizer)  # measure the true gradients, not the scaled ones
+        norm = grad_norm(module)
+    scaler.step(optimizer)
+    scaler.update()
+    return norm
+
+
+def discriminator_step(
+    gan: GAN,
+    cfg: dict[str, Any],
+    real: Tensor,
+    labels: Tensor | None,
+    step: int,
+    distributed: Distributed | None = None,
+) -> dict[str, float]:
+    """One update of D on a real batch and as many fresh samples of G (G is not updated)."""
+    distributed = distributed or Distributed()
+    training = cfg["training"]
+    n = real.shape[0]
+    fake_labels = sample_labels(n, cfg, real.device)
+    with torch.no_grad(), gan.autocast():
+        fake = gan.g(sample_latent(n, cfg, real.device), fake_labels)
+    real_in, fake_in = d_input(real, cfg, step), d_input(fake.float(), cfg, step)
+    with gan.autocast():
+        real_scores = gan.d_ddp(real_in, labels)
+        fake_scores = gan.d_ddp(fake_in, fake_labels)
+    loss = discriminator_loss(cfg, real_scores, fake_scores)
+    weight = training.get("gradient_penalty")
+    if weight is None and training["loss"] == "wgan-gp":
+        weight = 10.0
+    if weight:  # on the plain D: compiled graphs have no double backward, and DDP still
+        # averages these gradients because its hooks sit on the parameters themselves
+        loss = loss + gradient_penalty(gan.discriminator, real_in, fake_in, labels, weight)
+    check_finite(loss, "loss_d", distributed)
+    norm = update(loss, gan.discriminator, gan.opt_d, gan.scaler_d, "grad_norm_d" in _logged(cfg))
+    clip = training.get("weight_clip")
+    if clip:  # the original WGAN keeps the critic Lipschitz by clipping its weights
+        with torch.no_grad():
+            for p in gan.discriminator.parameters():
+                p.clamp_(-clip, clip)
+    return {
+        "loss_d": loss.item(),
+        "d_real": score_summary(cfg, real_scores),
+        "d_fake": score_summary(cfg, fake_scores),
+        "grad_norm_d": norm,
+    }
+
+
+def generator_step(
+    gan: GAN,
+    cfg: dict[str, Any],
+    batch_size: int,
+    step: int,
+    device: torch.device,
+    distributed: Distributed | None = None,
+) -> dict[str, float]:
+    """One update of G from D's scores of G's own samples; note: no real data comes in.
+
+    D's parameters stop requiring gradients meanwhile, so backward computes none for them
+    and nothing here can change D's weights.
+    """
+    distributed = distributed or Distributed()
+    set_requires_grad(gan.discriminator, False)
+    try:
+        labels = sample_labels(batch_size, cfg, device)
+        with gan.autocast():
+            fake = gan.g_ddp(sample_latent(batch_size, cfg, device), labels)
+            scores = gan.d(d_input(fake, cfg, step), labels)
+        loss = generator_loss(cfg, scores)
+        check_finite(loss, "loss_g", distributed)
+        norm = update(loss, gan.generator, gan.opt_g, gan.scaler_g, "grad_norm_g" in _logged(cfg))
+    finally:
+        set_requires_grad(gan.discriminator, True)
+    if gan.ema is not None:
+        update_ema(gan.ema, gan.generator, cfg["training"]["ema"])
+    return {"loss_g": loss.item(), "grad_norm_g": norm}
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema = decay * ema + (1 - decay) * model: a smoothed G that usually samples better."""
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
+        e.lerp_(p, 1.0 - decay)
+    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
+        e.copy_(b)
+
+
+def _logged(cfg: dict[str, Any]) -> list[str]:
+    return cfg["validation"].get("log") or []
+
+
+# --- checkpoints -----------------------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """Where training stands; with the RNG states it is all a resume needs."""
+
+    epoch: int = 0  # epochs completed
+    batch_in_epoch: int = 0  # batches of the current epoch already used
+    step: int = 0  # G updates done
+    d_updates: int = 0  # D updates done (or skipped on a NaN with on_nan: continue)
+
+
+def rng_state() -> dict[str, Any]:
+    """Every RNG a step draws from, as tensors and plain lists (loadable weights_only)."""
+    version, internal, gauss = random.getstate()
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": [version, list(internal), gauss],
+        "numpy": [torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def checkpoint_state(gan: GAN, cfg: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    return {
+        "config": cfg,  # sample.py and export.py rebuild the networks from it
+        "generator": gan.generator.state_dict(),
+        "discriminator": gan.discriminator.state_dict(),
+        "ema": gan.ema.state_dict() if gan.ema is not None else None,
+        "opt_g": gan.opt_g.state_dict(),
+        "opt_d": gan.opt_d.state_dict(),
+        "scaler_g": gan.scaler_g.state_dict(),
+        "scaler_d": gan.scaler_d.state_dict(),
+        "progress": asdict(progress),
+        "rng": rng_state(),
+    }
+
+
+def save_atomic(state: dict[str, Any], path: Path) -> None:
+    """Write to a temporary file, then rename: a crash never leaves a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def link_atomic(source: Path, path: Path) -> None:
+    """Make ``path`` another name for ``source`` (a hard link, a copy where links fail)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, path)
+
+
+def weights_finite(gan: GAN) -> bool:
+    tensors = [*gan.generator.state_dict().values(), *gan.discriminator.state_dict().values()]
+    return all(torch.isfinite(t).all() for t in tensors if t.is_floating_point())
+
+
+def save_checkpoint(
+    out: Path, gan: GAN, cfg: dict[str, Any], progress: Progress, name: str = "last.pt"
+) -> Path:
+    """Write ``name``; make last.pt (and last_good.pt, when every weight is finite) point to
+    it; keep only the newest ``keep_checkpoints`` epoch checkpoints."""
+    path = out / name
+    save_atomic(checkpoint_state(gan, cfg, progress), path)
+    if name != "last.pt":
+        link_atomic(path, out / "last.pt")
+    if weights_finite(gan):
+        link_atomic(path, out / "last_good.pt")
+    keep = cfg["training"].get("keep_checkpoints", 3)
+    for old in sorted(out.glob("epoch_*.pt"))[:-keep]:
+        old.unlink()
+    return path
+
+
+def load_checkpoint(path: Path, gan: GAN) -> Progress:
+    """Restore networks, optimizers, scalers, EMA and RNG states; return the progress."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    gan.generator.load_state_dict(state["generator"])
+    gan.discriminator.load_state_dict(state["discriminator"])
+    gan.opt_g.load_state_dict(state["opt_g"])
+    gan.opt_d.load_state_dict(state["opt_d"])
+    for scaler, key in ((gan.scaler_g, "scaler_g"), (gan.scaler_d, "scaler_d")):
+        if state[key]:  # empty when saved without fp16 loss scaling
+            scaler.load_state_dict(state[key])
+    if gan.ema is not None:
+        gan.ema.load_state_dict(state["ema"] or gan.generator.state_dict())
+    set_rng_state(state["rng"])
+    return Progress(**state["progress"])
+
+
+# --- what a run shows ------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def write_samples(
+    gan: GAN, cfg: dict[str, Any], fixed: tuple[Tensor, Tensor | None], real: Any, path: Path
+) -> None:
+    """Samples from the same fixed noise every time (EMA weights if kept), so successive
+    pictures show how G evolves; a scatter against real points for vector data."""
+    model = gan.ema if gan.ema is not None else gan.generator
+    was_training = model.training
+    model.eval()
+    z, labels = fixed
+    fake = model(z, labels)
+    model.train(was_training)
+    if is_image(cfg):
+        nrow = grid_columns(len(z), cfg["data"]["classes"])  # conditional: a class per column
+        save_image_grid(fake, path, cfg["data"]["range"], nrow=nrow)
+    else:
+        save_scatter(fake, path, real)
+
+
+def fixed_inputs(cfg: dict[str, Any], device: torch.device) -> tuple[Tensor, Tensor | None]:
+    """Noise drawn once from its own seeded generator (training's RNG is untouched) and labels
+    cycling through the classes."""
+    n = cfg["validation"].get("grid_size", 64) if is_image(cfg) else SCATTER_POINTS
+    z = sample_latent(n, cfg, device, generator=torch.Generator().manual_seed(cfg["seed"]))
+    classes = cfg["data"]["classes"]
+    labels = (torch.arange(n) % classes).to(device) if classes else None
+    return z, labels
+
+
+def real_points(dataset: Any, n: int) -> Tensor:
+    """The first n real samples, for scatter plots."""
+    return torch.stack([dataset[i][0] for i in range(min(n, len(dataset)))])
+
+
+def log_line(epoch: int, epochs: int, step: int, values: dict[str, float]) -> str:
+    """The familiar line of the PyTorch DCGAN example."""
+    return (
+        f"[{epoch}/{epochs}][{step}] Loss_D: {values.get('loss_d', math.nan):.4f} "
+        f"Loss_G: {values.get('loss_g', math.nan):.4f} D(x): {values.get('d_real', math.nan):.4f}"
+        f" D(G(z)): {values.get('d_fake', math.nan):.4f}"
+    )
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_loss_curve(out: Path) -> None:
+    rows = read_metrics(out / "metrics.jsonl")
+    curves = {k: [r.get(k, math.nan) for r in rows] for k in ("loss_d", "loss_g")}
+    curves = {k: v for k, v in curves.items() if any(math.isfinite(x) for x in v)}
+    save_loss_curve([r["step"] for r in rows], curves, out / "loss_curve.png")
+
+
+# --- the loop --------------------------------------------------------------------------------
+
+
+@dataclass
+class EpochStats:
+    """Running means for the end-of-epoch line and the D(fake) health check."""
+
+    values: dict[str, list[float]] = field(default_factory=dict)
+    healthy_steps: int = 0
+
+    def add(self, row: dict[str, float]) -> None:
+        for key, value in row.items():
+            self.values.setdefault(key, []).append(value)
+
+    def means(self) -> dict[str, float]:
+        return {k: sum(v) / len(v) for k, v in self.values.items() if v}
+
+
+def prepare_out(out: Path, resume: bool) -> None:
+    """A fresh run starts a clean folder; --resume keeps it (metrics past the checkpoint are
+    dropped so the log matches the restored state)."""
+    out.mkdir(parents=True, exist_ok=True)
+    if resume:
+        return
+    stale = [*out.glob("epoch_*.pt"), *out.glob("last*.pt"), out / "nan_report.json"]
+    stale = [p for p in stale if p.exists()]
+    if stale:
+        print(
+            f"starting a fresh run in {out}: removing {len(stale)} old file(s) (--resume "
+            "continues instead)"
+        )
+        for path in stale:
+            path.unlink()
+    (out / "metrics.jsonl").unlink(missing_ok=True)
+
+
+def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[str, Any]:
+    """Run training as configured (``args`` as parsed from the command line; None for the
+    defaults); returns a summary. Raises NonFiniteLossError when a NaN/Inf loss stops the
+    run, after writing nan_report.json and last_good.pt."""
+    args = args or parse_args([])
+    cfg = copy.deepcopy(cfg)
+    training, validation = cfg["training"], cfg["validation"]
+    if args.epochs is not None:
+        training["epochs"] = args.epochs
+    if args.device is not None:
+        training["device"] = args.device
+    compile = args.compile or training.get("compile", False)
+    device = resolve_device(training.get("device", "auto"))
+    distributed = setup_distributed(device)
+    if device.type == "cuda":
+        device = torch.device("cuda", distributed.local_rank)
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    main = distributed.is_main
+    out = Path(args.out or Path("runs") / cfg["name"])
+    if main:
+        prepare_out(out, args.resume)
+        with open(out / "run_config.yaml", "w", encoding="utf-8") as f:  # what this run used
+            yaml.safe_dump(cfg, f, sort_keys=False)
+
+    seed_everything(cfg["seed"])  # identical initial weights in every process
+    gan = build_gan(cfg, device, distributed, compile)
+    seed_everything(cfg["seed"] + distributed.rank)  # but each process draws its own noise
+    dataset = build_dataset(cfg)
+    loader = build_loader(cfg, dataset, distributed.rank, distributed.world_size, args.workers)
+    if len(loader) == 0:
+        raise ValueError("the data set is smaller than one batch")
+    fixed = fixed_inputs(cfg, device)
+    real = None if is_image(cfg) else real_points(dataset, SCATTER_POINTS)
+
+    progress = Progress()
+    if args.resume:
+        if not (out / "last.pt").exists():
+            raise FileNotFoundError(f"--resume: no checkpoint {out / 'last.pt'} to resume from")
+        progress = load_checkpoint(out / "last.pt", gan)
+        if distributed.enabled:  # the checkpoint holds the main process's RNG only
+            seed_everything(cfg["seed"] + distributed.rank + 1_000_003 * progress.step)
+        rows = [r for r in read_metrics(out / "metrics.jsonl") if r["step"] <= progress.step]
+        if main:
+            with open(out / "metrics.jsonl", "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r) + "\n" for r in rows)
+    has_last_good = args.resume and (out / "last_good.pt").exists()
+    saved_step = progress.step if args.resume else -1  # the step last.pt holds
+
+    epochs, k = training["epochs"], training.get("d_steps_per_g_step", 1)
+    log_every, logged = validation.get("log_every", 50), _logged(cfg)
+    band = validation.get("d_fake_healthy")
+    on_nan = validation.get("on_nan") or "stop_and_save_last_good"
+    conditional = cfg["data"]["classes"] is not None
+    channels_last = device.type == "cuda" and is_image(cfg)
+    memory_format = torch.channels_last if channels_last else torch.preserve_format
+    started, last_time = time.time(), time.time()
+    stopped = args.max_steps is not None and progress.step >= args.max_steps
+    last_values: dict[str, float] = {}
+
+    def non_finite(bad: NonFiniteLoss, epoch: int) -> None:
+        """Skip the update (on_nan: continue) or stop with a report and the last good state."""
+        nonlocal has_last_good
+        if on_nan == "continue":
+            if main:
+                tqdm.write(f"warning: {bad} at step {progress.step}; update skipped")
+            return
+        report = {
+            "step": progress.step,
+            "epoch": epoch + 1,
+            "loss": bad.loss,
+            "value": str(bad.value),
+            "on_nan": on_nan,
+            "reason": f"{bad.loss} became {bad.value} at step {progress.step}",
+        }
+        if main:
+            if on_nan == "stop_and_save_last_good" and not has_last_good and weights_finite(gan):
+                # No checkpoint yet: keep the current weights, which no bad loss has touched.
+                save_atomic(checkpoint_state(gan, cfg, progress), out / "last_good.pt")
+                has_last_good = True
+            report["last_good"] = str(out / "last_good.pt") if has_last_good else None
+            with open(out / "nan_report.json", "w", encoding="utf-8") as f:
+                json.dump(report, f, indent=2)
+            tqdm.write(f"stopping: {report['reason']}; see {out / 'nan_report.json'}")
+        raise NonFiniteLossError(report)
+
+    try:
+        for epoch in range(progress.epoch, epochs):
+            if stopped:  # resumed at or past --max-steps
+                break
+            loader.sampler.set_epoch(epoch, start=progress.batch_in_epoch * loader.batch_size)
+            stats = EpochStats()
+            bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not main, leave=False)
+            for real_batch, labels in bar:
+                real_batch = real_batch.to(device, non_blocking=True, memory_format=memory_format)
+                labels = labels.to(device, non_blocking=True) if conditional else None
+                progress.batch_in_epoch += 1
+                try:
+                    d_values = discriminator_step(
+                        gan, cfg, real_batch, labels, progress.step, distributed
+                    )
+                except NonFiniteLoss as bad:
+                    non_finite(bad, epoch)
+                    d_values = {}
+                progress.d_updates += 1
+                if progress.d_updates % k:
+                    continue  # more D updates before the next G update
+                try:
+                    g_values = generator_step(
+                        gan, cfg, real_batch.shape[0], progress.step, device, distributed
+                    )
+                except NonFiniteLoss as bad:
+                    non_finite(bad, epoch)
+                    g_values = {}
+                progress.step += 1
+
+                now = time.time()
+                values = {**d_values, **g_values, "seconds_per_step": now - last_time}
+                last_time, last_values = now, values
+                stats.add({k_: v for k_, v in values.items() if math.isfinite(v)})
+                if band and "d_fake" in values and band[0] <= values["d_fake"] <= band[1]:
+                    stats.healthy_steps += 1
+                if main:
+                    row = {"step": progress.step, "epoch": epoch + 1}
+                    row |= {key: values[key] for key in logged if key in values}
+                    with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
+                        f.write(json.dumps(row) + "\n")
+                    bar.set_postfix(loss_d=values.get("loss_d"), loss_g=values.get("loss_g"))
+                    if progress.step % log_every == 0:
+                        tqdm.write(log_line(epoch + 1, epochs, progress.step, values))
+                if args.max_steps is not None and progress.step >= args.max_steps:
+                    stopped = True
+                    break
+            bar.close()
+            if stopped:
+                break
+
+            progress.epoch, progress.batch_in_epoch = epoch + 1, 0
+            if not main:
+                continue
+            means = stats.means()
+            if means:
+                line = log_line(epoch + 1, epochs, progress.step, means)
+                print(f"{line} (epoch mean)", flush=True)
+            if (
+                band
+                and cfg["discriminator"]["output"] != "critic"
+                and stats.values
+                and stats.healthy_steps == 0
+            ):
+                print(
+                    f"warning: D(G(z)) stayed outside the healthy band {band} for the whole "
+                    f"epoch (mean {means.get('d_fake', math.nan):.3f}): D or G may be winning",
+                    flush=True,
+                )
+            every = validation.get("sample_grid_every")
+            if every and (epoch + 1) % every == 0:
+                write_samples(gan, cfg, fixed, real, out / "samples" / f"epoch_{epoch + 1:04d}.png")
+            every = training.get("checkpoint_every")
+            if every and (epoch + 1) % every == 0:
+                save_checkpoint(out, gan, cfg, progress, f"epoch_{epoch + 1:04d}.pt")
+                saved_step = progress.step
+                has_last_good = has_last_good or (out / "last_good.pt").exists()
+
+        if main:
+            if saved_step != progress.step:
+                save_checkpoint(out, gan, cfg, progress)
+            write_samples(gan, cfg, fixed, real, out / "samples" / "final.png")
+            write_loss_curve(out)
+    finally:
+        if distributed.enabled and dist.is_initialized():
+            dist.destroy_process_group()
+    return {
+        "out": str(out),
+        "steps": progress.step,
+        "epochs": progress.epoch,
+        "seconds": time.time() - started,
+        "last": last_values,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = load_config(args.config)
+    try:
+        summary = train(cfg, args)
+    except NonFiniteLossError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_NON_FINITE
+    print(f"done: {summary['steps']} steps in {summary['seconds']:.1f} s; see {summary['out']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Shared fixtures: the project's own config.yaml, shrunk to test size and run on the CPU."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the project's modules, also when pytest runs elsewhere
+
+from config import load_config  # noqa: E402
+
+
+def small(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The same networks and losses with a small batch (two packs per process for the 2-process
+    run, at least 8 samples), on the CPU, in float32, uncompiled."""
+    cfg = copy.deepcopy(cfg)
+    cfg["data"]["batch_size"] = max(8, 4 * cfg["discriminator"]["pack"])
+    training = cfg["training"]
+    training.update(device="cpu", amp="off", compile=False)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def base_cfg() -> dict[str, Any]:
+    return small(load_config(ROOT / "config.yaml"))
+
+
+@pytest.fixture
+def cfg(base_cfg: dict[str, Any]) -> dict[str, Any]:
+    """A fresh copy per test, so a test may edit it."""
+    return copy.deepcopy(base_cfg)
