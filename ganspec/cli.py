@@ -91,6 +91,10 @@ def render(
     except RenderRefused as exc:
         click.echo(f"ganspec render: {exc}", err=True)
         sys.exit(1)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"ganspec render: cannot write{where}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
     except TemplateBug as exc:
         click.echo(f"ganspec render: internal error: {exc}", err=True)
         sys.exit(3)

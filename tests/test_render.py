@@ -126,9 +126,18 @@ def test_spec_strings_come_out_as_inert_data(tmp_path: Path) -> None:
     out = tmp_path / "proj"
     code, stdout, stderr = render(str(spec), "--out", str(out))
     assert code == 0, stdout + stderr
+    quoted = "\n".join(f"> {line}".rstrip() for line in nasty.splitlines())
+    for document in ("PROMPT.md", "README.md"):
+        assert quoted in (out / document).read_text(), document
+
+
+def test_markdown_in_free_text_cannot_swallow_the_document(tmp_path: Path) -> None:
+    spec = tmp_path / "fence.yaml"
+    spec.write_text(mutated("dcgan-digits-32", {"description": "```python\n<!-- open"}))
+    out = tmp_path / "proj"
+    assert render(str(spec), "--out", str(out))[0] == 0
     prompt = (out / "PROMPT.md").read_text()
-    assert "{{ 7 * 7 }}" in prompt and "49" not in prompt
-    assert "{% raw %}" in prompt
+    assert "> ```python\n> <!-- open\n\nYou are working" in prompt
 
 
 def test_render_never_writes_through_a_symlink_out_of_the_folder(tmp_path: Path) -> None:
@@ -138,8 +147,76 @@ def test_render_never_writes_through_a_symlink_out_of_the_folder(tmp_path: Path)
     assert render(str(SPEC), "--out", str(out), "--agents", "none")[0] == 0
     (out / ".cursor").symlink_to(outside, target_is_directory=True)
     code, _, stderr = render(str(SPEC), "--out", str(out), "--agents", "cursor")
-    assert code == 1 and "outside" in stderr
+    assert code == 1 and ".cursor/rules/ganspec.mdc" in stderr
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "key", ["./train.py", "/etc/passwd", "../x", ".git/HEAD", ".ganspec/manifest.json", ""]
+)
+def test_a_manifest_listing_foreign_paths_is_refused(tmp_path: Path, key: str) -> None:
+    assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
+    manifest_path = tmp_path / ".ganspec" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"][key] = "0" * 64
+    manifest_path.write_text(json.dumps(manifest))
+    before = tree(tmp_path)
+    code, _, stderr = render(str(SPEC), "--out", str(tmp_path), "--agents", "none")
+    assert code == 1 and "manifest" in stderr
+    assert tree(tmp_path) == before
+
+
+def test_a_manifest_folder_linked_outside_is_refused_before_any_write(tmp_path: Path) -> None:
+    outside, out = tmp_path / "outside", tmp_path / "proj"
+    outside.mkdir()
+    out.mkdir()
+    (out / ".ganspec").symlink_to(outside, target_is_directory=True)
+    code, _, stderr = render(str(SPEC), "--out", str(out), "--force")
+    assert code == 1 and "outside" in stderr
+    assert sorted(p.name for p in out.iterdir()) == [".ganspec"]
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("blocker", ["folder at a file path", "file at a folder path"])
+def test_something_in_the_way_is_refused_before_any_write(tmp_path: Path, blocker: str) -> None:
+    if blocker == "folder at a file path":
+        (tmp_path / "PROMPT.md").mkdir()
+    else:
+        (tmp_path / "tests").write_text("not a folder")
+    before = tree(tmp_path)
+    code, _, stderr = render(str(SPEC), "--out", str(tmp_path), "--force", "--overwrite-changed")
+    assert code == 1 and ("is a folder" in stderr or "is a file" in stderr)
+    assert tree(tmp_path) == before
+
+
+def test_a_deleted_file_stays_deleted_unless_asked(tmp_path: Path) -> None:
+    assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
+    (tmp_path / "CLAUDE.md").unlink()
+    code, stdout, _ = render(str(SPEC), "--out", str(tmp_path))
+    assert code == 0 and "deleted by you" in stdout and "CLAUDE.md" in stdout
+    assert not (tmp_path / "CLAUDE.md").exists()
+    assert render(str(SPEC), "--out", str(tmp_path), "--overwrite-changed")[0] == 0
+    assert (tmp_path / "CLAUDE.md").is_file()
+
+
+def test_a_symlinked_file_is_never_written_through(tmp_path: Path) -> None:
+    assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
+    models = (tmp_path / "models.py").read_text()
+    (tmp_path / "train.py").unlink()
+    (tmp_path / "train.py").symlink_to(tmp_path / "models.py")
+    code, stdout, _ = render(str(SPEC), "--out", str(tmp_path), "--overwrite-changed")
+    assert code == 0 and "a symlink" in stdout
+    assert (tmp_path / "models.py").read_text() == models
+
+
+def test_files_no_longer_rendered_are_removed_unless_edited(tmp_path: Path) -> None:
+    assert render(str(SPEC), "--out", str(tmp_path), "--agents", "all")[0] == 0
+    (tmp_path / "CLAUDE.md").write_text("my notes")
+    code, stdout, _ = render(str(SPEC), "--out", str(tmp_path), "--agents", "none")
+    assert code == 0
+    assert not (tmp_path / "AGENTS.md").exists()
+    assert (tmp_path / "CLAUDE.md").read_text() == "my notes"
+    assert "no longer rendered, changed by you" in stdout
 
 
 @pytest.mark.parametrize(

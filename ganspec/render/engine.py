@@ -44,7 +44,24 @@ def _environment(root: Path) -> SandboxedEnvironment:
     )
     env.filters["py"] = repr  # a Python literal
     env.filters["toml"] = json.dumps  # a TOML basic string (JSON escapes are valid TOML)
+    env.filters["code"] = markdown_code
+    env.filters["quote"] = markdown_quote
     return env
+
+
+def markdown_code(value: object) -> str:
+    """Inline code that stays inline code whatever backticks the value holds."""
+    text = str(value).replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def markdown_quote(value: object) -> str:
+    """Free text (a spec's description) as a block quote: whatever Markdown it holds, an
+    unclosed fence or an HTML comment, ends with the quote instead of swallowing the page."""
+    return "\n".join(f"> {line}".rstrip() for line in str(value).splitlines())
 
 
 def parse_agents(value: str) -> set[str]:

@@ -7,27 +7,44 @@ listed) from one ganspec may update, so re-rendering never silently loses a user
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 MANIFEST = Path(".ganspec") / "manifest.json"
 
-CREATE, UPDATE, UNCHANGED, KEEP_CHANGED, REMOVE, KEEP_OBSOLETE = (
+CREATE, UPDATE, UNCHANGED, KEEP_CHANGED, KEEP_DELETED, KEEP_LINK, REMOVE, KEEP_OBSOLETE = (
     "create",
     "update",
     "unchanged",
     "left alone (changed by you)",
+    "left alone (deleted by you)",
+    "left alone (a symlink)",
     "remove (no longer rendered)",
     "left alone (no longer rendered, changed by you)",
 )
+KINDS = (CREATE, UPDATE, UNCHANGED, KEEP_CHANGED, KEEP_DELETED, KEEP_LINK, REMOVE, KEEP_OBSOLETE)
+_PROTECTED_ROOTS = {".git", ".ganspec"}
 
 
 class RenderRefused(Exception):
     """The output folder cannot be rendered into as asked (exit 1, nothing written)."""
+
+
+def _clean_relative(path: str) -> bool:
+    """A plain relative POSIX path (no '.', '..', absolute or protected parts)."""
+    parts = PurePosixPath(path).parts
+    return (
+        bool(parts)
+        and PurePosixPath(*parts).as_posix() == path
+        and not path.startswith("/")
+        and not {".", ".."} & set(parts)
+        and parts[0] not in _PROTECTED_ROOTS
+    )
 
 
 def sha256(data: bytes) -> str:
@@ -45,14 +62,17 @@ class Manifest:
         path = out / MANIFEST
         if not path.is_file():
             return None
+        corrupt = f"{path} is not a valid ganspec manifest; move it away or render elsewhere"
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             files = {str(k): str(v) for k, v in raw["files"].items()}
-            return cls(str(raw["ganspec_version"]), str(raw["spec_sha256"]), files)
+            manifest = cls(str(raw["ganspec_version"]), str(raw["spec_sha256"]), files)
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise RenderRefused(
-                f"{path} is not a ganspec manifest; move it away or render elsewhere"
-            ) from None
+            raise RenderRefused(corrupt) from None
+        if not all(_clean_relative(key) for key in files):
+            # A manifest drives deletions: only paths ganspec itself could have written count.
+            raise RenderRefused(corrupt + " (it lists paths ganspec never writes)")
+        return manifest
 
     def text(self) -> str:
         payload = {
@@ -75,13 +95,14 @@ class Plan:
     actions: list[Action]
     files: dict[str, bytes]
     manifest: Manifest
+    previous: Manifest | None = None
 
     def of(self, kind: str) -> list[str]:
         return [a.path for a in self.actions if a.kind == kind]
 
     def describe(self) -> str:
         lines = []
-        for kind in (CREATE, UPDATE, UNCHANGED, KEEP_CHANGED, REMOVE, KEEP_OBSOLETE):
+        for kind in KINDS:
             paths = self.of(kind)
             if paths:
                 lines.append(f"{kind}: {len(paths)}")
@@ -117,38 +138,30 @@ def plan(
             f"{out} is not empty and was not rendered by ganspec; pass --force to render into "
             "it (files already there are left alone unless --overwrite-changed)"
         )
+    _inside(out, str(MANIFEST))
     known = previous.files if previous else {}
     manifest = Manifest(version, spec_hash)
     actions: list[Action] = []
     for relative, content in sorted(files.items()):
-        target = _inside(out, relative)
+        _writable_target(out, relative)
         new_hash = sha256(content)
-        if not target.exists():
-            actions.append(Action(relative, CREATE))
+        kind = _decide(out / relative, known.get(relative), new_hash, overwrite_changed)
+        actions.append(Action(relative, kind))
+        if kind in (CREATE, UPDATE, UNCHANGED):
             manifest.files[relative] = new_hash
-            continue
-        current_hash = sha256(target.read_bytes()) if target.is_file() else ""
-        if current_hash == new_hash:
-            actions.append(Action(relative, UNCHANGED))
-            manifest.files[relative] = new_hash
-        elif known.get(relative) == current_hash or overwrite_changed:
-            actions.append(Action(relative, UPDATE))
-            manifest.files[relative] = new_hash
-        else:
-            actions.append(Action(relative, KEEP_CHANGED))
-            if relative in known:
-                manifest.files[relative] = known[relative]
+        elif relative in known:
+            manifest.files[relative] = known[relative]  # keeps protecting the user's version
     for relative, old_hash in sorted(known.items()):
         if relative in files:
             continue
         target = _inside(out, relative)
-        if not target.is_file():
+        if target.is_symlink() or not target.is_file():
             continue
         if sha256(target.read_bytes()) == old_hash:
             actions.append(Action(relative, REMOVE))
         else:
             actions.append(Action(relative, KEEP_OBSOLETE))
-    return Plan(out, actions, files, manifest)
+    return Plan(out, actions, files, manifest, previous)
 
 
 def _default_mode() -> int:
@@ -156,6 +169,33 @@ def _default_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def _writable_target(out: Path, relative: str) -> Path:
+    """The target path, refused up front when a folder or a non-folder is in the way."""
+    target = _inside(out, relative)
+    unresolved = out / relative
+    if unresolved.is_dir() and not unresolved.is_symlink():
+        raise RenderRefused(f"{unresolved} is a folder; ganspec would write a file there")
+    for parent in unresolved.relative_to(out).parents:
+        folder = out / parent
+        if folder.exists() and not folder.is_dir():
+            raise RenderRefused(f"{folder} is a file; ganspec needs a folder there")
+    return target
+
+
+def _decide(target: Path, known_hash: str | None, new_hash: str, overwrite: bool) -> str:
+    """What to do with one rendered file, given the disk and the last manifest."""
+    if target.is_symlink():
+        return KEEP_LINK  # never write through a link, whatever it points at
+    if not target.exists():
+        return CREATE if known_hash is None or overwrite else KEEP_DELETED
+    current_hash = sha256(target.read_bytes())
+    if current_hash == new_hash:
+        return UNCHANGED
+    if known_hash == current_hash or overwrite:
+        return UPDATE
+    return KEEP_CHANGED
 
 
 def _write_atomic(target: Path, content: bytes) -> None:
@@ -178,11 +218,25 @@ def _write_atomic(target: Path, content: bytes) -> None:
 
 
 def apply(plan_: Plan) -> None:
-    """Carry out a plan: every write is atomic, the manifest is written last."""
-    for action in plan_.actions:
-        target = _inside(plan_.out, action.path)
-        if action.kind in (CREATE, UPDATE):
-            _write_atomic(target, plan_.files[action.path])
-        elif action.kind == REMOVE:
-            target.unlink()
-    _write_atomic(_inside(plan_.out, str(MANIFEST)), plan_.manifest.text().encode("utf-8"))
+    """Carry out a plan: every write is atomic, the manifest is written last.
+
+    If a write fails part-way, the manifest still records what was written (and what the
+    previous manifest knew), so the next render recognises the folder as its own.
+    """
+    done = Manifest(plan_.manifest.ganspec_version, plan_.manifest.spec_sha256)
+    done.files = dict(plan_.previous.files) if plan_.previous else {}
+    manifest_path = _inside(plan_.out, str(MANIFEST))
+    try:
+        for action in plan_.actions:
+            target = _inside(plan_.out, action.path)
+            if action.kind in (CREATE, UPDATE):
+                _write_atomic(target, plan_.files[action.path])
+                done.files[action.path] = plan_.manifest.files[action.path]
+            elif action.kind == REMOVE:
+                target.unlink()
+                done.files.pop(action.path, None)
+    except OSError:
+        with contextlib.suppress(OSError):
+            _write_atomic(manifest_path, done.text().encode("utf-8"))
+        raise
+    _write_atomic(manifest_path, plan_.manifest.text().encode("utf-8"))
