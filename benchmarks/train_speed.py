@@ -116,7 +116,9 @@ def rendered_iteration(device: torch.device, amp: str) -> Callable[[torch.Tensor
     def iteration(real: torch.Tensor) -> None:
         if device.type == "cuda" and real.dim() == 4:
             real = real.contiguous(memory_format=torch.channels_last)
-        train.discriminator_step(gan, cfg, real, None, step[0])
+        # As train.py's loop does with one D step per G step: the D step keeps its fake batch
+        # for the G step.
+        train.discriminator_step(gan, cfg, real, None, step[0], keep_fake=True)
         train.generator_step(gan, cfg, BATCH, step[0], device)
         step[0] += 1
 

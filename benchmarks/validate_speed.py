@@ -36,6 +36,7 @@ validate command itself fails. Needs ``os.wait4`` (Linux, macOS).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -223,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
     spec = str(args.spec)
     cwd = REPO_ROOT
+    # pip compiles an installed wheel to bytecode; an editable checkout under
+    # PYTHONDONTWRITEBYTECODE=1 (as on these machines) would recompile ganspec on every run.
+    # Compile once so the figures are those of an installed ganspec.
+    compileall.compile_dir(str(REPO_ROOT / "ganspec"), quiet=1)
 
     commands = [
         Command("baseline", "python -c pass", [python, "-c", "pass"]),

@@ -149,6 +149,9 @@ class GAN:
     scaler_d: torch.amp.GradScaler
     ema: Generator | None
     autocast: Callable[[], AbstractContextManager[Any]]
+    # The last D step of a group leaves its fake batch (with G's graph) here for G's step,
+    # as pytorch/examples dcgan does: one G forward per iteration instead of two.
+    pending: tuple[Tensor, Tensor | None] | None = None
 
 
 def build_gan(
@@ -264,14 +267,27 @@ def discriminator_step(
     labels: Tensor | None,
     step: int,
     distributed: Distributed | None = None,
+    keep_fake: bool = False,
 ) -> dict[str, float]:
-    """One update of D on a real batch and as many fresh samples of G (G is not updated)."""
+    """One update of D on a real batch and as many fresh samples of G (G is not updated).
+
+    With ``keep_fake`` the samples keep G's graph and wait in ``gan.pending`` for the G step
+    that follows; D itself only ever sees them detached.
+    """
     distributed = distributed or Distributed()
     training = cfg["training"]
     n = real.shape[0]
     fake_labels = sample_labels(n, cfg, real.device)
-    with torch.no_grad(), gan.autocast():
-        fake = gan.g(sample_latent(n, cfg, real.device), fake_labels)
+    latent = sample_latent(n, cfg, real.device)
+    gan.pending = None
+    if keep_fake:
+        with gan.autocast():
+            fake = gan.g_ddp(latent, fake_labels)
+        gan.pending = (fake, fake_labels)
+        fake = fake.detach()
+    else:
+        with torch.no_grad(), gan.autocast():
+            fake = gan.g(latent, fake_labels)
     real_in, fake_in = d_input(real, cfg, step), d_input(fake.float(), cfg, step)
     with gan.autocast():
         real_scores = gan.d_ddp(real_in, labels)
@@ -309,14 +325,19 @@ def generator_step(
     """One update of G from D's scores of G's own samples; note: no real data comes in.
 
     D's parameters stop requiring gradients meanwhile, so backward computes none for them
-    and nothing here can change D's weights.
+    and nothing here can change D's weights. Uses the samples the last D step left in
+    ``gan.pending`` when there are any, fresh ones otherwise.
     """
     distributed = distributed or Distributed()
     set_requires_grad(gan.discriminator, False)
     try:
-        labels = sample_labels(batch_size, cfg, device)
+        if gan.pending is not None:
+            (fake, labels), gan.pending = gan.pending, None
+        else:
+            labels = sample_labels(batch_size, cfg, device)
+            with gan.autocast():
+                fake = gan.g_ddp(sample_latent(batch_size, cfg, device), labels)
         with gan.autocast():
-            fake = gan.g_ddp(sample_latent(batch_size, cfg, device), labels)
             scores = gan.d(d_input(fake, cfg, step), labels)
         loss = generator_loss(cfg, scores)
         check_finite(loss, "loss_g", distributed)
@@ -644,9 +665,10 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
                 real_batch = real_batch.to(device, non_blocking=True, memory_format=memory_format)
                 labels = labels.to(device, non_blocking=True) if conditional else None
                 progress.batch_in_epoch += 1
+                last_of_group = (progress.d_updates + 1) % k == 0
                 try:
                     d_values = discriminator_step(
-                        gan, cfg, real_batch, labels, progress.step, distributed
+                        gan, cfg, real_batch, labels, progress.step, distributed, last_of_group
                     )
                 except NonFiniteLoss as bad:
                     non_finite(bad, epoch)
