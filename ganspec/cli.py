@@ -66,13 +66,23 @@ def validate(spec: Path, fmt: str, explain: bool) -> None:
     show_default=True,
     help="Agent files to write: claude,cursor,codex,copilot, all or none (PROMPT.md always).",
 )
+@click.option(
+    "--smoke", is_flag=True, help="Then run `ganspec smoke` on --out; exit with its code."
+)
 def render(
-    spec: Path, out: Path, force: bool, overwrite_changed: bool, dry_run: bool, agents: str
+    spec: Path,
+    out: Path,
+    force: bool,
+    overwrite_changed: bool,
+    dry_run: bool,
+    agents: str,
+    smoke: bool,
 ) -> None:
     """Render SPEC into a runnable, tested PyTorch project in --out.
 
     Validates first and refuses a spec with errors. Files you changed since the last render are
-    left alone and listed; --dry-run shows the plan without writing.
+    left alone and listed; --dry-run shows the plan without writing. With --smoke, a successful
+    render is followed by its health check (see `ganspec smoke`), whose exit code is returned.
     """
     from ganspec.diagnostics import format_text, summary
     from ganspec.render.engine import parse_agents
@@ -107,7 +117,54 @@ def render(
     heading = "would render" if dry_run else "rendered"
     click.echo(f"{heading} {out}:\n{outcome.plan.describe()}")
     if not dry_run:
+        if smoke:
+            sys.exit(_smoke(out, steps=None, device="auto", as_json=False, synthetic=False))
         click.echo(f"next: cd {out} && pip install -e '.[test]' && pytest -q")
+
+
+@cli.command("smoke")
+@click.argument("project", type=click.Path(path_type=Path))
+@click.option(
+    "--steps", type=click.IntRange(min=1), help="Training steps (health.py's default: 6)."
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the health report as one JSON object.")
+@click.option("--synthetic", is_flag=True, help="Random data of data.shape instead of data.source.")
+def smoke_command(
+    project: Path, steps: int | None, device: str, as_json: bool, synthetic: bool
+) -> None:
+    """Train a rendered PROJECT for a few steps and report on its health.
+
+    Runs the project's own health.py (with its .venv or venv when it has one): finite losses,
+    G's output shape and range, non-zero gradients in both networks, D(real)/D(fake), a
+    mode-collapse signal, seconds per step and peak memory. Exit 0 healthy, 1 unhealthy (the
+    failing checks are named), 2 not a rendered project or no report.
+    """
+    sys.exit(_smoke(project, steps, device, as_json, synthetic))
+
+
+def _smoke(project: Path, steps: int | None, device: str, as_json: bool, synthetic: bool) -> int:
+    from ganspec.smoke import EXIT_NO_REPORT, SmokeError, check_project, format_report, run_smoke
+
+    try:
+        check_project(project)
+        if not as_json:
+            what = f"{steps} steps" if steps else "a few steps"
+            click.echo(f"smoke: training {project} for {what} (device {device})...", err=True)
+        result = run_smoke(project, steps=steps, device=device, synthetic=synthetic)
+    except SmokeError as exc:
+        click.echo(f"ganspec smoke: {exc}", err=True)
+        return EXIT_NO_REPORT
+    if as_json:
+        click.echo(json.dumps(result.report, indent=2))
+    else:
+        click.echo(format_report(result.report, project))
+    return result.exit_code
 
 
 @cli.command()

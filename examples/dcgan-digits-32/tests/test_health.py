@@ -1,0 +1,81 @@
+"""health.py, the short-run health report: healthy on this project, and a NaN is a failed check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+
+import health
+import train
+
+REPORT_KEYS = {
+    "healthy",
+    "failed",
+    "checks",
+    "steps",
+    "device",
+    "d_real",
+    "d_fake",
+    "diversity_ratio",
+    "seconds_per_step",
+    "peak_rss_mib",
+    "metrics",
+    "samples",
+}
+CHECKS = {"losses_finite", "gradients_nonzero", "output_shape", "output_range", "not_collapsed"}
+
+
+def run_health(
+    cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any]]:
+    """health.main for 2 steps on the CPU with --json; the exit code and the parsed report."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    capsys.readouterr()
+    flags = ["--steps", "2", "--device", "cpu", "--out", str(tmp_path / "run"), "--json"]
+    code = health.main(["--config", str(config), *flags])
+    stdout = capsys.readouterr().out
+    return code, json.loads(stdout)  # exactly one JSON object: training's prints go to stderr
+
+
+def test_health_report_is_healthy_on_this_project(
+    cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two steps of this project pass every health check, and the report has every field."""
+    code, report = run_health(cfg, tmp_path, capsys)
+    assert set(report) >= REPORT_KEYS
+    statuses = {c["name"]: c["status"] for c in report["checks"]}
+    assert set(statuses) >= CHECKS
+    assert report["healthy"] is True and report["failed"] == [], report["checks"]
+    assert code == 0
+    assert report["steps"] == 2 and report["device"] == "cpu"
+    assert all(statuses[name] == "pass" for name in CHECKS)
+    assert report["diversity_ratio"] > health.COLLAPSE_BELOW
+    assert set(report["d_fake"]) == {"first", "last", "min", "max"}
+    rows = train.read_metrics(Path(report["metrics"]))
+    assert len(rows) == 2 and all("grad_norm_g" in r and "grad_norm_d" in r for r in rows)
+    assert report["samples"] and Path(report["samples"]).is_file()
+
+
+def test_a_nan_loss_is_a_failed_check_not_a_crash(
+    cfg: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A NaN loss fails the losses_finite check with exit code 1 instead of raising."""
+
+    def nan_loss(*_: Any) -> torch.Tensor:
+        return torch.tensor(float("nan"), requires_grad=True)
+
+    monkeypatch.setattr(train, "discriminator_loss", nan_loss)
+    code, report = run_health(cfg, tmp_path, capsys)
+    assert code == 1
+    assert report["healthy"] is False and "losses_finite" in report["failed"]
+    losses = next(c for c in report["checks"] if c["name"] == "losses_finite")
+    assert losses["status"] == "fail"

@@ -1,0 +1,351 @@
+"""A health report from a short training run: does this GAN learn at all?
+
+    python health.py                    # 6 steps on the fastest device, a readable report
+    python health.py --steps 20 --json  # one JSON object on stdout (progress goes to stderr)
+    python health.py --synthetic        # random data of the right shape instead of data.source
+
+It runs train.train for a few steps into its own run folder (default runs/NAME_health), with
+every step logged, then checks: all losses finite (a NaN stop is a failed check, not a crash),
+G's output has the data's shape and range, both networks got non-zero finite gradients on every
+step, and G's samples are not collapsed (their mean pairwise distance against real data's). It
+also reports D(real)/D(fake), seconds per step and peak memory. Exit 0 healthy, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+import train
+from config import data_dims, load_config, resolve_device
+from data import build_dataset
+from models import Generator, sample_labels, sample_latent
+
+DEFAULT_STEPS = 6
+# what every health step logs, whatever validation.log says
+FORCED_LOG = [
+    "loss_g",
+    "loss_d",
+    "d_real",
+    "d_fake",
+    "grad_norm_g",
+    "grad_norm_d",
+    "seconds_per_step",
+]
+# |loss| at or above this counts as non-finite: no GAN loss gets there unless it diverges
+# (a BCE loss of 1e4 means logits of 1e4), and float32 overflows a few steps later.
+LOSS_CEILING = 1e4
+COLLAPSE_BELOW = 0.1  # generated spread / real spread under this: mode collapse
+MAX_DIVERSITY_BATCH = 128  # samples compared pairwise, generated and real alike
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=None, help="default: ./config.yaml")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="training steps")
+    parser.add_argument("--device", default="auto", help="auto|cpu|cuda|mps")
+    parser.add_argument("--out", default=None, help="run folder; default runs/NAME_health")
+    parser.add_argument(
+        "--synthetic", action="store_true", help="random data of data.shape, not data.source"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        parser.error("--steps must be at least 1")
+    return args
+
+
+def health_config(cfg: dict[str, Any], synthetic: bool = False) -> dict[str, Any]:
+    """The project's config with every step logged, gradient norms and D scores included."""
+    cfg = copy.deepcopy(cfg)
+    validation = cfg["validation"]
+    logged = list(validation.get("log") or [])
+    validation["log"] = logged + [key for key in FORCED_LOG if key not in logged]
+    validation["log_every"] = 1
+    if synthetic:
+        cfg["data"]["source"] = {"type": "synthetic"}
+    return cfg
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+
+def trajectory(rows: list[dict[str, Any]], key: str) -> dict[str, float | None]:
+    """First, last, min and max of a logged value over the run (finite values only)."""
+    values = [r[key] for r in rows if isinstance(r.get(key), (int, float))]
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return {"first": None, "last": None, "min": None, "max": None}
+    return {"first": values[0], "last": values[-1], "min": min(values), "max": max(values)}
+
+
+def mean_pairwise_distance(x: Tensor) -> float:
+    """The mean L2 distance between two different samples of a batch."""
+    flat = x.detach().flatten(1).double()
+    n = flat.shape[0]
+    return (torch.cdist(flat, flat).sum() / (n * (n - 1))).item()
+
+
+def real_batch(cfg: dict[str, Any], n: int) -> Tensor:
+    """n real samples drawn without replacement by a seeded generator."""
+    dataset = build_dataset(cfg)
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(cfg["seed"]))
+    return torch.stack([dataset[int(i)][0] for i in order[:n]]).float()
+
+
+@torch.no_grad()
+def generated_batch(checkpoint: Path, cfg: dict[str, Any], n: int) -> Tensor:
+    """n samples of G as trained (not the EMA copy) on the CPU, in training mode: a few steps
+    in, BatchNorm's running statistics are still far from the batch statistics G trains with,
+    and eval mode would make any young G look collapsed."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    generator = Generator(state["config"])
+    generator.load_state_dict(state["generator"])
+    generator.train()  # a throwaway copy: its running statistics may change
+    seeded = torch.Generator().manual_seed(cfg["seed"] + 1)
+    z = sample_latent(n, cfg, "cpu", generator=seeded)
+    return generator(z, sample_labels(n, cfg, "cpu", generator=seeded)).float()
+
+
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def check(name: str, status: str, detail: str) -> dict[str, str]:
+    """status: pass, fail, warn (worth a look, not a failure) or skip (could not be checked)."""
+    return {"name": name, "status": status, "detail": detail}
+
+
+def check_losses(rows: list[dict[str, Any]], nan: dict[str, Any] | None) -> dict[str, str]:
+    """Fails on a NaN/Inf stop, and on a loss already so large that it is on its way there."""
+    if nan is not None:
+        return check("losses_finite", "fail", f"training stopped: {nan['reason']}")
+    bad = []
+    for r in rows:
+        for key in ("loss_d", "loss_g"):
+            value = r.get(key)
+            if not (isinstance(value, (int, float)) and math.isfinite(value)):
+                bad.append(f"{key} = {value} at step {r['step']}")
+            elif abs(value) >= LOSS_CEILING:
+                bad.append(f"{key} = {value:.3g} at step {r['step']} (diverging)")
+    if bad:
+        return check("losses_finite", "fail", "; ".join(bad[:3]))
+    return check("losses_finite", "pass", f"loss_d and loss_g finite on all {len(rows)} steps")
+
+
+def check_gradients(rows: list[dict[str, Any]]) -> dict[str, str]:
+    if not rows:
+        return check("gradients_nonzero", "skip", "no step completed")
+    bad = [
+        f"{key} = {r.get(key)} at step {r['step']}"
+        for r in rows
+        for key in ("grad_norm_g", "grad_norm_d")
+        if not (isinstance(r.get(key), (int, float)) and math.isfinite(r[key]) and r[key] > 0)
+    ]
+    if bad:
+        return check("gradients_nonzero", "fail", "; ".join(bad[:3]))
+    low = min(min(r["grad_norm_g"], r["grad_norm_d"]) for r in rows)
+    return check(
+        "gradients_nonzero", "pass", f"G and D gradients finite and > 0 (smallest {low:.3g})"
+    )
+
+
+def check_output(fake: Tensor, n: int, cfg: dict[str, Any]) -> list[dict[str, str]]:
+    expected = (n, *data_dims(cfg))
+    shape = tuple(fake.shape)
+    checks = [
+        check(
+            "output_shape",
+            "pass" if shape == expected else "fail",
+            f"G gives {list(shape)}, data is {list(expected)}",
+        )
+    ]
+    if not torch.isfinite(fake).all():
+        checks.append(check("output_range", "fail", "G's output holds NaN or Inf"))
+        return checks
+    low, high = fake.min().item(), fake.max().item()
+    value_range = cfg["data"].get("range")
+    if value_range is None:
+        checks.append(check("output_range", "pass", f"finite in [{low:.3g}, {high:.3g}]"))
+    else:
+        lo, hi = value_range
+        tolerance = 1e-5 * (hi - lo)
+        inside = low >= lo - tolerance and high <= hi + tolerance
+        checks.append(
+            check(
+                "output_range",
+                "pass" if inside else "fail",
+                f"G's values lie in [{low:.3g}, {high:.3g}], data.range is [{lo}, {hi}]",
+            )
+        )
+    return checks
+
+
+def check_collapse(ratio: float) -> dict[str, str]:
+    detail = f"generated/real mean pairwise distance {ratio:.3g}"
+    if not math.isfinite(ratio) or ratio < COLLAPSE_BELOW:
+        return check("not_collapsed", "fail", f"{detail} (< {COLLAPSE_BELOW}: mode collapse)")
+    return check("not_collapsed", "pass", detail)
+
+
+def check_d_fake(cfg: dict[str, Any], last: float | None) -> dict[str, str]:
+    band = cfg["validation"].get("d_fake_healthy")
+    if cfg["discriminator"]["output"] == "critic":
+        return check("d_fake_in_band", "skip", "a critic's score is not a probability")
+    if not band:
+        return check("d_fake_in_band", "skip", "no validation.d_fake_healthy band")
+    if last is None:
+        return check("d_fake_in_band", "skip", "no D(fake) logged")
+    inside = band[0] <= last <= band[1]
+    # One short run cannot judge a band meant for a whole epoch: outside is a warning.
+    return check(
+        "d_fake_in_band",
+        "pass" if inside else "warn",
+        f"last D(G(z)) {last:.3f}, healthy band [{band[0]}, {band[1]}]",
+    )
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def health(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Train ``args.steps`` steps and return the report (``healthy`` and the checks)."""
+    cfg = health_config(cfg, args.synthetic)
+    out = Path(args.out or Path("runs") / f"{cfg['name']}_health")
+    device = resolve_device(args.device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    train_args = train.parse_args(
+        ["--out", str(out), "--max-steps", str(args.steps), "--device", args.device]
+    )
+    samples = out / "samples" / "final.png"
+    samples.unlink(missing_ok=True)  # a fresh run does not clear samples/: no stale picture
+    nan = None
+    try:
+        train.train(cfg, train_args)
+    except train.NonFiniteLossError as error:
+        nan = error.report
+    rows = train.read_metrics(out / "metrics.jsonl")
+
+    checks = [check_losses(rows, nan), check_gradients(rows)]
+    n = max(2, min(cfg["data"]["batch_size"], MAX_DIVERSITY_BATCH))
+    checkpoint = next((p for p in (out / "last.pt", out / "last_good.pt") if p.exists()), None)
+    ratio = None
+    if checkpoint is None:
+        for name in ("output_shape", "output_range", "not_collapsed"):
+            checks.append(check(name, "skip", "no checkpoint to sample from"))
+    else:
+        fake = generated_batch(checkpoint, cfg, n)
+        checks += check_output(fake, n, cfg)
+        if checks[-1]["status"] == "pass" and fake.shape[1:] == data_dims(cfg):
+            real_spread = mean_pairwise_distance(real_batch(cfg, n))
+            ratio = mean_pairwise_distance(fake) / max(real_spread, 1e-12)
+            checks.append(check_collapse(ratio))
+        else:
+            checks.append(check("not_collapsed", "skip", "G's output is unusable"))
+    d_real, d_fake = trajectory(rows, "d_real"), trajectory(rows, "d_fake")
+    checks.append(check_d_fake(cfg, d_fake["last"]))
+
+    seconds = [r["seconds_per_step"] for r in rows if isinstance(r.get("seconds_per_step"), float)]
+    failed = [c["name"] for c in checks if c["status"] == "fail"]
+    return {
+        "healthy": not failed,
+        "failed": failed,
+        "checks": checks,
+        "steps": len(rows),
+        "steps_requested": args.steps,
+        "device": str(device),
+        "synthetic": args.synthetic,
+        "data_source": cfg["data"]["source"]["type"],
+        "d_real": d_real,
+        "d_fake": d_fake,
+        "d_fake_healthy": cfg["validation"].get("d_fake_healthy"),
+        "diversity_ratio": ratio,
+        "seconds_per_step": statistics.median(seconds) if seconds else None,
+        "peak_rss_mib": peak_rss_mib(),
+        "cuda_max_memory_allocated_mib": (
+            torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None
+        ),
+        "nan_report": nan,
+        "run": str(out),
+        "metrics": str(out / "metrics.jsonl"),
+        "samples": str(samples) if samples.exists() else None,
+        "checkpoint": str(checkpoint) if checkpoint else None,
+    }
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and Inf are not JSON: they become the strings "nan", "inf" and "-inf"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}g}"
+
+
+def format_report(report: dict[str, Any]) -> str:
+    marks = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
+    lines = [f"{marks[c['status']]}  {c['name']}: {c['detail']}" for c in report["checks"]]
+    for key in ("d_real", "d_fake"):
+        t = report[key]
+        lines.append(
+            f"{key}: first {_number(t['first'])}, last {_number(t['last'])}, "
+            f"min {_number(t['min'])}, max {_number(t['max'])}"
+        )
+    lines.append(
+        f"{report['steps']}/{report['steps_requested']} steps on {report['device']}, "
+        f"data {report['data_source']}{' (--synthetic)' if report['synthetic'] else ''}, "
+        f"{_number(report['seconds_per_step'])} s/step (median), "
+        f"peak RSS {_number(report['peak_rss_mib'], 4)} MiB"
+        + (
+            f", CUDA peak {_number(report['cuda_max_memory_allocated_mib'], 4)} MiB"
+            if report["cuda_max_memory_allocated_mib"] is not None
+            else ""
+        )
+    )
+    lines.append(f"metrics: {report['metrics']}; samples: {report['samples'] or 'none'}")
+    verdict = "healthy" if report["healthy"] else f"UNHEALTHY: {', '.join(report['failed'])}"
+    lines.append(verdict)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = load_config(args.config)
+    if args.json:  # stdout carries the JSON object alone; training's prints go to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            report = health(cfg, args)
+        print(json.dumps(json_safe(report), allow_nan=False))
+    else:
+        report = health(cfg, args)
+        print(format_report(report))
+    return 0 if report["healthy"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
