@@ -34,3 +34,13 @@ def base_cfg() -> dict[str, Any]:
 def cfg(base_cfg: dict[str, Any]) -> dict[str, Any]:
     """A fresh copy per test, so a test may edit it."""
     return copy.deepcopy(base_cfg)
+
+
+@pytest.fixture(scope="session")
+def one_step_run(base_cfg: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder after exactly one training step, shared by several tests."""
+    import train
+
+    out = tmp_path_factory.mktemp("one_step")
+    train.train(base_cfg, train.parse_args(["--out", str(out), "--max-steps", "1"]))
+    return out

@@ -80,14 +80,6 @@ def in_range(x: Tensor, value_range: list[float] | None) -> bool:
     return bool((x >= lo - 1e-6).all() and (x <= hi + 1e-6).all())
 
 
-@pytest.fixture(scope="session")
-def one_step_run(base_cfg: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run folder after exactly one training step, shared by several tests."""
-    out = tmp_path_factory.mktemp("one_step")
-    run(base_cfg, out, "--max-steps", "1")
-    return out
-
-
 # --- shapes and ranges -----------------------------------------------------------------------
 
 

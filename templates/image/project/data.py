@@ -184,16 +184,24 @@ def gaussian_mixture(means: Tensor, std: float, seed: int) -> Dataset:
     return TensorDataset(points, torch.zeros(POINTS, dtype=torch.long))
 
 
+def mixture_modes(source: str) -> tuple[Tensor, float]:
+    """Means and std of PacGAN's 2-D mixtures: the ring of 8 (std 0.01) and the 5x5 grid
+    (std 0.05). evaluate.py scores generated points against the same modes."""
+    if source == "ring8":
+        angles = torch.arange(8) * (2 * torch.pi / 8)
+        return torch.stack([angles.cos(), angles.sin()], dim=1), 0.01
+    if source == "grid25":
+        axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
+        return torch.cartesian_prod(axis, axis), 0.05
+    raise ValueError(f"{source} is not a 2-D mixture source")
+
+
 def ring8(cfg: dict[str, Any]) -> Dataset:
-    angles = torch.arange(8) * (2 * torch.pi / 8)
-    means = torch.stack([angles.cos(), angles.sin()], dim=1)
-    return gaussian_mixture(means, 0.01, cfg["seed"])
+    return gaussian_mixture(*mixture_modes("ring8"), cfg["seed"])
 
 
 def grid25(cfg: dict[str, Any]) -> Dataset:
-    axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
-    means = torch.cartesian_prod(axis, axis)
-    return gaussian_mixture(means, 0.05, cfg["seed"])
+    return gaussian_mixture(*mixture_modes("grid25"), cfg["seed"])
 
 
 def folder(cfg: dict[str, Any]) -> Dataset:
