@@ -10,9 +10,20 @@ from __future__ import annotations
 
 import math
 
+EMPTY, DIVISIBILITY, REJECTED = "empty", "divisibility", "rejected"
+
 
 class ShapeError(ValueError):
-    """A layer configuration PyTorch would reject, or one that produces no output."""
+    """A layer configuration PyTorch would reject, or one that produces no output.
+
+    ``kind`` says which (an empty output, channels that do not divide, parameters PyTorch
+    refuses) and ``field`` names the parameter to change, so callers need not read the text.
+    """
+
+    def __init__(self, message: str, kind: str = EMPTY, field: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.field = field
 
 
 def effective_kernel(kernel: int, dilation: int) -> int:
@@ -27,7 +38,8 @@ def conv_out(length: int, kernel: int, stride: int = 1, padding: int = 0, dilati
     if padded < span:
         raise ShapeError(
             f"kernel spans {span} but the padded input is only {padded} (input {length}, "
-            f"padding {padding})"
+            f"padding {padding})",
+            field="padding",
         )
     return (padded - span) // stride + 1
 
@@ -59,11 +71,15 @@ def conv_transpose_out(
     if output_padding >= stride and output_padding >= dilation:
         raise ShapeError(
             f"output_padding={output_padding} must be smaller than stride ({stride}) or "
-            f"dilation ({dilation})"
+            f"dilation ({dilation})",
+            REJECTED,
+            "output_padding",
         )
     out = (length - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
     if out < 1:
-        raise ShapeError(f"output length would be {out}: padding {padding} is too large")
+        raise ShapeError(
+            f"output length would be {out}: padding {padding} is too large", field="padding"
+        )
     return out
 
 
@@ -78,7 +94,9 @@ def pool_out(
     """``torch.nn.MaxPool2d`` / ``AvgPool2d`` output length along one axis (avg: dilation 1)."""
     stride = kernel if stride is None else stride
     if 2 * padding > kernel:
-        raise ShapeError(f"padding={padding} must be at most half of kernel={kernel}")
+        raise ShapeError(
+            f"padding={padding} must be at most half of kernel={kernel}", REJECTED, "padding"
+        )
     span = effective_kernel(kernel, dilation)
     numerator = length + 2 * padding - span
     if ceil_mode:
@@ -107,13 +125,21 @@ def upsample_out(length: int, scale: float) -> int:
 def pixel_shuffle_out(channels: int, height: int, width: int, factor: int) -> tuple[int, int, int]:
     """``torch.nn.PixelShuffle(r)``: C x H x W -> C/r^2 x rH x rW."""
     if channels % (factor * factor):
-        raise ShapeError(f"{channels} channels are not divisible by factor^2 = {factor * factor}")
+        raise ShapeError(
+            f"{channels} channels are not divisible by factor^2 = {factor * factor}", DIVISIBILITY
+        )
     return channels // (factor * factor), height * factor, width * factor
 
 
 def check_groups(in_channels: int, out_channels: int, groups: int) -> None:
     """Grouped convolutions need both channel counts divisible by ``groups``."""
     if in_channels % groups:
-        raise ShapeError(f"in_channels={in_channels} is not divisible by groups={groups}")
+        raise ShapeError(
+            f"in_channels={in_channels} is not divisible by groups={groups}", DIVISIBILITY, "groups"
+        )
     if out_channels % groups:
-        raise ShapeError(f"out_channels={out_channels} is not divisible by groups={groups}")
+        raise ShapeError(
+            f"out_channels={out_channels} is not divisible by groups={groups}",
+            DIVISIBILITY,
+            "groups",
+        )

@@ -16,6 +16,8 @@ from ganspec.spec.layers import LayerOptions, op_of
 Shape = tuple[int, ...]
 # Past this a single axis cannot be indexed by PyTorch's 32-bit kernels; nothing real gets near.
 MAX_SIZE = 2**31 - 1
+# What each kind of ShapeError means as a rule.
+_SHAPE_ERROR_CODES = {sm.EMPTY: "GS202", sm.DIVISIBILITY: "GS207", sm.REJECTED: "GS208"}
 # The fix search looks at the layers nearest the output: the fix a user wants is a local one.
 SEARCH_LAYERS = 8
 
@@ -191,8 +193,7 @@ def apply_layer(layer: LayerOptions, shape: Shape) -> tuple[Shape, ShapeProblem 
         else:  # pragma: no cover - the schema admits no other op
             raise _Reject("GS204", f"unknown op {op}")
     except sm.ShapeError as exc:
-        code = "GS207" if "divisible" in str(exc) else "GS208" if "must be" in str(exc) else "GS202"
-        raise _Reject(code, f"{op}: {exc}", _field_for(str(exc))) from None
+        raise _Reject(_SHAPE_ERROR_CODES[exc.kind], f"{op}: {exc}", exc.field) from None
     if max(out) > MAX_SIZE:
         raise _Reject(
             "GS202", f"{op} grows the output to {format_shape(out)}, beyond any tensor size", op
@@ -200,13 +201,6 @@ def apply_layer(layer: LayerOptions, shape: Shape) -> tuple[Shape, ShapeProblem 
     if layer.norm == "instance" and len(out) != 3:
         raise _Reject("GS204", "instance norm needs a C x H x W output; use layer norm", "norm")
     return out, note
-
-
-def _field_for(reason: str) -> str | None:
-    for name in ("output_padding", "padding", "groups", "kernel"):
-        if name in reason:
-            return name
-    return None
 
 
 def _product(shape: Sequence[int]) -> int:
