@@ -215,11 +215,10 @@ def init(preset_name: str, out: Path | None, force: bool) -> None:
 
 
 def _write(path: Path, text: str) -> None:
+    from ganspec.render.writer import write_atomic
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
+        write_atomic(path, text.encode("utf-8"))
     except OSError as exc:
         raise click.UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ganspec.resources import shipped
+
 
 def specs_dir() -> Path:
-    """``ganspec/_data/specs`` in an installed wheel, the repository's ``specs/`` otherwise."""
-    packaged = Path(__file__).parent / "_data" / "specs"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "specs"
+    return shipped("specs")
 
 
 @dataclass(frozen=True)

@@ -122,8 +122,9 @@ class _Mapper:
                 node = _MISSING
         return tuple(path), node
 
-    def convert(self, error: dict[str, Any], model_for: type[BaseModel]) -> Diagnostic:
-        path, value = self.resolve(error["loc"])
+    def convert(
+        self, path: PathKey, value: Any, error: dict[str, Any], model_for: type[BaseModel]
+    ) -> Diagnostic:
         kind = error["type"]
         field = path[-1] if path else ""
         if kind == "extra_forbidden":
@@ -389,10 +390,14 @@ def check_schema(document: SourceDocument) -> SchemaResult:
     try:
         spec = model.model_validate(data)
     except ValidationError as exc:
-        converted = [mapper.convert(error, model) for error in exc.errors(include_url=False)]
+        located = [(mapper.resolve(error["loc"]), error) for error in exc.errors(include_url=False)]
+        # Convert everything first: a did-you-mean found late still silences an earlier
+        # "missing" error for the key the typo meant.
+        converted = [
+            (path, mapper.convert(path, value, error, model)) for (path, value), error in located
+        ]
         seen: set[tuple[str, str]] = set()
-        for diag, error in zip(converted, exc.errors(include_url=False), strict=True):
-            path, _ = mapper.resolve(error["loc"])
+        for path, diag in converted:
             if diag.code == "GS105" and (path[:-1], path[-1]) in mapper.suggested:
                 continue
             if (diag.code, diag.path) not in seen:

@@ -15,6 +15,8 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from ganspec.resources import shipped
+
 AGENT_CHOICES = ("claude", "cursor", "codex", "copilot")
 # agent -> (template, output path). AGENTS.md is canonical: every agent file points at it.
 AGENT_FILES: dict[str, tuple[str, str]] = {
@@ -26,11 +28,7 @@ _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", "runs"}
 
 
 def templates_dir() -> Path:
-    """``ganspec/_data/templates`` in an installed wheel, the repository's ``templates/``."""
-    packaged = Path(__file__).resolve().parent.parent / "_data" / "templates"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent.parent / "templates"
+    return shipped("templates")
 
 
 def _environment(root: Path) -> SandboxedEnvironment:

@@ -198,7 +198,7 @@ def _decide(target: Path, known_hash: str | None, new_hash: str, overwrite: bool
     return KEEP_CHANGED
 
 
-def _write_atomic(target: Path, content: bytes) -> None:
+def write_atomic(target: Path, content: bytes) -> None:
     """Write a temporary file beside the target, then rename it over: never a torn file.
 
     mkstemp creates files readable by the owner only; the final file gets the mode the target
@@ -230,13 +230,13 @@ def apply(plan_: Plan) -> None:
         for action in plan_.actions:
             target = _inside(plan_.out, action.path)
             if action.kind in (CREATE, UPDATE):
-                _write_atomic(target, plan_.files[action.path])
+                write_atomic(target, plan_.files[action.path])
                 done.files[action.path] = plan_.manifest.files[action.path]
             elif action.kind == REMOVE:
                 target.unlink()
                 done.files.pop(action.path, None)
     except OSError:
         with contextlib.suppress(OSError):
-            _write_atomic(manifest_path, done.text().encode("utf-8"))
+            write_atomic(manifest_path, done.text().encode("utf-8"))
         raise
-    _write_atomic(manifest_path, plan_.manifest.text().encode("utf-8"))
+    write_atomic(manifest_path, plan_.manifest.text().encode("utf-8"))

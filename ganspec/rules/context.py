@@ -11,6 +11,7 @@ from ganspec.spec.layers import LayerOptions, op_of
 
 # Ops that move values around without computing new ones: an activation before them is still
 # the network's output activation.
+NETWORKS = ("generator", "discriminator")
 _PASS_THROUGH = frozenset({"reshape", "flatten", "upsample", "pixel_shuffle"})
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ganspec.rules.context import RuleContext
+from ganspec.rules.context import NETWORKS, RuleContext
 from ganspec.rules.registry import Finding, rule
 from ganspec.spec.image import SOURCE_CLASSES, VECTOR_SOURCES
 from ganspec.spec.layers import op_of
-
-NETWORKS = ("generator", "discriminator")
 
 
 def _embeddings(ctx: RuleContext, network: str) -> list[tuple[int, int]]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ganspec.rules.context import RuleContext
+from ganspec.rules.context import NETWORKS, RuleContext
 from ganspec.rules.registry import Finding, rule
 from ganspec.shapes import Fix, Shape, Trace, format_shape, solve
 from ganspec.spec.layers import WEIGHTED_OPS, LayerOptions, op_of
-
-NETWORKS = ("generator", "discriminator")
 
 
 def _network(ctx: RuleContext, name: str) -> tuple[list[LayerOptions], Shape, Trace]:

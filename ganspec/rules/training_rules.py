@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ganspec.rules.context import (
+    NETWORKS,
     RuleContext,
     first_weighted_layer,
     last_weighted_layer,
@@ -15,7 +16,6 @@ from ganspec.spec.image import PROBABILITY_LOSSES, Optimizer
 from ganspec.spec.layers import op_of
 
 ACTIVATION_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
-NETWORKS = ("generator", "discriminator")
 GP_BETAS = ((0.0, 0.9), (0.5, 0.9))
 
 
