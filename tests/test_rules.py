@@ -125,3 +125,9 @@ def test_error_rules_cannot_be_ignored() -> None:
     codes = {d.code for d in report.diagnostics}
     assert {"GS107", "GS201"} <= codes
     assert report.exit_code == 1
+
+
+def test_r1_penalty_is_a_gradient_penalty_for_the_batchnorm_rule() -> None:
+    report = validate_mutation("dcgan-64", {"training.r1": 10.0})  # D has 3 BatchNorm layers
+    assert [d.code for d in report.diagnostics if d.code == "GS305"] == ["GS305"] * 3
+    assert not [d for d in report.diagnostics if d.code == "GS311"]  # R1 suits any loss

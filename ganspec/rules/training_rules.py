@@ -26,7 +26,11 @@ def _optimizers(ctx: RuleContext) -> Iterator[tuple[str, Optimizer]]:
 
 def _uses_gradient_penalty(ctx: RuleContext) -> bool:
     training = ctx.spec.training
-    return training.loss == "wgan-gp" or training.gradient_penalty is not None
+    return (
+        training.loss == "wgan-gp"
+        or training.gradient_penalty is not None
+        or training.r1 is not None
+    )
 
 
 @rule(
@@ -146,7 +150,7 @@ def sigmoid_and_logits(ctx: RuleContext) -> Iterator[Finding]:
     why="The penalty constrains the gradient per sample; BatchNorm couples samples in a "
     "batch, so the penalised quantity is no longer the one the theory needs (Gulrajani et "
     "al. 2017).",
-    example="training: {loss: wgan-gp}\ndiscriminator:\n  layers:\n"
+    example="training: {loss: wgan-gp}  # or r1: 10\ndiscriminator:\n  layers:\n"
     "    - {conv: 128, kernel: 4, stride: 2, padding: 1, norm: batch}",
     fix="norm: layer (or instance, or none).",
 )

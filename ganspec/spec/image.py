@@ -217,6 +217,11 @@ class Training(StrictModel):
     gradient_penalty: Annotated[Number, Field(gt=0, le=1000)] | None = Field(
         None, description="WGAN-GP penalty weight (the paper uses 10)."
     )
+    r1: Annotated[Number, Field(gt=0, le=10_000)] | None = Field(
+        None,
+        description="R1 penalty gamma (Mescheder et al. 2018): D pays gamma/2 * E||grad D(x)||^2 "
+        "on real data, which lets training settle on sharp modes instead of circling them.",
+    )
     weight_clip: Annotated[Number, Field(gt=0, le=10)] | None = Field(
         None, description="Original WGAN critic weight clipping (the paper uses 0.01)."
     )
@@ -228,6 +233,12 @@ class Training(StrictModel):
         None, description="Decay of an exponential moving average of G's weights."
     )
     optimizers: Optimizers
+    lr_schedule: Literal["constant", "linear", "cosine"] = Field(
+        "constant",
+        description="Learning rates over the run: constant, or decayed to 0 at its last step "
+        "(linearly or along a half cosine), so samples settle instead of jittering around "
+        "the modes.",
+    )
     epochs: Annotated[Count, Field(le=100_000)]
     checkpoint_every: Count | None = Field(None, description="Epochs between checkpoints.")
     keep_checkpoints: Annotated[Count, Field(le=1000)] = 3
@@ -271,6 +282,11 @@ class Validation(StrictModel):
         None, description="What a NaN/Inf loss does."
     )
     fid: Fid | None = None
+    holdout: Annotated[Number, Field(ge=0, le=0.5)] = Field(
+        0.1,
+        description="Share of the real data kept out of training (a fixed, seeded split): "
+        "evaluate.py compares generated samples with it and checks for memorization.",
+    )
 
 
 # --- the root --------------------------------------------------------------------------------

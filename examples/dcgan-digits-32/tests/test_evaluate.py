@@ -1,9 +1,11 @@
-"""evaluate.py: PacGAN's mode metrics on known point sets, and the script on a checkpoint."""
+"""evaluate.py: PacGAN's mode metrics on known point sets, and the script on a checkpoint
+for every kind of data (mixtures, digits with domain features, other images)."""
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 import torch
 
 import evaluate
+import features
 from data import mixture_modes
 
 
@@ -38,15 +41,117 @@ def test_points_far_from_every_mode_are_low_quality() -> None:
     assert result["modes_covered"] == 0 and result["reverse_kl"] is None
 
 
-def test_script_scores_a_checkpoint_or_says_why_not(
-    cfg: dict[str, Any], one_step_run: Path, capsys: pytest.CaptureFixture[str]
+def run_script(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    code = evaluate.main([*args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if code == 0 else {}
+
+
+@pytest.fixture
+def fast_classifier(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A digits classifier trained for one epoch into a temporary cache: plumbing only."""
+    monkeypatch.setattr(features, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(features, "CLASSIFIER_EPOCHS", 1)
+
+
+def test_script_scores_a_checkpoint(
+    cfg: dict[str, Any],
+    one_step_run: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fast_classifier: None,
 ) -> None:
-    checkpoint = str(one_step_run / "last.pt")
-    code = evaluate.main(["--checkpoint", checkpoint, "--samples", "200", "--json"])
-    captured = capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # as if not installed
+    code, result = run_script(
+        ["--checkpoint", str(one_step_run / "last.pt"), "--samples", "60"], capsys
+    )
+    assert code == 0 and result["samples"] == 60
     if cfg["data"]["source"]["type"] in evaluate.MIXTURES:
-        assert code == 0
-        result = json.loads(captured.out)
-        assert result["samples"] == 200 and 0 <= result["modes_covered"] <= result["modes"]
-    else:
-        assert code == 2 and "not" in captured.err and "implemented yet" in captured.err
+        assert 0 <= result["modes_covered"] <= result["modes"]
+        return
+    assert result["memorization"]["median_nn_holdout"] > 0
+    if cfg["data"]["source"]["type"] == "digits":
+        assert result["features"] == "domain" and sum(result["classes"]["counts"]) == 60
+        assert result["frechet"]["generated_vs_holdout"] >= 0
+    else:  # no Inception weights here: the report says how to get them instead of failing
+        assert result["features"] is None and "--inception" in result["features_unavailable"]
+
+
+class TinyInception(torch.nn.Module):
+    """Stands in for NVIDIA's TorchScript InceptionV3: same call, 3-d features."""
+
+    def forward(self, images: torch.Tensor, return_features: bool = False) -> torch.Tensor:
+        x = images.float() / 255
+        return torch.stack([x.mean((1, 2, 3)), x.std((1, 2, 3)), x[:, 0].mean((1, 2))], dim=1)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.script, to make the file
+def test_inception_features_load_from_a_torchscript_file(
+    cfg: dict[str, Any], one_step_run: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    if cfg["data"]["source"]["type"] in evaluate.MIXTURES:
+        pytest.skip("Inception features are for images")
+    weights = tmp_path / "inception.pt"
+    torch.jit.script(TinyInception()).save(str(weights))
+    checkpoint = str(one_step_run / "last.pt")
+    args = ["--checkpoint", checkpoint, "--samples", "60", "--features", "inception"]
+    code, result = run_script([*args, "--inception", str(weights)], capsys)
+    assert code == 0 and result["features"] == "inception"
+    assert 0 <= result["precision_recall"]["generated"]["precision"] <= 1
+
+
+def test_missing_or_wrong_inception_file_is_a_clear_error(
+    cfg: dict[str, Any], one_step_run: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    if cfg["data"]["source"]["type"] in evaluate.MIXTURES:
+        pytest.skip("Inception features are for images")
+    checkpoint = str(one_step_run / "last.pt")
+    args = ["--checkpoint", checkpoint, "--features", "inception", "--inception"]
+    assert evaluate.main([*args, str(tmp_path / "missing.pt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    assert evaluate.main([*args, str(tmp_path / "junk.pt")]) == 2
+    assert "not a TorchScript InceptionV3" in capsys.readouterr().err
+
+
+def test_digits_classifier_recognises_held_out_digits(
+    cfg: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The feature space is only as good as the classifier under it."""
+    if cfg["data"]["source"]["type"] != "digits":
+        pytest.skip("the domain classifier is for digits data")
+    monkeypatch.setattr(features, "CACHE_DIR", tmp_path)
+    cfg["validation"]["holdout"] = 0.2
+    first = features.train_digits_classifier(cfg, log=lambda _: None)
+    assert first.holdout_accuracy > 0.95
+    cached = features.train_digits_classifier(cfg, log=lambda _: pytest.fail("retrained"))
+    assert cached.holdout_accuracy == first.holdout_accuracy
+
+
+def test_training_scores_are_logged_or_skipped_with_the_reason(
+    cfg: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fast_classifier: None,
+) -> None:
+    import train
+
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # as if not installed
+    source = cfg["data"]["source"]["type"]
+    features_kind = "domain" if source == "digits" else "inception"
+    cfg["validation"]["fid"] = {"every": 1, "samples": 40, "features": features_kind}
+    scorer = train.make_scorer(cfg)
+    if source not in evaluate.MIXTURES and source != "digits":
+        assert scorer is None and "validation.fid is skipped" in capsys.readouterr().out
+        return
+    assert scorer is not None
+    gan = train.build_gan(cfg, torch.device("cpu"))
+    for step in (5, 10):
+        train.write_score(scorer, gan, torch.device("cpu"), tmp_path, step // 5, step)
+    first, second = train.read_metrics(tmp_path / "scores.jsonl")
+    assert (first["step"], second["step"]) == (5, 10)
+    assert {k: v for k, v in first.items() if k not in ("step", "epoch")} == {
+        k: v for k, v in second.items() if k not in ("step", "epoch")
+    }  # fixed noise, same weights: the same score
+    assert ("fd" in first and first["fd"] >= 0) or "modes_covered" in first

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, TensorDataset
 
 from config import CODE_DIR, data_dims, is_image
 
@@ -24,6 +24,7 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".
 SAMPLE_IMAGE_CROPS = 4096  # fixed crops of scikit-learn's two photos
 POINTS = 100_000  # samples drawn from the 2-D Gaussian mixtures
 SYNTHETIC = 1024  # random samples for plumbing checks
+HOLDOUT_SEED = 9_973  # added to the seed, so the split does not reuse the training RNG stream
 
 
 # --- value ranges ----------------------------------------------------------------------------
@@ -286,12 +287,36 @@ SOURCES = {
 }
 
 
-def build_dataset(cfg: dict[str, Any]) -> Dataset:
-    """The real data set named by data.source, with ``hflip`` applied when asked for."""
+def split_indices(size: int, cfg: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """A fixed, seeded split of ``size`` real samples into (train, holdout) indices.
+
+    validation.holdout of the data is never trained on: evaluate.py measures generated
+    samples against it, and a generator that copies its training set shows up there.
+    """
+    fraction = cfg["validation"].get("holdout", 0.0)
+    held = min(round(size * fraction), size - 1) if fraction else 0
+    if fraction and size > 1:
+        held = max(held, 1)
+    order = torch.randperm(
+        size, generator=torch.Generator().manual_seed(cfg["seed"] + HOLDOUT_SEED)
+    )
+    return sorted(order[held:].tolist()), sorted(order[:held].tolist())
+
+
+def build_dataset(cfg: dict[str, Any], part: str = "train") -> Dataset:
+    """The real data set named by data.source: its ``train`` part (with ``hflip`` when asked
+    for) or its ``holdout`` part (never augmented)."""
     kind = cfg["data"]["source"]["type"]
     if kind not in SOURCES:
         raise ValueError(f"unknown data source {kind!r}; known: {', '.join(SOURCES)}")
+    if part not in ("train", "holdout"):
+        raise ValueError(f"part must be 'train' or 'holdout', not {part!r}")
     dataset = SOURCES[kind](cfg)
+    train, holdout = split_indices(len(dataset), cfg)  # type: ignore[arg-type]
+    if part == "holdout":
+        return Subset(dataset, holdout)
+    if holdout:
+        dataset = Subset(dataset, train)
     if "hflip" in cfg["data"]["augment"] and is_image(cfg):
         dataset = RandomHFlip(dataset)
     return dataset

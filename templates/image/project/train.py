@@ -39,7 +39,14 @@ from tqdm import tqdm
 from augment import diff_augment, policy_of
 from config import is_image, load_config, resolve_device, seed_everything
 from data import build_dataset, build_loader
-from losses import discriminator_loss, generator_loss, gradient_penalty, score_summary
+from evaluate import Scorer
+from losses import (
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    r1_penalty,
+    score_summary,
+)
 from models import Discriminator, Generator, sample_labels, sample_latent
 from plots import grid_columns, save_image_grid, save_loss_curve, save_scatter
 
@@ -260,6 +267,26 @@ def update(
     return norm
 
 
+def lr_factor(schedule: str, step: int, total: int) -> float:
+    """The share of the configured learning rate used at ``step`` of a ``total``-step run.
+
+    It depends on the step alone, so a resumed run continues the same curve.
+    """
+    if schedule == "constant" or total <= 0:
+        return 1.0
+    done = min(step / total, 1.0)
+    if schedule == "linear":
+        return 1.0 - done
+    return 0.5 * (1.0 + math.cos(math.pi * done))  # cosine
+
+
+def set_learning_rates(gan: GAN, cfg: dict[str, Any], factor: float) -> None:
+    optimizers = cfg["training"]["optimizers"]
+    for optimizer, network in ((gan.opt_g, "generator"), (gan.opt_d, "discriminator")):
+        for group in optimizer.param_groups:
+            group["lr"] = optimizers[network]["lr"] * factor
+
+
 def discriminator_step(
     gan: GAN,
     cfg: dict[str, Any],
@@ -299,6 +326,8 @@ def discriminator_step(
     if weight:  # on the plain D: compiled graphs have no double backward, and DDP still
         # averages these gradients because its hooks sit on the parameters themselves
         loss = loss + gradient_penalty(gan.discriminator, real_in, fake_in, labels, weight)
+    if training.get("r1"):
+        loss = loss + r1_penalty(gan.discriminator, real_in, labels, training["r1"])
     check_finite(loss, "loss_d", distributed)
     norm = update(loss, gan.discriminator, gan.opt_d, gan.scaler_d, "grad_norm_d" in _logged(cfg))
     clip = training.get("weight_clip")
@@ -516,6 +545,29 @@ def log_line(epoch: int, epochs: int, step: int, values: dict[str, float]) -> st
     )
 
 
+def make_scorer(cfg: dict[str, Any]) -> Scorer | None:
+    """The validation.fid scorer, or None (with the reason printed) when it cannot run here:
+    training never stops for want of Inception weights."""
+    if not cfg["validation"].get("fid"):
+        return None
+    try:
+        return Scorer(cfg)
+    except ValueError as error:
+        print(f"warning: validation.fid is skipped: {error}", flush=True)
+        return None
+
+
+def write_score(
+    scorer: Scorer, gan: GAN, device: torch.device, out: Path, epoch: int, step: int
+) -> None:
+    """Score G (EMA weights if kept), append the result to scores.jsonl and print it."""
+    score = scorer(gan.ema if gan.ema is not None else gan.generator, device)
+    with open(out / "scores.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"step": step, "epoch": epoch, **score}) + "\n")
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in score.items() if isinstance(v, float))
+    print(f"[{epoch}] score: {shown}", flush=True)
+
+
 def read_metrics(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
@@ -564,6 +616,7 @@ def prepare_out(out: Path, resume: bool) -> None:
         for path in stale:
             path.unlink()
     (out / "metrics.jsonl").unlink(missing_ok=True)
+    (out / "scores.jsonl").unlink(missing_ok=True)
 
 
 def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[str, Any]:
@@ -602,6 +655,7 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
         raise ValueError("the data set is smaller than one batch")
     fixed = fixed_inputs(cfg, device)
     real = None if is_image(cfg) else real_points(dataset, SCATTER_POINTS)
+    scorer = make_scorer(cfg) if main else None
 
     progress = Progress()
     if args.resume:
@@ -610,10 +664,11 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
         progress = load_checkpoint(out / "last.pt", gan)
         if distributed.enabled:  # the checkpoint holds the main process's RNG only
             seed_everything(cfg["seed"] + distributed.rank + 1_000_003 * progress.step)
-        rows = [r for r in read_metrics(out / "metrics.jsonl") if r["step"] <= progress.step]
-        if main:
-            with open(out / "metrics.jsonl", "w", encoding="utf-8") as f:
-                f.writelines(json.dumps(r) + "\n" for r in rows)
+        for log in ("metrics.jsonl", "scores.jsonl"):
+            rows = [r for r in read_metrics(out / log) if r["step"] <= progress.step]
+            if main:
+                with open(out / log, "w", encoding="utf-8") as f:
+                    f.writelines(json.dumps(r) + "\n" for r in rows)
     has_last_good = args.resume and (out / "last_good.pt").exists()
     saved_step = progress.step if args.resume else -1  # the step last.pt holds
 
@@ -627,6 +682,10 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
     started, last_time = time.time(), time.time()
     stopped = args.max_steps is not None and progress.step >= args.max_steps
     last_values: dict[str, float] = {}
+    schedule = training.get("lr_schedule", "constant")
+    # G steps in training.epochs: the schedule ends there, whatever --max-steps says, so a
+    # run stopped early and resumed follows the same curve as one that never stopped.
+    total_steps = epochs * len(loader) // k
 
     def non_finite(bad: NonFiniteLoss, epoch: int) -> None:
         """Skip the update (on_nan: continue) or stop with a report and the last good state."""
@@ -666,6 +725,8 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
                 labels = labels.to(device, non_blocking=True) if conditional else None
                 progress.batch_in_epoch += 1
                 last_of_group = (progress.d_updates + 1) % k == 0
+                if schedule != "constant":
+                    set_learning_rates(gan, cfg, lr_factor(schedule, progress.step, total_steps))
                 try:
                     d_values = discriminator_step(
                         gan, cfg, real_batch, labels, progress.step, distributed, last_of_group
@@ -727,6 +788,8 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
             every = validation.get("sample_grid_every")
             if every and (epoch + 1) % every == 0:
                 write_samples(gan, cfg, fixed, real, out / "samples" / f"epoch_{epoch + 1:04d}.png")
+            if scorer is not None and (epoch + 1) % validation["fid"]["every"] == 0:
+                write_score(scorer, gan, device, out, epoch + 1, progress.step)
             every = training.get("checkpoint_every")
             if every and (epoch + 1) % every == 0:
                 save_checkpoint(out, gan, cfg, progress, f"epoch_{epoch + 1:04d}.pt")

@@ -1,0 +1,49 @@
+"""Penalties and schedules whose values are known in closed form."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from losses import r1_penalty
+
+
+class LinearCritic(nn.Module):
+    """D(pack) = w . concat(pack): its gradient with respect to every pack is w."""
+
+    def __init__(self, features: int, pack: int) -> None:
+        super().__init__()
+        self.pack = pack
+        self.w = nn.Parameter(torch.arange(1.0, features * pack + 1))
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return x.reshape(x.shape[0] // self.pack, -1) @ self.w
+
+
+@pytest.mark.parametrize("pack", [1, 2])
+def test_r1_is_half_gamma_times_the_squared_input_gradient_per_pack(pack: int) -> None:
+    critic = LinearCritic(features=3, pack=pack)
+    real = torch.randn(8, 3)
+    penalty = r1_penalty(critic, real, None, gamma=4.0)
+    assert penalty.item() == pytest.approx(4.0 / 2 * critic.w.square().sum().item())
+
+
+def test_r1_trains_the_discriminator_towards_a_flat_gradient_on_data() -> None:
+    critic = LinearCritic(features=2, pack=1)
+    penalty = r1_penalty(critic, torch.randn(4, 2), None, gamma=1.0)
+    penalty.backward()
+    assert critic.w.grad is not None
+    assert torch.allclose(critic.w.grad, critic.w.detach())  # d/dw (|w|^2 / 2) = w
+
+
+def test_learning_rate_schedules_start_at_one_and_end_at_zero() -> None:
+    from train import lr_factor
+
+    assert lr_factor("constant", 70, 100) == 1.0
+    for schedule in ("linear", "cosine"):
+        assert lr_factor(schedule, 0, 100) == 1.0
+        assert lr_factor(schedule, 100, 100) == pytest.approx(0.0, abs=1e-12)
+        assert lr_factor(schedule, 150, 100) == pytest.approx(0.0, abs=1e-12)
+        assert lr_factor(schedule, 50, 100) == pytest.approx(0.5)
+    assert lr_factor("cosine", 25, 100) > lr_factor("linear", 25, 100)
