@@ -32,8 +32,8 @@ def test_presets_land_on_data_and_reduce_to_one_value(name: str) -> None:
 
 
 def test_pack_multiplies_the_discriminator_input() -> None:
-    context = RuleContext(ImageSpec.model_validate(preset_data("mlp-grid25")))
-    assert context.discriminator_input == (8,)
+    context = RuleContext(ImageSpec.model_validate(preset_data("mlp-ring8")))  # pack 2
+    assert context.discriminator_input == (4,)
 
 
 def test_embedding_concatenates_features_or_channels() -> None:

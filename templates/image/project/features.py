@@ -105,7 +105,11 @@ def digits_split(cfg: dict[str, Any]) -> dict[str, tuple[Tensor, Tensor]]:
 
 def _cache_path(cfg: dict[str, Any]) -> Path:
     key = json.dumps(
-        {"dims": data_dims(cfg), "seed": cfg["seed"], "holdout": cfg["validation"]["holdout"]}
+        {
+            "dims": data_dims(cfg),
+            "seed": cfg["seed"],
+            "holdout": cfg["validation"].get("holdout", 0.0),
+        }
     )
     return CACHE_DIR / f"digits_classifier_{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
 
