@@ -54,8 +54,12 @@ def test_health_report_is_healthy_on_this_project(
     assert report["healthy"] is True and report["failed"] == [], report["checks"]
     assert code == 0
     assert report["steps"] == 2 and report["device"] == "cpu"
-    assert all(statuses[name] == "pass" for name in CHECKS)
-    assert report["diversity_ratio"] > health.COLLAPSE_BELOW
+    # A G without normalization may start more compact than wide data; two steps in, that
+    # is a warning (not yet spread out), never a failure.
+    assert all(statuses[name] == "pass" for name in CHECKS - {"not_collapsed"})
+    assert statuses["not_collapsed"] == "pass" or (
+        statuses["not_collapsed"] == "warn" and "initialization" in str(report["checks"])
+    )
     assert set(report["d_fake"]) == {"first", "last", "min", "max"}
     rows = train.read_metrics(Path(report["metrics"]))
     assert len(rows) == 2 and all("grad_norm_g" in r and "grad_norm_d" in r for r in rows)
@@ -79,3 +83,10 @@ def test_a_nan_loss_is_a_failed_check_not_a_crash(
     assert report["healthy"] is False and "losses_finite" in report["failed"]
     losses = next(c for c in report["checks"] if c["name"] == "losses_finite")
     assert losses["status"] == "fail"
+
+
+def test_collapse_means_a_shrinking_spread_not_a_compact_start() -> None:
+    assert health.check_collapse(0.5, untrained=0.4)["status"] == "pass"
+    assert health.check_collapse(0.05, untrained=0.06)["status"] == "warn"  # not spread yet
+    assert health.check_collapse(0.05, untrained=0.6)["status"] == "fail"  # collapsed
+    assert health.check_collapse(float("nan"), untrained=0.6)["status"] == "fail"

@@ -45,7 +45,8 @@ FORCED_LOG = [
 # |loss| at or above this counts as non-finite: no GAN loss gets there unless it diverges
 # (a BCE loss of 1e4 means logits of 1e4), and float32 overflows a few steps later.
 LOSS_CEILING = 1e4
-COLLAPSE_BELOW = 0.1  # generated spread / real spread under this: mode collapse
+COLLAPSE_BELOW = 0.1  # generated spread / real spread under this: mode collapse...
+SHRUNK_BELOW = 0.5  # ...when it is also under half of an untrained G's ratio
 MAX_DIVERSITY_BATCH = 128  # samples compared pairwise, generated and real alike
 
 
@@ -112,6 +113,18 @@ def generated_batch(checkpoint: Path, cfg: dict[str, Any], n: int) -> Tensor:
     generator = Generator(state["config"])
     generator.load_state_dict(state["generator"])
     generator.train()  # a throwaway copy: its running statistics may change
+    seeded = torch.Generator().manual_seed(cfg["seed"] + 1)
+    z = sample_latent(n, cfg, "cpu", generator=seeded)
+    return generator(z, sample_labels(n, cfg, "cpu", generator=seeded)).float()
+
+
+@torch.no_grad()
+def untrained_batch(cfg: dict[str, Any], n: int) -> Tensor:
+    """n samples of a freshly initialized G (seeded as train.py seeds it), in training mode:
+    the spread a G starts from, before any step."""
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg["seed"])
+        generator = Generator(cfg).train()
     seeded = torch.Generator().manual_seed(cfg["seed"] + 1)
     z = sample_latent(n, cfg, "cpu", generator=seeded)
     return generator(z, sample_labels(n, cfg, "cpu", generator=seeded)).float()
@@ -200,11 +213,24 @@ def check_output(fake: Tensor, n: int, cfg: dict[str, Any]) -> list[dict[str, st
     return checks
 
 
-def check_collapse(ratio: float) -> dict[str, str]:
-    detail = f"generated/real mean pairwise distance {ratio:.3g}"
-    if not math.isfinite(ratio) or ratio < COLLAPSE_BELOW:
-        return check("not_collapsed", "fail", f"{detail} (< {COLLAPSE_BELOW}: mode collapse)")
-    return check("not_collapsed", "pass", detail)
+def check_collapse(ratio: float, untrained: float) -> dict[str, str]:
+    """Collapse is G's spread shrinking under training. A G without normalization can start
+    far more compact than wide data (2-D points on [-4, 4]); a few steps in it has not spread
+    out yet, which is worth a look but is not a collapse."""
+    detail = f"generated/real mean pairwise distance {ratio:.3g} (untrained G: {untrained:.3g})"
+    if not math.isfinite(ratio):
+        return check("not_collapsed", "fail", f"{detail}: not finite")
+    if ratio >= COLLAPSE_BELOW:
+        return check("not_collapsed", "pass", detail)
+    if ratio < SHRUNK_BELOW * untrained:
+        return check(
+            "not_collapsed", "fail", f"{detail} (< {COLLAPSE_BELOW} and shrinking: mode collapse)"
+        )
+    return check(
+        "not_collapsed",
+        "warn",
+        f"{detail} (< {COLLAPSE_BELOW}, but no more compact than at initialization)",
+    )
 
 
 def check_d_fake(cfg: dict[str, Any], last: float | None) -> dict[str, str]:
@@ -257,9 +283,10 @@ def health(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         fake = generated_batch(checkpoint, cfg, n)
         checks += check_output(fake, n, cfg)
         if checks[-1]["status"] == "pass" and fake.shape[1:] == data_dims(cfg):
-            real_spread = mean_pairwise_distance(real_batch(cfg, n))
-            ratio = mean_pairwise_distance(fake) / max(real_spread, 1e-12)
-            checks.append(check_collapse(ratio))
+            real_spread = max(mean_pairwise_distance(real_batch(cfg, n)), 1e-12)
+            ratio = mean_pairwise_distance(fake) / real_spread
+            untrained = mean_pairwise_distance(untrained_batch(cfg, n)) / real_spread
+            checks.append(check_collapse(ratio, untrained))
         else:
             checks.append(check("not_collapsed", "skip", "G's output is unusable"))
     d_real, d_fake = trajectory(rows, "d_real"), trajectory(rows, "d_fake")
