@@ -112,10 +112,7 @@ def generated_batch(checkpoint: Path, cfg: dict[str, Any], n: int) -> Tensor:
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     generator = Generator(state["config"])
     generator.load_state_dict(state["generator"])
-    generator.train()  # a throwaway copy: its running statistics may change
-    seeded = torch.Generator().manual_seed(cfg["seed"] + 1)
-    z = sample_latent(n, cfg, "cpu", generator=seeded)
-    return generator(z, sample_labels(n, cfg, "cpu", generator=seeded)).float()
+    return draw(generator.train(), cfg, n)  # a throwaway copy: its running statistics may change
 
 
 @torch.no_grad()
@@ -124,7 +121,12 @@ def untrained_batch(cfg: dict[str, Any], n: int) -> Tensor:
     the spread a G starts from, before any step."""
     with torch.random.fork_rng():
         torch.manual_seed(cfg["seed"])
-        generator = Generator(cfg).train()
+        generator = Generator(cfg)
+    return draw(generator.train(), cfg, n)
+
+
+def draw(generator: Generator, cfg: dict[str, Any], n: int) -> Tensor:
+    """n samples from the same seeded noise (and labels), so two generators compare fairly."""
     seeded = torch.Generator().manual_seed(cfg["seed"] + 1)
     z = sample_latent(n, cfg, "cpu", generator=seeded)
     return generator(z, sample_labels(n, cfg, "cpu", generator=seeded)).float()
