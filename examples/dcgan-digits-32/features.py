@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from config import CODE_DIR, data_dims
-from data import from_range, split_indices
+from data import digit_arrays, split_indices
 
 CACHE_DIR = CODE_DIR / ".cache"
 CLASSIFIER_SIDE = 16  # digits are 8x8 at heart; 16x16 keeps strokes without wasting work
@@ -92,13 +92,7 @@ class DigitsFeatures:
 def digits_split(cfg: dict[str, Any]) -> dict[str, tuple[Tensor, Tensor]]:
     """Digits images in [0, 1] at the project's shape with their true labels, split as in
     training (the GAN's labels are zeros when it is unconditional; these never are)."""
-    from sklearn.datasets import load_digits
-
-    from data import digits
-
-    bunch = load_digits()
-    images = from_range(digits(cfg).images, None)  # type: ignore[attr-defined]
-    labels = torch.tensor(bunch.target, dtype=torch.long)
+    images, labels = digit_arrays(cfg)
     train, holdout = split_indices(len(labels), cfg)
     return {"train": (images[train], labels[train]), "holdout": (images[holdout], labels[holdout])}
 

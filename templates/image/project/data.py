@@ -137,8 +137,10 @@ class RandomHFlip(Dataset):
 # --- sources ---------------------------------------------------------------------------------
 
 
-def digits(cfg: dict[str, Any]) -> Dataset:
-    """scikit-learn's 1,797 8x8 digits (values 0..16), resized bilinearly to the shape."""
+def digit_arrays(cfg: dict[str, Any]) -> tuple[Tensor, Tensor]:
+    """scikit-learn's 1,797 8x8 digits (values 0..16) resized bilinearly to the shape, in
+    [0, 1], with their true class labels (evaluate.py's classifier needs them even when the
+    GAN is unconditional)."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -146,7 +148,12 @@ def digits(cfg: dict[str, Any]) -> Dataset:
     x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
     x = x.clamp(0, 1).expand(-1, channels, -1, -1).contiguous()
-    return ImageTensors(x, _labels(cfg, torch.tensor(bunch.target)), cfg["data"]["range"])
+    return x, torch.tensor(bunch.target, dtype=torch.long)
+
+
+def digits(cfg: dict[str, Any]) -> Dataset:
+    images, labels = digit_arrays(cfg)
+    return ImageTensors(images, _labels(cfg, labels), cfg["data"]["range"])
 
 
 @functools.cache
