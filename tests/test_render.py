@@ -40,6 +40,14 @@ def test_render_writes_the_project_and_a_manifest_of_it(tmp_path: Path) -> None:
     assert tree(out) == files
 
 
+def test_training_outputs_and_caches_are_git_ignored(tmp_path: Path) -> None:
+    out = tmp_path / "proj"
+    assert render(str(SPEC), "--out", str(out))[0] == 0
+    ignored = (out / ".gitignore").read_text().splitlines()
+    assert {"runs/", ".cache/", "__pycache__/"} <= set(ignored)
+    assert not (out / "gitignore").exists()
+
+
 def test_rendered_files_get_ordinary_permissions(tmp_path: Path) -> None:
     previous = os.umask(0o022)
     try:

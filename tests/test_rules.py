@@ -44,6 +44,7 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
     "GS315": ("sngan-hinge-32", {"training.label_smoothing": 0.1}),
     "GS316": ("dcgan-64", {"discriminator.output": "probability"}),
     "GS317": ("dcgan-64", {"generator.layers[5].act": "none"}),
+    "GS318": ("dcgan-64", {"training.r1_every": 16}),
     "GS401": ("cgan-digits-32", {"generator.layers[0].embedding": 9}),
     "GS402": ("dcgan-digits-32", {"data.classes": 10}),
     "GS403": ("mlp-ring8", {"data.batch_size": 255}),

@@ -106,7 +106,7 @@ def choose_features(cfg: dict[str, Any], wanted: str, inception: str | None) -> 
                 "features (--features inception with --inception PATH or torch-fidelity)"
             )
         return train_digits_classifier(cfg, log=lambda text: print(text, file=sys.stderr))
-    return inception_features(inception)
+    return inception_features(inception, (cfg["validation"].get("fid") or {}).get("dims", 2048))
 
 
 def image_metrics(

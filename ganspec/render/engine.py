@@ -25,6 +25,9 @@ AGENT_FILES: dict[str, tuple[str, str]] = {
     "copilot": ("agents/copilot-instructions.md.j2", ".github/copilot-instructions.md"),
 }
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", "runs"}
+# Templates kept under a plain name, so they stay visible (and do not act on this repository
+# or get dropped from the wheel as dotfiles), and the name they render to.
+_RENAMED = {"gitignore": ".gitignore"}
 
 
 def templates_dir() -> Path:
@@ -93,7 +96,7 @@ def render_project(kind: str, context: dict[str, Any], agents: set[str]) -> dict
             template = env.get_template(relative_template(root, source))
             files[str(relative.with_suffix(""))] = template.render(context)
         else:
-            files[str(relative)] = source.read_text(encoding="utf-8")
+            files[_RENAMED.get(str(relative), str(relative))] = source.read_text(encoding="utf-8")
     files["PROMPT.md"] = env.get_template("agents/PROMPT.md.j2").render(context)
     if agents:
         files["AGENTS.md"] = env.get_template("agents/AGENTS.md.j2").render(context)

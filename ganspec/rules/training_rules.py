@@ -442,3 +442,23 @@ def unbounded_output(ctx: RuleContext) -> Iterator[Finding]:
             f"[{spec.data.range[0]:g}, {spec.data.range[1]:g}]",
             "act: tanh" if tuple(spec.data.range) == (-1.0, 1.0) else "act: sigmoid",
         )
+
+
+@rule(
+    "GS318",
+    "lazy-r1-without-r1",
+    "warning",
+    summary="training.r1_every is set but there is no R1 penalty to apply lazily.",
+    why="r1_every only spaces out the R1 penalty (training.r1); without it the setting does "
+    "nothing, which usually means the penalty was meant to be on.",
+    example="training:\n  loss: nonsaturating\n  r1_every: 16   # and no r1",
+    fix="r1: 0.1 (or another gamma), or remove r1_every.",
+)
+def lazy_r1_needs_r1(ctx: RuleContext) -> Iterator[Finding]:
+    training = ctx.spec.training
+    if training.r1_every > 1 and training.r1 is None:
+        yield Finding(
+            ("training", "r1_every"),
+            f"r1_every is {training.r1_every} but training.r1 is not set",
+            "r1: 0.1",
+        )

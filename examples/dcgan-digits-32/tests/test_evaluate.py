@@ -114,6 +114,14 @@ def test_missing_or_wrong_inception_file_is_a_clear_error(
     assert "not a TorchScript InceptionV3" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.script, to make the file
+def test_a_feature_size_the_weights_cannot_give_is_a_clear_error(tmp_path: Path) -> None:
+    weights = tmp_path / "inception.pt"
+    torch.jit.script(TinyInception()).save(str(weights))
+    with pytest.raises(ValueError, match="2048-d pool features only"):
+        features.inception_features(str(weights), dims=768)
+
+
 def test_digits_classifier_recognises_held_out_digits(
     cfg: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -173,14 +173,15 @@ class TorchScriptInception:
 
 
 class FidelityInception:
-    """torch-fidelity's InceptionV3 (the one its FID uses), 2048-d pool features."""
+    """torch-fidelity's InceptionV3 (the one its FID uses): the 2048-d pool features, or the
+    64/192/768-d features of its earlier blocks (``validation.fid.dims``)."""
 
     name = "inception"
 
-    def __init__(self) -> None:
+    def __init__(self, dims: int = 2048) -> None:
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-        self.model = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"]).eval()
+        self.model = FeatureExtractorInceptionV3("inception-v3-compat", [str(dims)]).eval()
 
     @torch.no_grad()
     def __call__(self, images: Tensor) -> Tensor:
@@ -193,11 +194,18 @@ def _to_rgb_uint8(images: Tensor) -> Tensor:
     return (images[:, :3].clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-def inception_features(weights: str | None) -> FeatureExtractor:
-    """InceptionV3 from a TorchScript file, else from torch-fidelity; a clear error if neither."""
+def inception_features(weights: str | None, dims: int = 2048) -> FeatureExtractor:
+    """InceptionV3 from a TorchScript file, else from torch-fidelity; a clear error if neither.
+    ``dims`` is the feature size: 2048 (the pool, standard FID) or 64/192/768."""
     if weights is not None:
         if not Path(weights).is_file():
             raise ValueError(f"Inception weights file {weights} does not exist")
+        if dims != 2048:
+            raise ValueError(
+                f"validation.fid.dims is {dims}, but a TorchScript InceptionV3 gives its "
+                "2048-d pool features only: set dims: 2048, or use torch-fidelity (no "
+                "--inception), which has 64/192/768/2048"
+            )
         try:
             return TorchScriptInception(weights)
         except (RuntimeError, ValueError) as error:
@@ -215,7 +223,7 @@ def inception_features(weights: str | None) -> FeatureExtractor:
             "weights once, with network access)"
         ) from None
     try:
-        return FidelityInception()
+        return FidelityInception(dims)
     except (OSError, RuntimeError) as error:  # no network for its first weight download
         raise ValueError(
             f"torch-fidelity could not load its InceptionV3 weights: {error}"
