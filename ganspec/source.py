@@ -61,6 +61,7 @@ class SourceDocument:
 
     data: dict[str, Any]
     file: str
+    text: str = ""  # the source itself, so what was checked is what gets recorded
     value_positions: dict[PathKey, Position] = field(default_factory=dict)
     key_positions: dict[PathKey, Position] = field(default_factory=dict)
     duplicates: list[DuplicateKey] = field(default_factory=list)
@@ -229,7 +230,7 @@ def parse_text(text: str, file: str) -> SourceDocument:
         raise UnusableInput(
             "GS101", f"the document is {kind}; a spec is a YAML mapping (key: value)", _mark(root)
         )
-    document = SourceDocument(data={}, file=file)
+    document = SourceDocument(data={}, file=file, text=text)
     document.data = _Builder(document).build(root, ())
     return document
 

@@ -19,6 +19,7 @@ class Report:
     """Everything ``ganspec validate`` prints, and the exit code it implies."""
 
     file: str
+    text: str = ""  # the spec as read, once
     diagnostics: list[Diagnostic] = field(default_factory=list)
     spec: Spec | None = None
     context: RuleContext | None = None
@@ -66,7 +67,7 @@ def _unusable(file: str, exc: UnusableInput) -> Report:
 
 
 def validate_document(document: SourceDocument) -> Report:
-    report = Report(file=document.file)
+    report = Report(file=document.file, text=document.text)
     result = check_schema(document)
     report.diagnostics.extend(result.diagnostics)
     if result.spec is None:

@@ -47,7 +47,7 @@ def render_spec(
         return RenderOutcome(report)
     files = render_files(report, agents)
     encoded = {path: text.encode("utf-8") for path, text in files.items()}
-    spec_hash = sha256(Path(spec_path).read_bytes())
+    spec_hash = sha256(report.text.encode("utf-8"))  # the spec as validated, not re-read
     changes = plan(
         out, encoded, spec_hash, __version__, force=force, overwrite_changed=overwrite_changed
     )
