@@ -23,6 +23,20 @@ class Diagnostic:
     column: int
     fix: str | None = None
 
+    @classmethod
+    def at(
+        cls,
+        where: tuple[str, int, int],
+        code: str,
+        severity: Severity,
+        message: str,
+        path: str = "",
+        fix: str | None = None,
+    ) -> Diagnostic:
+        """A finding placed at ``where`` = (file, line, column)."""
+        file, line, column = where
+        return cls(code, severity, message, path, file, line, column, fix)
+
     def as_text(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"
         subject = f"{self.path}: " if self.path else ""

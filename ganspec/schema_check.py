@@ -92,16 +92,8 @@ class _Mapper:
         position: Position | None = None,
     ) -> Diagnostic:
         position = position or self.doc.position(path, key=key)
-        return Diagnostic(
-            code=code,
-            severity="error",
-            message=message,
-            path=path_text(path),
-            file=self.doc.file,
-            line=position.line,
-            column=position.column,
-            fix=fix,
-        )
+        where = (self.doc.file, position.line, position.column)
+        return Diagnostic.at(where, code, "error", message, path_text(path), fix)
 
     def resolve(self, loc: tuple[Any, ...]) -> tuple[PathKey, Any]:
         """User path for a pydantic loc, and the raw value found there."""

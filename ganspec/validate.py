@@ -54,15 +54,8 @@ def validate_text(text: str, file: str = "<spec>") -> Report:
 
 
 def _unusable(file: str, exc: UnusableInput) -> Report:
-    diagnostic = Diagnostic(
-        code=exc.code,
-        severity="error",
-        message=exc.message,
-        path="",
-        file=file,
-        line=exc.position.line,
-        column=exc.position.column,
-    )
+    where = (file, exc.position.line, exc.position.column)
+    diagnostic = Diagnostic.at(where, exc.code, "error", exc.message)
     return Report(file=file, diagnostics=[diagnostic], unusable=True)
 
 
@@ -133,13 +126,5 @@ def _place(
     fix: str | None,
 ) -> Diagnostic:
     position = document.position(path)
-    return Diagnostic(
-        code=code,
-        severity=severity,  # type: ignore[arg-type]
-        message=message,
-        path=path_text(path),
-        file=document.file,
-        line=position.line,
-        column=position.column,
-        fix=fix,
-    )
+    where = (document.file, position.line, position.column)
+    return Diagnostic.at(where, code, severity, message, path_text(path), fix)  # type: ignore[arg-type]
