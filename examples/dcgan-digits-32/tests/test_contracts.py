@@ -142,6 +142,26 @@ def test_discriminator_step_leaves_generator_unchanged(cfg: dict[str, Any]) -> N
     assert not unchanged(d_before, gan.discriminator)
 
 
+def test_scoring_real_and_fake_together_equals_scoring_them_apart(cfg: dict[str, Any]) -> None:
+    """One D forward of real and fake together is a speed-up only: the same scores as two
+    forwards (BatchNorm Ds always score them apart, to keep separate batch statistics)."""
+    gan = train.build_gan(cfg, CPU)
+    gan.discriminator.eval()  # no dropout draws or BatchNorm updates: comparable forwards
+    real, labels = real_batch(cfg)
+    fake_labels = sample_labels(len(real), cfg, CPU)
+    with torch.no_grad():
+        fake = gan.generator(sample_latent(len(real), cfg, CPU), fake_labels)
+        apart = gan.discriminator(real, labels), gan.discriminator(fake, fake_labels)
+        gan.d_mixes_batch = False
+        together = train.score_real_and_fake(gan, real, fake, labels, fake_labels)
+    for a, b in zip(apart, together, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+    norms = [
+        m for m in gan.discriminator.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)
+    ]
+    assert train.build_gan(cfg, CPU).d_mixes_batch == bool(norms)
+
+
 def test_generator_never_receives_real_data(
     cfg: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

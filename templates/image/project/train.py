@@ -163,6 +163,8 @@ class GAN:
     # The last D step of a group leaves its fake batch (with G's graph) here for G's step,
     # as pytorch/examples dcgan does: one G forward per iteration instead of two.
     pending: tuple[Tensor, Tensor | None] | None = None
+    # D has BatchNorm: real and fake batches go through it separately (score_real_and_fake).
+    d_mixes_batch: bool = True
 
 
 def build_gan(
@@ -213,6 +215,7 @@ def build_gan(
         scaler_d=torch.amp.GradScaler(device.type, enabled=amp == "fp16"),
         ema=ema,
         autocast=autocast,
+        d_mixes_batch=batch_statistics(discriminator),
     )
 
 
@@ -291,6 +294,26 @@ def set_learning_rates(gan: GAN, cfg: dict[str, Any], factor: float) -> None:
             group["lr"] = optimizers[network]["lr"] * factor
 
 
+def batch_statistics(module: nn.Module) -> bool:
+    """Whether the module mixes samples within a batch (BatchNorm in training mode)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+def score_real_and_fake(
+    gan: GAN, real: Tensor, fake: Tensor, labels: Tensor | None, fake_labels: Tensor | None
+) -> tuple[Tensor, Tensor]:
+    """D's scores of a real and a fake batch. Without BatchNorm, one forward of both together:
+    the same scores with half the calls and no gradient accumulation between them. With
+    BatchNorm, two forwards, so real and fake batches keep their own statistics (as in DCGAN).
+    """
+    with gan.autocast():
+        if gan.d_mixes_batch:
+            return gan.d_ddp(real, labels), gan.d_ddp(fake, fake_labels)
+        both_labels = None if labels is None else torch.cat([labels, fake_labels])
+        scores = gan.d_ddp(torch.cat([real, fake]), both_labels)
+    return scores[: len(scores) // 2], scores[len(scores) // 2 :]
+
+
 def discriminator_step(
     gan: GAN,
     cfg: dict[str, Any],
@@ -320,9 +343,7 @@ def discriminator_step(
         with torch.no_grad(), gan.autocast():
             fake = gan.g(latent, fake_labels)
     real_in, fake_in = d_input(real, cfg, step), d_input(fake.float(), cfg, step)
-    with gan.autocast():
-        real_scores = gan.d_ddp(real_in, labels)
-        fake_scores = gan.d_ddp(fake_in, fake_labels)
+    real_scores, fake_scores = score_real_and_fake(gan, real_in, fake_in, labels, fake_labels)
     loss = discriminator_loss(cfg, real_scores, fake_scores)
     weight = training.get("gradient_penalty")
     if weight is None and training["loss"] == "wgan-gp":
