@@ -87,6 +87,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default=None, help="auto|cpu|cuda|mps (training.device)")
     parser.add_argument("--compile", action="store_true", help="torch.compile both networks")
     parser.add_argument("--workers", type=int, default=0, help="data loader processes")
+    parser.add_argument(
+        "--inception",
+        default=None,
+        help="TorchScript InceptionV3 file for validation.fid (inception-2015-12-05.pt)",
+    )
     return parser.parse_args(argv)
 
 
@@ -118,6 +123,10 @@ def setup_distributed(device: torch.device) -> Distributed:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return info
+
+
+# Optimizer settings that say how the update runs on this device, not what it computes.
+IMPLEMENTATION_FLAGS = ("fused", "foreach", "capturable", "differentiable")
 
 
 def make_optimizer(
@@ -183,7 +192,8 @@ def build_gan(
         discriminator = discriminator.to(memory_format=torch.channels_last)
     g, d = generator, discriminator
     if compile:
-        g, d = torch.compile(generator), torch.compile(discriminator)
+        # D scores 2n samples in its own step and n in G's: two static graphs, no dynamic one
+        g, d = torch.compile(generator), torch.compile(discriminator, dynamic=False)
     g_ddp, d_ddp = g, d
     if distributed.enabled:
         # Buffers (BatchNorm statistics) follow rank 0's at each DDP forward.
@@ -295,7 +305,7 @@ def set_learning_rates(gan: GAN, cfg: dict[str, Any], factor: float) -> None:
 
 
 def batch_statistics(module: nn.Module) -> bool:
-    """Whether the module mixes samples within a batch (BatchNorm in training mode)."""
+    """Whether the module has BatchNorm, which mixes the samples of a batch while training."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
@@ -303,9 +313,14 @@ def score_real_and_fake(
     gan: GAN, real: Tensor, fake: Tensor, labels: Tensor | None, fake_labels: Tensor | None
 ) -> tuple[Tensor, Tensor]:
     """D's scores of a real and a fake batch. Without BatchNorm, one forward of both together:
-    the same scores with half the calls and no gradient accumulation between them. With
-    BatchNorm, two forwards, so real and fake batches keep their own statistics (as in DCGAN).
+    the same function of each sample with half the calls and no gradient accumulation between
+    them (spectral norm then runs one power iteration per D step, not two). With BatchNorm, two
+    forwards, so real and fake batches keep their own statistics (as in DCGAN). Both batches
+    hold whole packs, so no pack mixes real and fake samples.
     """
+    pack = gan.discriminator.pack
+    if len(real) != len(fake) or len(real) % pack:
+        raise ValueError(f"real and fake batches must be equal multiples of pack={pack}")
     with gan.autocast():
         if gan.d_mixes_batch:
             return gan.d_ddp(real, labels), gan.d_ddp(fake, fake_labels)
@@ -322,11 +337,14 @@ def discriminator_step(
     step: int,
     distributed: Distributed | None = None,
     keep_fake: bool = False,
+    d_update: int | None = None,
 ) -> dict[str, float]:
     """One update of D on a real batch and as many fresh samples of G (G is not updated).
 
     With ``keep_fake`` the samples keep G's graph and wait in ``gan.pending`` for the G step
-    that follows; D itself only ever sees them detached.
+    that follows; D itself only ever sees them detached. ``d_update`` counts D updates so far
+    (``step`` when not given, as with one D update per G step): lazy R1 runs on every
+    ``r1_every``-th of them, as in StyleGAN2.
     """
     distributed = distributed or Distributed()
     training = cfg["training"]
@@ -351,8 +369,10 @@ def discriminator_step(
     if weight:  # on the plain D: compiled graphs have no double backward, and DDP still
         # averages these gradients because its hooks sit on the parameters themselves
         loss = loss + gradient_penalty(gan.discriminator, real_in, fake_in, labels, weight)
+    adversarial = loss.detach()  # logged without R1, whose lazy n-fold steps would spike it
     every = training.get("r1_every", 1)
-    if training.get("r1") and step % every == 0:  # lazy R1: every n-th step, n times stronger
+    if training.get("r1") and (step if d_update is None else d_update) % every == 0:
+        # lazy R1: on every n-th D update only, n times stronger
         loss = loss + r1_penalty(gan.discriminator, real_in, labels, training["r1"] * every)
     check_finite(loss, "loss_d", distributed)
     norm = update(loss, gan.discriminator, gan.opt_d, gan.scaler_d, "grad_norm_d" in _logged(cfg))
@@ -362,7 +382,7 @@ def discriminator_step(
             for p in gan.discriminator.parameters():
                 p.clamp_(-clip, clip)
     return {
-        "loss_d": loss.item(),
+        "loss_d": adversarial.item(),
         "d_real": score_summary(cfg, real_scores),
         "d_fake": score_summary(cfg, fake_scores),
         "grad_norm_d": norm,
@@ -509,13 +529,26 @@ def save_checkpoint(
     return path
 
 
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """Moments and step counts from a checkpoint, keeping how this optimizer runs here.
+
+    load_state_dict also copies the saved implementation flags (fused, foreach); a checkpoint
+    from another device or version would then run a kernel this device did not choose, and
+    fp16 loss scaling fails on a non-fused Adam that was built fused.
+    """
+    kept = [{k: g[k] for k in IMPLEMENTATION_FLAGS if k in g} for g in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, flags in zip(optimizer.param_groups, kept, strict=True):
+        group.update(flags)
+
+
 def load_checkpoint(path: Path, gan: GAN) -> Progress:
     """Restore networks, optimizers, scalers, EMA and RNG states; return the progress."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     gan.generator.load_state_dict(state["generator"])
     gan.discriminator.load_state_dict(state["discriminator"])
-    gan.opt_g.load_state_dict(state["opt_g"])
-    gan.opt_d.load_state_dict(state["opt_d"])
+    load_optimizer_state(gan.opt_g, state["opt_g"])
+    load_optimizer_state(gan.opt_d, state["opt_d"])
     for scaler, key in ((gan.scaler_g, "scaler_g"), (gan.scaler_d, "scaler_d")):
         if state[key]:  # empty when saved without fp16 loss scaling
             scaler.load_state_dict(state[key])
@@ -571,13 +604,13 @@ def log_line(epoch: int, epochs: int, step: int, values: dict[str, float]) -> st
     )
 
 
-def make_scorer(cfg: dict[str, Any]) -> Scorer | None:
+def make_scorer(cfg: dict[str, Any], inception: str | None = None) -> Scorer | None:
     """The validation.fid scorer, or None (with the reason printed) when it cannot run here:
     training never stops for want of Inception weights."""
     if not cfg["validation"].get("fid"):
         return None
     try:
-        return Scorer(cfg)
+        return Scorer(cfg, inception)
     except ValueError as error:
         print(f"warning: validation.fid is skipped: {error}", flush=True)
         return None
@@ -681,7 +714,7 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
         raise ValueError("the data set is smaller than one batch")
     fixed = fixed_inputs(cfg, device)
     real = None if is_image(cfg) else real_points(dataset, SCATTER_POINTS)
-    scorer = make_scorer(cfg) if main else None
+    scorer = make_scorer(cfg, args.inception) if main else None
 
     progress = Progress()
     if args.resume:
@@ -755,7 +788,14 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
                     set_learning_rates(gan, cfg, lr_factor(schedule, progress.step, total_steps))
                 try:
                     d_values = discriminator_step(
-                        gan, cfg, real_batch, labels, progress.step, distributed, last_of_group
+                        gan,
+                        cfg,
+                        real_batch,
+                        labels,
+                        progress.step,
+                        distributed,
+                        last_of_group,
+                        progress.d_updates,
                     )
                 except NonFiniteLoss as bad:
                     non_finite(bad, epoch)

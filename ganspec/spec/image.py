@@ -225,8 +225,8 @@ class Training(StrictModel):
     r1_every: Annotated[Count, Field(le=1000)] = Field(
         1,
         description="Lazy R1 (Karras et al. 2020, StyleGAN2): apply the R1 penalty on every "
-        "n-th step only, scaled by n so its average weight is unchanged. The penalty's double "
-        "backward is the costliest part of a D step; n = 4 to 16 saves most of it.",
+        "n-th D update only, scaled by n so its average weight is unchanged. The penalty's "
+        "double backward is the costliest part of a D step; n = 4 to 16 saves most of it.",
     )
     weight_clip: Annotated[Number, Field(gt=0, le=10)] | None = Field(
         None, description="Original WGAN critic weight clipping (the paper uses 0.01)."

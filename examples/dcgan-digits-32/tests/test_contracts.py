@@ -149,13 +149,21 @@ def test_scoring_real_and_fake_together_equals_scoring_them_apart(cfg: dict[str,
     gan.discriminator.eval()  # no dropout draws or BatchNorm updates: comparable forwards
     real, labels = real_batch(cfg)
     fake_labels = sample_labels(len(real), cfg, CPU)
+    forwards: list[int] = []
+    gan.discriminator.register_forward_hook(lambda m, args, out: forwards.append(len(args[0])))
     with torch.no_grad():
         fake = gan.generator(sample_latent(len(real), cfg, CPU), fake_labels)
         apart = gan.discriminator(real, labels), gan.discriminator(fake, fake_labels)
         gan.d_mixes_batch = False
+        forwards.clear()
         together = train.score_real_and_fake(gan, real, fake, labels, fake_labels)
+    assert forwards == [2 * len(real)], "real and fake were not scored in one forward"
     for a, b in zip(apart, together, strict=True):
         assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="multiples of pack"):
+        train.score_real_and_fake(
+            gan, real, fake[:-1], labels, fake_labels[:-1] if labels is not None else None
+        )
     norms = [
         m for m in gan.discriminator.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)
     ]
@@ -273,6 +281,21 @@ def test_checkpoint_round_trip(cfg: dict[str, Any], one_step_run: Path, tmp_path
     for key in ("opt_g", "opt_d"):
         for index, state in saved[key]["state"].items():
             assert states_equal(again[key]["state"][index], state)
+
+
+def test_a_resumed_optimizer_keeps_the_kernel_this_device_chose() -> None:
+    """A checkpoint from another device or version (non-fused Adam) must not switch this
+    optimizer's implementation: fp16 loss scaling fails on a non-fused Adam built fused."""
+    weights = [nn.Parameter(torch.randn(3))]
+    saved = torch.optim.Adam(weights, lr=1e-3, fused=False)
+    weights[0].grad = torch.ones(3)
+    saved.step()
+    resumed = train.make_optimizer(weights, {"type": "adam", "lr": 1e-3, "betas": [0.5, 0.9]}, CPU)
+    train.load_optimizer_state(resumed, saved.state_dict())
+    assert resumed.param_groups[0]["fused"] is True
+    assert (
+        resumed.state[weights[0]]["exp_avg"].tolist() == saved.state[weights[0]]["exp_avg"].tolist()
+    )
 
 
 def test_resume_is_exact(cfg: dict[str, Any], one_step_run: Path, tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def test_inception_features_load_from_a_torchscript_file(
     checkpoint = str(one_step_run / "last.pt")
     args = ["--checkpoint", checkpoint, "--samples", "60", "--features", "inception"]
     code, result = run_script([*args, "--inception", str(weights)], capsys)
-    assert code == 0 and result["features"] == "inception"
+    assert code == 0 and result["features"] == "inception" and result["feature_dims"] == 3
     assert 0 <= result["precision_recall"]["generated"]["precision"] <= 1
 
 

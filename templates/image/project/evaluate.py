@@ -92,8 +92,11 @@ def real_images(cfg: dict[str, Any], part: str, seed: int) -> Tensor:
     return from_range(torch.cat(images), cfg["data"]["range"])
 
 
-def choose_features(cfg: dict[str, Any], wanted: str, inception: str | None) -> FeatureExtractor:
-    """The feature space for FD and precision/recall; ValueError says why none is available."""
+def choose_features(
+    cfg: dict[str, Any], wanted: str, inception: str | None, dims: int | None = None
+) -> FeatureExtractor:
+    """The feature space for FD and precision/recall; ValueError says why none is available.
+    ``dims``: the Inception feature size, validation.fid.dims unless given."""
     if wanted == "auto":
         fid = cfg["validation"].get("fid") or {}
         wanted = fid.get("features") or (
@@ -106,7 +109,9 @@ def choose_features(cfg: dict[str, Any], wanted: str, inception: str | None) -> 
                 "features (--features inception with --inception PATH or torch-fidelity)"
             )
         return train_digits_classifier(cfg, log=lambda text: print(text, file=sys.stderr))
-    return inception_features(inception, (cfg["validation"].get("fid") or {}).get("dims", 2048))
+    if dims is None:
+        dims = (cfg["validation"].get("fid") or {}).get("dims", 2048)
+    return inception_features(inception, dims)
 
 
 def image_metrics(
@@ -134,7 +139,9 @@ def image_metrics(
         "memorization": memorization(fake, train, holdout),
     }
     try:
-        extractor = choose_features(cfg, features, inception)
+        # A weights file passed here gives the standard 2048-d FID, whatever size training
+        # scored at; the result says which (feature_dims).
+        extractor = choose_features(cfg, features, inception, 2048 if inception else None)
     except ValueError as error:
         if features != "auto":
             raise
@@ -145,7 +152,7 @@ def image_metrics(
         frechet_distance(f_fake, f_holdout),
         frechet_distance(f_train, f_holdout),
     )
-    result["features"] = extractor.name
+    result["features"], result["feature_dims"] = extractor.name, f_holdout.shape[1]
     result["frechet"] = {
         "generated_vs_holdout": generated_fd,
         "train_vs_holdout": baseline_fd,
@@ -201,6 +208,7 @@ class Scorer:
         fd = frechet_distance(self.extractor(fake), self.holdout)
         return {
             "fd": fd,
+            "feature_dims": self.holdout.shape[1],
             "fd_floor": self.floor,
             "fd_ratio": fd / self.floor if self.floor else None,
         }

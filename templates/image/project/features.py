@@ -203,8 +203,8 @@ def inception_features(weights: str | None, dims: int = 2048) -> FeatureExtracto
         if dims != 2048:
             raise ValueError(
                 f"validation.fid.dims is {dims}, but a TorchScript InceptionV3 gives its "
-                "2048-d pool features only: set dims: 2048, or use torch-fidelity (no "
-                "--inception), which has 64/192/768/2048"
+                "2048-d pool features only: set dims: 2048 before training, or use "
+                "torch-fidelity (no --inception), which has 64/192/768/2048"
             )
         try:
             return TorchScriptInception(weights)
