@@ -92,6 +92,17 @@ def real_images(cfg: dict[str, Any], part: str, seed: int) -> Tensor:
     return from_range(torch.cat(images), cfg["data"]["range"])
 
 
+def held_out_images(cfg: dict[str, Any], seed: int) -> Tensor:
+    """The held-out split (as real_images); ValueError when it is too small to compare with."""
+    holdout = real_images(cfg, "holdout", seed)
+    if len(holdout) < 4:
+        raise ValueError(
+            f"{len(holdout)} held-out real samples: set validation.holdout (e.g. 0.1) in "
+            "config.yaml and train again, so there is unseen real data to compare with"
+        )
+    return holdout
+
+
 def choose_features(
     cfg: dict[str, Any], wanted: str, inception: str | None, dims: int | None = None
 ) -> FeatureExtractor:
@@ -123,12 +134,7 @@ def image_metrics(
     inception: str | None,
 ) -> dict[str, Any]:
     """FD, precision/recall, class coverage (digits) and memorization for image data."""
-    train, holdout = real_images(cfg, "train", seed), real_images(cfg, "holdout", seed)
-    if len(holdout) < 4:
-        raise ValueError(
-            f"{len(holdout)} held-out real samples: set validation.holdout (e.g. 0.1) in "
-            "config.yaml and train again, so there is unseen real data to compare with"
-        )
+    train, holdout = real_images(cfg, "train", seed), held_out_images(cfg, seed)
     n = samples or len(train)  # as many as the real training samples: comparable FD bias
     fake, labels = generate(generator, cfg, n, seed)
     fake = from_range(fake, cfg["data"]["range"])
@@ -186,10 +192,7 @@ class Scorer:
             return
         self.modes = None
         self.extractor = choose_features(cfg, fid["features"], inception)
-        holdout = real_images(cfg, "holdout", self.seed)
-        if len(holdout) < 4:
-            raise ValueError(f"{len(holdout)} held-out samples: set validation.holdout above 0")
-        self.holdout = self.extractor(holdout)
+        self.holdout = self.extractor(held_out_images(cfg, self.seed))
         train = self.extractor(real_images(cfg, "train", self.seed)[: self.samples])
         self.floor = frechet_distance(train, self.holdout)
 

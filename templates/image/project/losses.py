@@ -75,11 +75,8 @@ def gradient_penalty(
     Call it on the plain module: torch.compile does not support this double backward.
     """
     alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
-    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    scores = discriminator(mixed, labels)
-    (grads,) = torch.autograd.grad(scores.float().sum(), mixed, create_graph=True)
-    pack = real.shape[0] // scores.shape[0]
-    norms = grads.reshape(real.shape[0] // pack, -1).norm(2, dim=1)
+    mixed = alpha * real.detach() + (1 - alpha) * fake.detach()
+    norms = input_gradients_per_pack(discriminator, mixed, labels).norm(2, dim=1)
     return weight * ((norms - 1) ** 2).mean()
 
 
@@ -92,11 +89,17 @@ def r1_penalty(
     D from circling around a mode, so samples settle onto it. Per pack with PacGAN packing.
     Call it on the plain module, as ``gradient_penalty``.
     """
-    real = real.detach().requires_grad_(True)
-    scores = discriminator(real, labels)
-    (grads,) = torch.autograd.grad(scores.float().sum(), real, create_graph=True)
-    pack = real.shape[0] // scores.shape[0]
-    return gamma / 2 * grads.reshape(real.shape[0] // pack, -1).square().sum(dim=1).mean()
+    grads = input_gradients_per_pack(discriminator, real.detach(), labels)
+    return gamma / 2 * grads.square().sum(dim=1).mean()
+
+
+def input_gradients_per_pack(discriminator: nn.Module, x: Tensor, labels: Tensor | None) -> Tensor:
+    """grad D(x) with respect to its input, one flattened row per pack (a pack is D's input),
+    kept in the graph so a penalty on it trains D (the double backward of both penalties)."""
+    x = x.requires_grad_(True)
+    scores = discriminator(x, labels)
+    (grads,) = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
+    return grads.reshape(scores.shape[0], -1)
 
 
 def score_summary(cfg: dict[str, Any], scores: Tensor) -> float:

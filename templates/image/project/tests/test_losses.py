@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from losses import r1_penalty
+from losses import gradient_penalty, r1_penalty
 
 
 class LinearCritic(nn.Module):
@@ -29,6 +29,17 @@ def test_r1_is_half_gamma_times_the_squared_input_gradient_per_pack(pack: int) -
     real = torch.randn(8, 3)
     penalty = r1_penalty(critic, real, None, gamma=4.0)
     assert penalty.item() == pytest.approx(4.0 / 2 * critic.w.square().sum().item())
+
+
+@pytest.mark.parametrize("pack", [1, 2])
+def test_wgan_gp_is_weight_times_the_squared_distance_of_the_gradient_norm_from_one(
+    pack: int,
+) -> None:
+    critic = LinearCritic(features=3, pack=pack)  # the same gradient w at every point
+    real, fake = torch.randn(8, 3), torch.randn(8, 3)
+    penalty = gradient_penalty(critic, real, fake, None, weight=10.0)
+    norm = critic.w.detach().norm().item()
+    assert penalty.item() == pytest.approx(10.0 * (norm - 1) ** 2, rel=1e-5)
 
 
 def test_r1_trains_the_discriminator_towards_a_flat_gradient_on_data() -> None:
