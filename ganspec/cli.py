@@ -88,7 +88,7 @@ def render(
     from ganspec.render.engine import parse_agents
     from ganspec.render.formatting import TemplateBug
     from ganspec.render.pipeline import render_spec
-    from ganspec.render.writer import RenderRefused
+    from ganspec.render.writer import BadManifest, RenderRefused
 
     try:
         chosen = parse_agents(agents)
@@ -100,7 +100,7 @@ def render(
         )
     except RenderRefused as exc:
         click.echo(f"ganspec render: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(2 if isinstance(exc, BadManifest) else 1)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         click.echo(f"ganspec render: cannot write{where}: {exc.strerror or exc}", err=True)
@@ -118,8 +118,15 @@ def render(
     click.echo(f"{heading} {out}:\n{outcome.plan.describe()}")
     if not dry_run:
         if smoke:
-            sys.exit(_smoke(out, steps=None, device="auto", as_json=False, synthetic=False))
+            sys.exit(_smoke(out, None, "auto", as_json=False, synthetic=False, timeout=None))
         click.echo(f"next: cd {out} && pip install -e '.[test]' && pytest -q")
+
+
+def _not_nan(_ctx: click.Context, _param: click.Parameter, seconds: float | None) -> float | None:
+    """FloatRange lets NaN through: it compares false with every bound."""
+    if seconds is not None and seconds != seconds:
+        raise click.BadParameter("not a number of seconds", param_hint="'--timeout'")
+    return seconds
 
 
 @cli.command("smoke")
@@ -135,31 +142,61 @@ def render(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the health report as one JSON object.")
 @click.option("--synthetic", is_flag=True, help="Random data of data.shape instead of data.source.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    callback=_not_nan,
+    help="Seconds before health.py is stopped (exit 2; inf: never).  [default: 600]",
+)
 def smoke_command(
-    project: Path, steps: int | None, device: str, as_json: bool, synthetic: bool
+    project: Path,
+    steps: int | None,
+    device: str,
+    as_json: bool,
+    synthetic: bool,
+    timeout: float | None,
 ) -> None:
     """Train a rendered PROJECT for a few steps and report on its health.
 
     Runs the project's own health.py (with its .venv or venv when it has one): finite losses,
     G's output shape and range, non-zero gradients in both networks, D(real)/D(fake), a
     mode-collapse signal, seconds per step and peak memory. Exit 0 healthy, 1 unhealthy (the
-    failing checks are named), 2 not a rendered project or no report.
+    failing checks are named), 2 not a rendered project, no report, a malformed one, or none
+    within --timeout. Stopped by a timeout or a signal, health.py's whole process group goes.
     """
-    sys.exit(_smoke(project, steps, device, as_json, synthetic))
+    sys.exit(_smoke(project, steps, device, as_json, synthetic, timeout))
 
 
-def _smoke(project: Path, steps: int | None, device: str, as_json: bool, synthetic: bool) -> int:
-    from ganspec.smoke import EXIT_NO_REPORT, SmokeError, check_project, format_report, run_smoke
+def _smoke(
+    project: Path,
+    steps: int | None,
+    device: str,
+    as_json: bool,
+    synthetic: bool,
+    timeout: float | None,
+) -> int:
+    from ganspec.smoke import (
+        DEFAULT_TIMEOUT_S,
+        EXIT_NO_REPORT,
+        Interrupted,
+        SmokeError,
+        check_project,
+        format_report,
+        run_smoke,
+    )
 
     try:
         check_project(project)
         if not as_json:
             what = f"{steps} steps" if steps else "a few steps"
             click.echo(f"smoke: training {project} for {what} (device {device})...", err=True)
-        result = run_smoke(project, steps=steps, device=device, synthetic=synthetic)
+        result = run_smoke(project, steps, device, synthetic, timeout=timeout or DEFAULT_TIMEOUT_S)
     except SmokeError as exc:
         click.echo(f"ganspec smoke: {exc}", err=True)
         return EXIT_NO_REPORT
+    except Interrupted as exc:
+        click.echo(f"ganspec smoke: {exc}; health.py was stopped", err=True)
+        return 128 + exc.signum
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
     else:
@@ -206,16 +243,30 @@ def init(preset_name: str, out: Path | None, force: bool) -> None:
         click.echo(text, nl=False)
         click.echo(f"# (editor schema: ganspec schema > {SCHEMA_FILENAME})", err=True)
         return
+    schema_path, schema = out.parent / SCHEMA_FILENAME, _schema_text()
+    if out.name == SCHEMA_FILENAME:
+        raise click.UsageError(f"{out}: {SCHEMA_FILENAME} is where the schema goes; name the spec")
     if out.exists() and not force:
         raise click.UsageError(f"{out} exists; pass --force to overwrite it")
+    if _differs(schema_path, schema) and not force:  # both checked before either is written
+        raise click.UsageError(f"{schema_path} exists and differs; pass --force to overwrite it")
     _write(out, text)
-    schema_path = out.parent / SCHEMA_FILENAME
-    _write(schema_path, _schema_text())
+    _write(schema_path, schema)
     click.echo(f"wrote {out} (preset {preset_name}) and {schema_path}")
 
 
+def _differs(path: Path, text: str) -> bool:
+    """Whether writing ``text`` to ``path`` would replace something else that is there."""
+    try:
+        return path.read_bytes() != text.encode("utf-8")
+    except FileNotFoundError:
+        return False
+    except OSError:  # a folder, unreadable...: not ours to replace
+        return True
+
+
 def _write(path: Path, text: str) -> None:
-    from ganspec.render.writer import write_atomic
+    from ganspec.render.confined import write_atomic
 
     try:
         write_atomic(path, text.encode("utf-8"))

@@ -9,22 +9,98 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ganspec.bounded import Interrupted, TimedOut, run_bounded
 from ganspec.render.writer import MANIFEST
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 REQUIRED = (MANIFEST, Path("config.yaml"), Path("health.py"))
 STDERR_TAIL_LINES = 30
+DEFAULT_TIMEOUT_S = 600.0  # a few steps take seconds to minutes, a first data download included
+STDOUT_LIMIT = 1 << 20  # the report is one line of a few KB
+STDERR_LIMIT = 64 << 10  # enough for the end of a traceback; the rest is read and dropped
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_NO_REPORT = 0, 1, 2
+
+__all__ = ["Interrupted", "SmokeError", "SmokeResult", "run_smoke"]
 
 
 class SmokeError(Exception):
-    """DIR is not a rendered project, or its health check produced no report (exit 2)."""
+    """DIR is not a rendered project, or its health check produced no usable report (exit 2)."""
+
+
+# --- the report's shape: checked before anything in it is believed ---------------------------
+
+Number = int | float | str | None  # health.py writes NaN and Inf as "nan", "inf"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class _Check(_Strict):
+    name: str
+    status: Literal["pass", "fail", "warn", "skip"]
+    detail: str = ""
+
+
+class _Trajectory(_Strict):
+    first: Number = None
+    last: Number = None
+    min: Number = None
+    max: Number = None
+
+
+class HealthReport(_Strict):
+    """What ``health.py --json`` prints; fields ganspec does not show may be added freely."""
+
+    healthy: bool
+    checks: list[_Check] = Field(min_length=1)
+    failed: list[str] = []
+    error: str | None = None  # the end of the traceback when the run crashed
+    steps: int | None = None
+    steps_requested: int | None = None
+    device: str | None = None
+    synthetic: bool | None = None
+    data_source: str | None = None
+    d_real: _Trajectory | None = None
+    d_fake: _Trajectory | None = None
+    d_fake_healthy: list[Number] | None = Field(default=None, min_length=2, max_length=2)
+    diversity_ratio: Number = None
+    seconds_per_step: Number = None
+    peak_rss_mib: Number = None
+    cuda_max_memory_allocated_mib: Number = None
+    run: str | None = None
+    metrics: str | None = None
+    samples: str | None = None
+    checkpoint: str | None = None
+
+    @model_validator(mode="after")
+    def _healthy_only_without_failures(self) -> HealthReport:
+        failing = [c.name for c in self.checks if c.status == "fail"] + self.failed
+        if self.healthy and (failing or self.error):
+            raise ValueError(f"says healthy, yet {', '.join(failing) or 'it crashed'}")
+        return self
+
+
+def check_report(report: dict[str, Any]) -> None:
+    """Raise SmokeError unless the report has the shape ganspec reads (and is consistent)."""
+    try:
+        HealthReport.model_validate(report)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or 'report'}: {error['msg']}"
+            for error in exc.errors()[:3]
+        ]
+        raise SmokeError(
+            "health.py printed a malformed report (" + "; ".join(problems) + "); re-render the "
+            "project, or run `python health.py --json` in it to see what it prints"
+        ) from None
 
 
 @dataclass
@@ -33,20 +109,27 @@ class SmokeResult:
 
     @property
     def healthy(self) -> bool:
-        return bool(self.report.get("healthy"))
+        return self.report.get("healthy") is True
 
     @property
     def exit_code(self) -> int:
         return EXIT_HEALTHY if self.healthy else EXIT_UNHEALTHY
 
 
+# --- running health.py ------------------------------------------------------------------------
+
+
 def project_python(project: Path) -> str:
-    """The project's own virtual environment when it has one, else this interpreter."""
+    """The project's own virtual environment when it has one, else this interpreter.
+
+    The path is absolute, since health.py runs with the project as its working folder, and
+    not resolved: a venv's python is a link whose target would run outside the venv.
+    """
     for venv in (".venv", "venv"):
         for relative in ("bin/python", "Scripts/python.exe"):
             candidate = project / venv / relative
             if candidate.is_file():
-                return str(candidate)
+                return os.path.abspath(candidate)
     return sys.executable
 
 
@@ -78,10 +161,12 @@ def _tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     return "\n".join([line for line in kept if line.strip()][-lines:])
 
 
-def parse_report(stdout: str) -> dict[str, Any] | None:
-    """The JSON object health.py printed: the whole output, else its last line."""
+def parse_report(stdout: str, complete: bool = True) -> dict[str, Any] | None:
+    """The JSON object health.py printed: the whole output, else its last line (the only
+    candidate when the start of a long output was dropped)."""
     text = stdout.strip()
-    for candidate in (text, text.rsplit("\n", 1)[-1]):
+    candidates = (text, text.rsplit("\n", 1)[-1]) if complete else (text.rsplit("\n", 1)[-1],)
+    for candidate in candidates:
         try:
             report = json.loads(candidate)
         except ValueError:
@@ -92,26 +177,40 @@ def parse_report(stdout: str) -> dict[str, Any] | None:
 
 
 def run_smoke(
-    project: Path, steps: int | None = None, device: str = "auto", synthetic: bool = False
+    project: Path,
+    steps: int | None = None,
+    device: str = "auto",
+    synthetic: bool = False,
+    timeout: float = DEFAULT_TIMEOUT_S,
 ) -> SmokeResult:
-    """Run the project's health.py and return its report; SmokeError when there is none."""
+    """Run the project's health.py and return its report.
+
+    SmokeError when there is no usable report (not a project, no report, a malformed one, or
+    no report within ``timeout`` seconds); Interrupted when ganspec itself got a signal. In
+    both of the last cases health.py's whole process group has been stopped.
+    """
     project = Path(project)
     check_project(project)
     command = health_command(project_python(project), steps, device, synthetic)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
-        done = subprocess.run(
-            command, cwd=project, capture_output=True, text=True, env=env, check=False
-        )
+        done = run_bounded(command, project.absolute(), env, timeout, STDOUT_LIMIT, STDERR_LIMIT)
     except OSError as exc:
         raise SmokeError(f"cannot run {command[0]}: {exc.strerror or exc}") from None
-    report = parse_report(done.stdout)
+    except TimedOut as exc:
+        tail = _tail(exc.stderr) or "(no output on stderr)"
+        raise SmokeError(
+            f"health.py did not finish within {timeout:g} s and was stopped (raise --timeout "
+            f"if the project is just slow); the end of its stderr:\n{tail}"
+        ) from None
+    report = parse_report(done.stdout.text(), done.stdout.complete)
     if report is None:
-        tail = _tail(done.stderr) or "(no output on stderr)"
+        tail = _tail(done.stderr.text()) or "(no output on stderr)"
         raise SmokeError(
             f"health.py exited with code {done.returncode} and printed no report; the end of "
             f"its stderr:\n{tail}"
         )
+    check_report(report)
     for key in ("run", "metrics", "samples", "checkpoint"):  # relative to the project
         if isinstance(report.get(key), str):
             report[key] = str(project / report[key])
@@ -130,7 +229,7 @@ def _number(value: Any, digits: int = 3) -> str:
 
 
 def format_report(report: dict[str, Any], project: Path | None = None) -> str:
-    """One line per check, then the D trajectories and the figures."""
+    """One line per check, then the D trajectories and the figures (or the crash's end)."""
     lines = []
     if project is not None:
         lines.append(f"ganspec smoke {project}")
@@ -138,6 +237,20 @@ def format_report(report: dict[str, Any], project: Path | None = None) -> str:
         mark = MARKS.get(c.get("status"), "?")
         status = str(c.get("status", "?")).upper()
         lines.append(f"  {mark} {status:<4}  {c.get('name')}: {c.get('detail', '')}")
+    if report.get("error"):
+        lines.append("  the run crashed; the end of its traceback:")
+        lines += [f"    {line}" for line in report["error"].rstrip().splitlines()]
+    else:
+        lines += _figures(report)
+    if report.get("healthy") is True:
+        lines.append("healthy")
+    else:
+        lines.append(f"unhealthy: {', '.join(report.get('failed', [])) or 'see the checks'}")
+    return "\n".join(lines)
+
+
+def _figures(report: dict[str, Any]) -> list[str]:
+    lines = []
     for key, label in (("d_real", "D(real)"), ("d_fake", "D(fake)")):
         t = report.get(key) or {}
         lines.append(
@@ -154,7 +267,9 @@ def format_report(report: dict[str, Any], project: Path | None = None) -> str:
     memory = f"peak RSS {_number(report.get('peak_rss_mib'), 4)} MiB"
     if report.get("cuda_max_memory_allocated_mib") is not None:
         memory += f", CUDA peak {_number(report['cuda_max_memory_allocated_mib'], 4)} MiB"
-    source = report.get("data_source", "?") + (" (--synthetic)" if report.get("synthetic") else "")
+    source = report.get("data_source") or "?"
+    if report.get("synthetic"):
+        source += " (--synthetic)"
     lines.append(
         f"  {report.get('steps')}/{report.get('steps_requested')} steps on "
         f"{report.get('device')}, data {source}, "
@@ -162,8 +277,4 @@ def format_report(report: dict[str, Any], project: Path | None = None) -> str:
     )
     lines.append(f"  metrics: {report.get('metrics')}")
     lines.append(f"  samples: {report.get('samples') or 'none'}")
-    if report.get("healthy"):
-        lines.append("healthy")
-    else:
-        lines.append(f"unhealthy: {', '.join(report.get('failed', [])) or 'see the checks'}")
-    return "\n".join(lines)
+    return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -160,7 +161,8 @@ def test_render_never_writes_through_a_symlink_out_of_the_folder(tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    "key", ["./train.py", "/etc/passwd", "../x", ".git/HEAD", ".ganspec/manifest.json", ""]
+    "key",
+    ["./train.py", "/etc/passwd", "../x", ".git/HEAD", ".ganspec/manifest.json", "", "a\0b"],
 )
 def test_a_manifest_listing_foreign_paths_is_refused(tmp_path: Path, key: str) -> None:
     assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
@@ -170,7 +172,19 @@ def test_a_manifest_listing_foreign_paths_is_refused(tmp_path: Path, key: str) -
     manifest_path.write_text(json.dumps(manifest))
     before = tree(tmp_path)
     code, _, stderr = render(str(SPEC), "--out", str(tmp_path), "--agents", "none")
-    assert code == 1 and "manifest" in stderr
+    assert code == 2 and "not a valid ganspec manifest" in stderr
+    assert tree(tmp_path) == before
+
+
+def test_a_manifest_whose_hashes_are_not_sha256_is_refused(tmp_path: Path) -> None:
+    assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
+    manifest_path = tmp_path / ".ganspec" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["train.py"] = "changed"
+    manifest_path.write_text(json.dumps(manifest))
+    before = tree(tmp_path)
+    code, _, stderr = render(str(SPEC), "--out", str(tmp_path), "--overwrite-changed")
+    assert code == 2 and "sha256" in stderr
     assert tree(tmp_path) == before
 
 
@@ -272,3 +286,73 @@ def test_prompt_command_prints_prompt_md(tmp_path: Path) -> None:
     out = tmp_path / "proj"
     assert render(str(SPEC), "--out", str(out))[0] == 0
     assert result.stdout == (out / "PROMPT.md").read_text()
+
+
+@pytest.mark.parametrize("where", ["inside --out", "outside --out"])
+def test_a_file_no_longer_rendered_that_became_a_symlink_keeps_its_target(
+    tmp_path: Path, where: str
+) -> None:
+    out = tmp_path / "proj"
+    assert render(str(SPEC), "--out", str(out), "--agents", "all")[0] == 0
+    agents = (out / "AGENTS.md").read_bytes()
+    notes = (out if where == "inside --out" else tmp_path) / "notes.md"
+    notes.write_bytes(agents)  # the user's own file, byte for byte what ganspec wrote
+    (out / "AGENTS.md").unlink()
+    (out / "AGENTS.md").symlink_to(notes)
+    code, stdout, stderr = render(str(SPEC), "--out", str(out), "--agents", "none")
+    assert code == 0, stderr
+    assert notes.read_bytes() == agents
+    assert (out / "AGENTS.md").is_symlink() and "left alone (a symlink)" in stdout
+
+
+@pytest.mark.parametrize("swapped_at", ["tests/conftest.py", "sample.py"])
+def test_a_folder_swapped_for_a_symlink_mid_render_gets_no_byte_outside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swapped_at: str
+) -> None:
+    """The race: tests/ passes the containment checks, then becomes a link to a folder
+    outside, just as the temporary file of tests/conftest.py (or of an earlier file) is
+    created. Nothing may land outside, whichever moment it happens at."""
+    outside, out = tmp_path / "outside", tmp_path / "proj"
+    outside.mkdir()
+    (out / "tests").mkdir(parents=True)
+    real_open, swaps = os.open, []
+
+    def racing_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_CREAT and f".{Path(swapped_at).name}." in os.fspath(path) and not swaps:
+            (out / "tests").rename(out / "tests-moved")
+            (out / "tests").symlink_to(outside, target_is_directory=True)
+            swaps.append(path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", racing_open)
+    code, _, stderr = render(str(SPEC), "--out", str(out), "--force", "--agents", "none")
+    monkeypatch.undo()
+    assert swaps, "the render never created the file the race is timed on"
+    assert list(outside.iterdir()) == []
+    assert code == 1 and "symlink" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("flags", [["--force"], ["--force", "--overwrite-changed"]])
+def test_a_spec_inside_the_folder_is_never_rendered_over(tmp_path: Path, flags: list[str]) -> None:
+    spec = tmp_path / "config.yaml"  # the name of the project's own config
+    spec.write_bytes(SPEC.read_bytes())
+    code, stdout, stderr = render(str(spec), "--out", str(tmp_path), *flags)
+    assert code == 1 and f"is the spec {spec} itself" in stderr and stdout == ""
+    assert list(tmp_path.iterdir()) == [spec] and spec.read_bytes() == SPEC.read_bytes()
+
+
+def test_init_never_replaces_a_different_schema_without_force(tmp_path: Path) -> None:
+    schema, spec = tmp_path / "ganspec.schema.json", tmp_path / "spec.yaml"
+    schema.write_text('{"my": "schema"}\n')
+
+    def init(*flags: str) -> tuple[int, str]:
+        args = ["init", "--preset", "mlp-ring8", "--out", str(spec), *flags]
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        return result.exit_code, result.stderr
+
+    code, stderr = init()
+    assert code == 2 and "differs" in stderr and "--force" in stderr
+    assert schema.read_text() == '{"my": "schema"}\n' and not spec.exists()
+    assert init("--force")[0] == 0 and json.loads(schema.read_text())["$defs"]
+    spec.unlink()
+    assert init()[0] == 0  # the same schema again is no overwrite

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from ganspec.cli import cli
-from tests.conftest import SPECS, mutated
+from tests.conftest import ROOT, SPECS, mutated
 
 REPORT_KEYS = {
     "healthy",
@@ -98,3 +106,201 @@ def test_a_health_check_that_prints_no_report_exits_2_with_its_stderr(tmp_path: 
     code, _, err = invoke("smoke", str(tmp_path), "--json")
     assert code == 2
     assert "printed no report" in err and "no torch here" in err
+
+
+# --- health.py stand-ins: how smoke copes with what a project's check may do ------------------
+
+HEALTHY_REPORT: dict[str, Any] = {
+    "healthy": True,
+    "failed": [],
+    "checks": [{"name": "losses_finite", "status": "pass", "detail": "finite"}],
+}
+# health.py that starts a worker of its own, writes both process ids, then hangs.
+HANGS = """
+    import os, subprocess, sys, time
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    with open("pids.tmp", "w") as f:
+        f.write(f"{os.getpid()} {worker.pid}")
+    os.replace("pids.tmp", "pids")
+    print("training, step 1 of 6", file=sys.stderr, flush=True)
+    time.sleep(60)
+"""
+
+
+def fake_project(folder: Path, health: str) -> Path:
+    """A folder smoke accepts as a rendered project, whose health.py is ``health``."""
+    (folder / ".ganspec").mkdir(parents=True)
+    (folder / ".ganspec" / "manifest.json").write_text("{}")
+    (folder / "config.yaml").write_text("name: x\n")
+    (folder / "health.py").write_text(textwrap.dedent(health))
+    return folder
+
+
+def printing(report: dict[str, Any]) -> str:
+    """health.py that prints ``report`` as its JSON line."""
+    return f"import json\nprint(json.dumps({report!r}))\n"
+
+
+def running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (an orphan's reaper may be slow)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    except OSError:
+        return True
+    return state != "Z"
+
+
+def all_stopped(pids: list[int], within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(running(pid) for pid in pids)
+
+
+def wait_for_pids(project: Path, within: float = 20.0) -> list[int]:
+    deadline = time.monotonic() + within
+    while not (project / "pids").exists():
+        assert time.monotonic() < deadline, "health.py never started"
+        time.sleep(0.02)
+    return [int(pid) for pid in (project / "pids").read_text().split()]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a POSIX venv layout")
+def test_a_relative_project_runs_its_own_venv_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    health = "import json, sys\nprint(json.dumps({**%r, 'python': sys.executable}))\n"
+    project = fake_project(tmp_path / "proj", health % HEALTHY_REPORT)
+    python = project / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.symlink_to(sys.executable)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke("smoke", "proj", "--json")
+    assert code == 0, err
+    assert json.loads(out)["python"] == str(python)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states in /proc")
+def test_a_health_check_past_its_timeout_is_stopped_with_its_workers(tmp_path: Path) -> None:
+    project = fake_project(tmp_path / "proj", HANGS)
+    started = time.monotonic()
+    code, out, err = invoke("smoke", str(project), "--timeout", "1")
+    assert time.monotonic() - started < 15
+    assert code == 2 and out == ""
+    assert "did not finish within 1 s" in err and "--timeout" in err
+    assert "training, step 1 of 6" in err  # the end of its output says where it hung
+    assert all_stopped(wait_for_pids(project))
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states in /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_ganspec_stops_health_py_and_its_workers(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    project = fake_project(tmp_path / "proj", HANGS)
+    smoke = subprocess.Popen(
+        [sys.executable, "-m", "ganspec", "smoke", str(project), "--json"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pids = wait_for_pids(project)
+        smoke.send_signal(signum)
+        out, err = smoke.communicate(timeout=20)
+    finally:
+        smoke.kill()
+    assert smoke.returncode == 128 + signum, err
+    assert "health.py was stopped" in err and "Traceback" not in err and out == ""
+    assert all_stopped(pids)
+
+
+def test_a_flood_of_output_keeps_only_its_end_for_the_message(tmp_path: Path) -> None:
+    flood = """
+        import sys
+        for _ in range(64):
+            sys.stderr.write("x" * 65536)  # one endless line
+        sys.stderr.write("\\nRuntimeError: the last words\\n")
+        sys.exit(1)
+    """
+    code, _, err = invoke("smoke", str(fake_project(tmp_path / "proj", flood)))
+    assert code == 2 and "RuntimeError: the last words" in err
+    assert len(err) < 100_000  # of the 4 MiB written
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux")
+def test_a_chatty_health_check_does_not_grow_ganspec(tmp_path: Path) -> None:
+    chatty = f"""
+        import sys
+        chunk = b"progress " * 116508 + b"\\n"  # about 1 MiB
+        for _ in range(256):
+            sys.stderr.buffer.write(chunk)
+            sys.stdout.buffer.write(chunk)
+        print({json.dumps(HEALTHY_REPORT)!r})
+    """
+    project = fake_project(tmp_path / "proj", chatty)
+    measure = (
+        "import resource, subprocess, sys\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True)\n"
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", measure, sys.executable, "-m", "ganspec", "smoke", str(project)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    code, peak_kib = map(int, result.stdout.split())
+    assert code == 0  # the report after 512 MiB of chatter is still read
+    assert peak_kib < 200 * 1024  # KiB: ganspec's own imports, not the chatter
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        {"healthy": "no", "failed": [], "checks": HEALTHY_REPORT["checks"]},
+        {"healthy": True, "failed": [], "checks": "abc"},
+        {"healthy": True, "failed": [], "checks": []},
+        {"healthy": True, "failed": [], "checks": [{"name": "x", "status": "fine"}]},
+        {"healthy": True, "failed": [], "checks": [{"name": "x", "status": "fail"}]},
+        {"healthy": True, "failed": ["x"], "checks": HEALTHY_REPORT["checks"]},
+        {**HEALTHY_REPORT, "d_real": "abc"},
+    ],
+)
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_malformed_report_exits_2_and_is_never_healthy(
+    tmp_path: Path, report: dict[str, Any], as_json: bool
+) -> None:
+    project = fake_project(tmp_path / "proj", printing(report))
+    code, out, err = invoke("smoke", str(project), *(["--json"] if as_json else []))
+    assert code == 2 and out == ""
+    assert "malformed report" in err
+
+
+def test_a_well_formed_report_from_a_stand_in_is_believed(tmp_path: Path) -> None:
+    project = fake_project(tmp_path / "proj", printing(HEALTHY_REPORT))
+    code, out, _ = invoke("smoke", str(project))
+    assert code == 0 and out.strip().endswith("healthy")
+
+
+def test_render_smoke_of_a_project_whose_training_crashes_is_unhealthy(
+    ring8: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "ring8"
+    shutil.copytree(ring8, project, ignore=shutil.ignore_patterns("runs"))
+    with (project / "models.py").open("a") as models:  # an edit that breaks G's forward
+        models.write(
+            "\n\ndef broken(*_):\n    raise RuntimeError('boom: G is broken')\n\n\n"
+            "Generator.forward = broken\n"
+        )
+    spec = str(SPECS / "mlp-ring8.yaml")
+    code, out, err = invoke("render", spec, "--out", str(project), "--agents", "none", "--smoke")
+    assert code == 1, out + err
+    assert "✗ FAIL  no_crash: RuntimeError: boom: G is broken" in out
+    assert "raise RuntimeError('boom: G is broken')" in out  # the crash's last lines
+    assert out.strip().splitlines()[-1] == "unhealthy: no_crash"

@@ -8,7 +8,9 @@ It runs train.train for a few steps into its own run folder (default runs/NAME_h
 every step logged, then checks: all losses finite (a NaN stop is a failed check, not a crash),
 G's output has the data's shape and range, both networks got non-zero finite gradients on every
 step, and G's samples are not collapsed (their mean pairwise distance against real data's). It
-also reports D(real)/D(fake), seconds per step and peak memory. Exit 0 healthy, 1 otherwise.
+also reports D(real)/D(fake), seconds per step and peak memory. A run that crashes is a failed
+check too (no_crash, with the end of the traceback), not a missing report. Exit 0 healthy, 1
+otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import math
 import statistics
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,7 @@ LOSS_CEILING = 1e4
 COLLAPSE_BELOW = 0.1  # generated spread / real spread under this: mode collapse...
 SHRUNK_BELOW = 0.5  # ...when it is also under half of an untrained G's ratio
 MAX_DIVERSITY_BATCH = 128  # samples compared pairwise, generated and real alike
+CRASH_LINES = 12  # of the traceback, kept in the report
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -322,6 +326,35 @@ def health(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def crash_report(args: argparse.Namespace, error: BaseException) -> dict[str, Any]:
+    """The report of a run that raised: one failed check, and the end of the traceback."""
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    no_values = trajectory([], "d_real")
+    return {
+        "healthy": False,
+        "failed": ["no_crash"],
+        "checks": [check("no_crash", "fail", lines[-1].strip())],
+        "error": "\n".join("".join(lines).rstrip().splitlines()[-CRASH_LINES:]),
+        "steps": 0,
+        "steps_requested": args.steps,
+        "device": args.device,
+        "synthetic": args.synthetic,
+        "data_source": None,
+        "d_real": no_values,
+        "d_fake": dict(no_values),
+        "d_fake_healthy": None,
+        "diversity_ratio": None,
+        "seconds_per_step": None,
+        "peak_rss_mib": peak_rss_mib(),
+        "cuda_max_memory_allocated_mib": None,
+        "nan_report": None,
+        "run": None,
+        "metrics": None,
+        "samples": None,
+        "checkpoint": None,
+    }
+
+
 def json_safe(value: Any) -> Any:
     """NaN and Inf are not JSON: they become the strings "nan", "inf" and "-inf"."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -348,7 +381,7 @@ def format_report(report: dict[str, Any]) -> str:
         )
     lines.append(
         f"{report['steps']}/{report['steps_requested']} steps on {report['device']}, "
-        f"data {report['data_source']}{' (--synthetic)' if report['synthetic'] else ''}, "
+        f"data {report['data_source'] or '?'}{' (--synthetic)' if report['synthetic'] else ''}, "
         f"{_number(report['seconds_per_step'])} s/step (median), "
         f"peak RSS {_number(report['peak_rss_mib'], 4)} MiB"
         + (
@@ -365,13 +398,17 @@ def format_report(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cfg = load_config(args.config)
-    if args.json:  # stdout carries the JSON object alone; training's prints go to stderr
-        with contextlib.redirect_stdout(sys.stderr):
-            report = health(cfg, args)
+    # With --json, stdout carries the JSON object alone: training's prints go to stderr.
+    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    try:
+        with quiet:
+            report = health(load_config(args.config), args)
+    except Exception as error:  # the project failing its check, reported like any other
+        traceback.print_exc()
+        report = crash_report(args, error)
+    if args.json:
         print(json.dumps(json_safe(report), allow_nan=False))
     else:
-        report = health(cfg, args)
         print(format_report(report))
     return 0 if report["healthy"] else 1
 

@@ -49,7 +49,13 @@ def render_spec(
     encoded = {path: text.encode("utf-8") for path, text in files.items()}
     spec_hash = sha256(report.text.encode("utf-8"))  # the spec as validated, not re-read
     changes = plan(
-        out, encoded, spec_hash, __version__, force=force, overwrite_changed=overwrite_changed
+        out,
+        encoded,
+        spec_hash,
+        __version__,
+        force=force,
+        overwrite_changed=overwrite_changed,
+        spec=spec_path,
     )
     if not dry_run:
         apply(changes)

@@ -11,9 +11,11 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from ganspec.render.confined import Folder, folder_of
 
 MANIFEST = Path(".ganspec") / "manifest.json"
 
@@ -29,14 +31,21 @@ CREATE, UPDATE, UNCHANGED, KEEP_CHANGED, KEEP_DELETED, KEEP_LINK, REMOVE, KEEP_O
 )
 KINDS = (CREATE, UPDATE, UNCHANGED, KEEP_CHANGED, KEEP_DELETED, KEEP_LINK, REMOVE, KEEP_OBSOLETE)
 _PROTECTED_ROOTS = {".git", ".ganspec"}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class RenderRefused(Exception):
     """The output folder cannot be rendered into as asked (exit 1, nothing written)."""
 
 
+class BadManifest(RenderRefused):
+    """The folder's manifest is unreadable or lists paths ganspec never writes (exit 2)."""
+
+
 def _clean_relative(path: str) -> bool:
-    """A plain relative POSIX path (no '.', '..', absolute or protected parts)."""
+    """A plain relative POSIX path (no '.', '..', absolute, protected parts or NUL byte)."""
+    if "\0" in path:
+        return False
     parts = PurePosixPath(path).parts
     return (
         bool(parts)
@@ -68,10 +77,13 @@ class Manifest:
             files = {str(k): str(v) for k, v in raw["files"].items()}
             manifest = cls(str(raw["ganspec_version"]), str(raw["spec_sha256"]), files)
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise RenderRefused(corrupt) from None
-        if not all(_clean_relative(key) for key in files):
+            raise BadManifest(corrupt) from None
+        bad = sorted(key for key in files if not _clean_relative(key))
+        if bad:
             # A manifest drives deletions: only paths ganspec itself could have written count.
-            raise RenderRefused(corrupt + " (it lists paths ganspec never writes)")
+            raise BadManifest(f"{corrupt} (it lists paths ganspec never writes: {bad[0]!r})")
+        if not all(_SHA256.fullmatch(value) for value in files.values()):
+            raise BadManifest(f"{corrupt} (a file's hash is not a sha256)")
         return manifest
 
     def text(self) -> str:
@@ -128,8 +140,13 @@ def plan(
     *,
     force: bool = False,
     overwrite_changed: bool = False,
+    spec: Path | None = None,
 ) -> Plan:
-    """Decide, for every rendered file, whether to create, update or leave it alone."""
+    """Decide, for every rendered file, whether to create, update or leave it alone.
+
+    ``spec``, the file rendered from, must not be one of them: rendered over, the user's spec
+    is lost; left alone, the project reads the spec as its config.
+    """
     if out.exists() and not out.is_dir():
         raise RenderRefused(f"{out} exists and is not a folder")
     previous = Manifest.read(out) if out.exists() else None
@@ -140,6 +157,12 @@ def plan(
         )
     _inside(out, str(MANIFEST))
     known = previous.files if previous else {}
+    for relative in sorted({*files, *known}):
+        if spec is not None and _same_file(out / relative, spec):
+            raise RenderRefused(
+                f"refusing to render: {out / relative} is the spec {spec} itself; render into "
+                "another folder, or move the spec out of this one"
+            )
     manifest = Manifest(version, spec_hash)
     actions: list[Action] = []
     for relative, content in sorted(files.items()):
@@ -154,8 +177,11 @@ def plan(
     for relative, old_hash in sorted(known.items()):
         if relative in files:
             continue
-        target = _inside(out, relative)
-        if target.is_symlink() or not target.is_file():
+        if _linked(out, relative):  # a link the user made is theirs, and is never followed
+            actions.append(Action(relative, KEEP_LINK))
+            continue
+        target = out / relative
+        if not target.is_file():
             continue
         if sha256(target.read_bytes()) == old_hash:
             actions.append(Action(relative, REMOVE))
@@ -164,24 +190,36 @@ def plan(
     return Plan(out, actions, files, manifest, previous)
 
 
-def _default_mode() -> int:
-    """What a plain open() would create: 0o666 less the process umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+def _same_file(path: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(path, other)
+    except (OSError, ValueError):
+        return False
 
 
-def _writable_target(out: Path, relative: str) -> Path:
-    """The target path, refused up front when a folder or a non-folder is in the way."""
-    target = _inside(out, relative)
+def _linked(out: Path, relative: str) -> bool:
+    """Whether the path, or a folder on the way to it from ``out``, is a symlink."""
+    steps = [out / parent for parent in reversed(PurePosixPath(relative).parents)][1:]
+    return any(step.is_symlink() for step in [*steps, out / relative])
+
+
+def _writable_target(out: Path, relative: str) -> None:
+    """Refuse up front a target outside ``out``, a link on the way, or a (non-)folder in the way."""
+    _inside(out, relative)
     unresolved = out / relative
     if unresolved.is_dir() and not unresolved.is_symlink():
         raise RenderRefused(f"{unresolved} is a folder; ganspec would write a file there")
-    for parent in unresolved.relative_to(out).parents:
+    for parent in reversed(unresolved.relative_to(out).parents):
         folder = out / parent
+        if folder == out:
+            continue
+        if folder.is_symlink():
+            raise RenderRefused(
+                f"refusing to write {relative}: {folder} is a symlink; ganspec never writes "
+                "through one"
+            )
         if folder.exists() and not folder.is_dir():
             raise RenderRefused(f"{folder} is a file; ganspec needs a folder there")
-    return target
 
 
 def _decide(target: Path, known_hash: str | None, new_hash: str, overwrite: bool) -> str:
@@ -198,45 +236,39 @@ def _decide(target: Path, known_hash: str | None, new_hash: str, overwrite: bool
     return KEEP_CHANGED
 
 
-def write_atomic(target: Path, content: bytes) -> None:
-    """Write a temporary file beside the target, then rename it over: never a torn file.
+def _write(root: Folder, relative: str, content: bytes) -> None:
+    with folder_of(root, relative, create=True) as folder:
+        folder.replace(PurePosixPath(relative).name, content)
 
-    mkstemp creates files readable by the owner only; the final file gets the mode the target
-    already had, or the one a plain open() would have given it.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    mode = target.stat().st_mode & 0o777 if target.exists() else _default_mode()
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+
+def _remove(root: Folder, relative: str) -> None:
+    with folder_of(root, relative) as folder:
+        folder.unlink(PurePosixPath(relative).name)
 
 
 def apply(plan_: Plan) -> None:
-    """Carry out a plan: every write is atomic, the manifest is written last.
+    """Carry out a plan: every write is atomic and confined, the manifest is written last.
 
+    The checks in :func:`plan` give clear refusals up front; the writes themselves go through
+    descriptors of folders opened without following links (see :mod:`confined`), so a folder
+    swapped for a symlink since then makes a write fail rather than land outside ``out``.
     If a write fails part-way, the manifest still records what was written (and what the
     previous manifest knew), so the next render recognises the folder as its own.
     """
     done = Manifest(plan_.manifest.ganspec_version, plan_.manifest.spec_sha256)
     done.files = dict(plan_.previous.files) if plan_.previous else {}
-    manifest_path = _inside(plan_.out, str(MANIFEST))
-    try:
-        for action in plan_.actions:
-            target = _inside(plan_.out, action.path)
-            if action.kind in (CREATE, UPDATE):
-                write_atomic(target, plan_.files[action.path])
-                done.files[action.path] = plan_.manifest.files[action.path]
-            elif action.kind == REMOVE:
-                target.unlink()
-                done.files.pop(action.path, None)
-    except OSError:
-        with contextlib.suppress(OSError):
-            write_atomic(manifest_path, done.text().encode("utf-8"))
-        raise
-    write_atomic(manifest_path, plan_.manifest.text().encode("utf-8"))
+    manifest = MANIFEST.as_posix()
+    with Folder.open(plan_.out) as root:
+        try:
+            for action in plan_.actions:
+                if action.kind in (CREATE, UPDATE):
+                    _write(root, action.path, plan_.files[action.path])
+                    done.files[action.path] = plan_.manifest.files[action.path]
+                elif action.kind == REMOVE:
+                    _remove(root, action.path)
+                    done.files.pop(action.path, None)
+        except OSError:
+            with contextlib.suppress(OSError):
+                _write(root, manifest, done.text().encode("utf-8"))
+            raise
+        _write(root, manifest, plan_.manifest.text().encode("utf-8"))

@@ -85,6 +85,28 @@ def test_a_nan_loss_is_a_failed_check_not_a_crash(
     assert losses["status"] == "fail"
 
 
+def test_a_crash_in_training_is_a_failed_check_with_the_end_of_its_traceback(
+    cfg: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An exception in training still gives one JSON report: unhealthy, exit 1, the error."""
+
+    def crash(*_: Any) -> None:
+        raise RuntimeError("boom in a training step")
+
+    monkeypatch.setattr(train, "train", crash)
+    code, report = run_health(cfg, tmp_path, capsys)
+    assert code == 1
+    assert report["healthy"] is False and report["failed"] == ["no_crash"]
+    assert report["checks"] == [
+        {"name": "no_crash", "status": "fail", "detail": "RuntimeError: boom in a training step"}
+    ]
+    assert report["error"].endswith("RuntimeError: boom in a training step")
+    assert set(report) >= REPORT_KEYS
+
+
 def test_collapse_means_a_shrinking_spread_not_a_compact_start() -> None:
     assert health.check_collapse(0.5, untrained=0.4)["status"] == "pass"
     assert health.check_collapse(0.05, untrained=0.06)["status"] == "warn"  # not spread yet
