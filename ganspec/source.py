@@ -2,8 +2,9 @@
 
 PyYAML's safe composer gives us a node tree with line/column marks; we build the data
 ourselves from it so that we can (a) record the position of every key and value under its
-dotted spec path, (b) report duplicate keys instead of silently keeping the last one, and
-(c) refuse alias bombs and recursive anchors before they eat memory.
+dotted spec path, (b) report duplicate keys instead of silently keeping the last one,
+(c) refuse alias bombs and recursive anchors before they eat memory, and (d) apply YAML merge
+keys (``<<: *defaults``) with each merged key placed where its value is written.
 """
 
 from __future__ import annotations
@@ -105,18 +106,16 @@ def read_bounded(path: Path, limit: int, timeout: float | None = None) -> bytes:
     """
     timeout = READ_TIMEOUT_S if timeout is None else timeout
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    if path.is_dir():
+        raise UnusableInput("GS100", f"{path} is a directory, not a spec file")
     try:
         fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise UnusableInput("GS100", f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UnusableInput("GS100", f"{path} is a directory, not a spec file") from None
     except OSError as exc:
         raise UnusableInput("GS100", f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise UnusableInput("GS100", f"{path} is a directory, not a spec file")
         if stat.S_ISREG(info.st_mode) and info.st_size > limit:
             raise _too_large(path, limit)
         raw = _read_fd(fd, limit + 1, time.monotonic() + timeout)
