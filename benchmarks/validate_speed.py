@@ -48,6 +48,7 @@ limit, so an old ganspec cannot take the machine down. The cases:
   ignore-24k-errors    24,000 aliases of an error code: reaches the GS107 flood
   unknown-keys-12k     12,000 distinct unknown keys: the GS103 flood with did-you-mean
   merge-bomb           ``<<: [*a, *a, ...]`` merge keys nested ten deep
+  flat-list-2m         ``a: [1,1,1,...]``: a million values in 2 MB, no alias at all
   deep-flow-1m         ``a: [[[[...]]]]`` nested a million levels (2 MB)
   deep-block-seq       ``- - - - ...`` nested 900,000 levels on one line
   long-valid           two 200-layer networks, every layer option written, padded with
@@ -409,6 +410,7 @@ def worst_cases(folder: Path) -> list[Case]:
         "ignore-24k-errors": ignore_alias_spec(preset, "GS201", 24_000),
         "unknown-keys-12k": unknown_keys_spec(preset, 12_000),
         "merge-bomb": merge_bomb_spec(10, 10),
+        "flat-list-2m": "a: [" + "1," * 999_000 + "1]\n",
         "deep-flow-1m": "a: " + "[" * 999_000 + "]" * 999_000 + "\n",
         "deep-block-seq": "- " * 900_000 + "x\n",
         "long-valid": long_valid_spec(preset, 1_900_000),

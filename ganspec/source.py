@@ -193,12 +193,7 @@ class _Builder:
     def count(self, node: yaml.Node) -> None:
         self.nodes_built += 1
         if self.nodes_built > MAX_NODES:
-            raise UnusableInput(
-                "GS100",
-                f"the document has more than {MAX_NODES} keys and values once its aliases "
-                "are expanded (an alias bomb?); a spec has a few thousand at most",
-                _mark(node),
-            )
+            raise _too_many_nodes(node.start_mark)
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         self.count(node)
@@ -348,13 +343,24 @@ def _position_of_offset(text: str, offset: int) -> Position:
     return Position(text.count("\n", 0, offset) + 1, offset - line_start + 1)
 
 
-def _check_depth(text: str) -> None:
-    """Refuse deep nesting from the event stream, before the (recursive) composer sees it.
+def _too_many_nodes(mark: Any) -> UnusableInput:
+    return UnusableInput(
+        "GS100",
+        f"the document has more than {MAX_NODES} keys and values, counting what aliases and "
+        "merge keys (<<) expand to (an alias bomb?); a spec has a few thousand at most",
+        Position(mark.line + 1, mark.column + 1),
+    )
 
-    libyaml's composer recurses per level and crashes the interpreter around 25k levels; the
-    event parser does not, and stopping at the first event past MAX_DEPTH keeps this cheap.
+
+def _check_shape(text: str) -> None:
+    """Refuse deep nesting and too many nodes from the event stream, before composing.
+
+    libyaml's composer recurses per level and crashes the interpreter around 25k levels, and
+    builds every node of a 2 MB flat list (a million of them: 10 s and 300 MB) before the
+    builder could count them; the event parser does neither, and stopping at the first event
+    past MAX_DEPTH or MAX_NODES keeps this cheap.
     """
-    depth = 0
+    depth = nodes = 0
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
@@ -367,6 +373,12 @@ def _check_depth(text: str) -> None:
                 )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
+            continue
+        elif not isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+            continue
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise _too_many_nodes(event.start_mark)
 
 
 def parse_text(text: str, file: str) -> SourceDocument:
@@ -384,7 +396,7 @@ def parse_text(text: str, file: str) -> SourceDocument:
             "GS100", "the text is not valid Unicode", _position_of_offset(text, exc.start)
         ) from None
     try:
-        _check_depth(text)
+        _check_shape(text)
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         message, position = _describe_yaml_error(exc, text)

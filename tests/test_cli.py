@@ -422,6 +422,8 @@ def test_a_fifo_whose_writer_sends_a_small_spec_validates(tmp_path: Path) -> Non
         ("ignore 99,000 aliases", f"{DCGAN_TEXT}ignore: [&c GS999{', *c' * 99_000}]\n"),
         # As many as the node limit lets through: all reach the GS104 wording.
         ("ignore 24,000 aliases", f"{DCGAN_TEXT}ignore: [&c GS999{', *c' * 24_000}]\n"),
+        # No alias at all: a million values in 2 MB, counted before they are composed.
+        ("flat list 2 MB", "a: [" + "1," * 999_000 + "1]\n"),
     ],
 )
 def test_hostile_specs_validate_quickly_in_bounded_memory(
