@@ -5,7 +5,10 @@ never reports a problem nowhere: every non-zero exit carries a diagnostic with a
 line inside the file. The documents come from a seeded ``random.Random`` so that a failure
 reproduces, and from two directions: structure-aware mutations (load a preset, change the tree
 at a random path, dump it back) reach the rules, and text-level noise (lines, characters,
-truncation, tags, anchors, garbage) reaches the reader.
+truncation, tags, anchors, garbage) reaches the reader. Hostile structures (deep nesting, alias
+bombs, aliases repeated as keys, merge keys) and the file kinds a shell hands over (``<(...)``
+pipes) have their own generators and checks; output must stay bounded (a few findings of each
+code, short messages) and inert (one line per finding, no terminal escapes).
 
 Inputs that would kill the interpreter itself (a stack overflow in the C YAML composer) cannot
 run in-process; they have their own subprocess test at the bottom.
