@@ -439,3 +439,41 @@ def test_hostile_specs_validate_quickly_in_bounded_memory(
     assert len(payload) <= MAX_PER_CODE + 2, case
     assert all(len(item["message"]) < 500 for item in payload), case
     assert outcome.peak_mib < 200, case
+
+
+# --- issue 9: YAML merge keys ------------------------------------------------------------------
+
+
+def _with_shared_optimizer(generator: str, discriminator: str) -> str:
+    lines = DCGAN_TEXT.splitlines()
+    g = next(i for i, line in enumerate(lines) if line.startswith("    generator: {type: adam"))
+    lines[g], lines[g + 1] = f"    generator: {generator}", f"    discriminator: {discriminator}"
+    return "\n".join(lines) + "\n"
+
+
+def test_a_merge_key_shares_an_optimizer_block(tmp_path: Path) -> None:
+    """Was: ``required key 'type' is missing`` for any ``<<``."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        _with_shared_optimizer(
+            "&adam {type: adam, lr: 2.0e-4, betas: [0.5, 0.999]}", "{<<: *adam, lr: 1.0e-4}"
+        )
+    )
+    code, out, _ = run("validate", str(spec))
+    assert (code, out.splitlines()[-1]) == (0, f"{spec}: 0 errors, 0 warnings")
+
+
+def test_a_finding_on_a_merged_key_points_where_its_value_is_written(tmp_path: Path) -> None:
+    text = _with_shared_optimizer(
+        "&adam {type: adam, lr: 2.0e-4, betas: [0.5, 1.5]}", "{<<: *adam, lr: 1.0e-4}"
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    code, out, _ = run("validate", str(spec), "--format", "json")
+    assert code == 1
+    found = {item["path"]: item["line"] for item in json.loads(out) if item["code"] == "GS104"}
+    anchor_line = next(n for n, line in enumerate(text.splitlines(), 1) if "&adam" in line)
+    assert found == {
+        "training.optimizers.generator.betas[1]": anchor_line,
+        "training.optimizers.discriminator.betas[1]": anchor_line,
+    }
