@@ -31,6 +31,41 @@ Run it from anywhere (the default spec is found from this file's location, not t
 
 Exit status: 0 normally; 1 with ``--check`` when a target fails or torch is imported; 2 when the
 validate command itself fails. Needs ``os.wait4`` (Linux, macOS).
+
+Hostile inputs (``--worst``)
+----------------------------
+``--worst`` instead writes the worst inputs found for issue 9 into a temporary folder and runs
+``python -m ganspec validate --format json`` on each, ``--runs`` times (default 3), reporting the
+median wall time and peak RSS and checking them against the target for *any* input: under 2 s
+and 200 MiB. Each run gets a hard timeout (a hang is a failure, not a wait) and an address-space
+limit, so an old ganspec cannot take the machine down. The cases:
+
+  anchor-key-800k      the issue's spec: a 400,000-character key anchored once, then used as a
+                       key again 44,000 times (``? *k``), 796 KB
+  anchor-key-1.9m      the same with a 1.9 MB key, repeated as often as the node limit allows
+  ignore-99k-aliases   a preset plus ``ignore: [&c GS999, *c, ...]`` with 99,000 aliases (398 KB)
+  ignore-24k-unknown   24,000 aliases of an unknown code: reaches the GS104 flood
+  ignore-24k-errors    24,000 aliases of an error code: reaches the GS107 flood
+  unknown-keys-12k     12,000 distinct unknown keys: the GS103 flood with did-you-mean
+  merge-bomb           ``<<: [*a, *a, ...]`` merge keys nested ten deep
+  flat-list-2m         ``a: [1,1,1,...]``: a million values in 2 MB, no alias at all
+  deep-flow-1m         ``a: [[[[...]]]]`` nested a million levels (2 MB)
+  deep-block-seq       ``- - - - ...`` nested 900,000 levels on one line
+  long-valid           two 200-layer networks, every layer option written, padded with
+                       comments to 1.9 MB: validates with exit 0
+  dev-zero             ``/dev/zero``: endless NUL bytes
+  dev-urandom          ``/dev/urandom``: endless random bytes, not UTF-8
+  pipe-yes             ``<(yes 'a: 1')``: an endless pipe (``/dev/fd/N`` of a ``yes`` child)
+  fifo-no-writer       a FIFO nobody writes to
+  fifo-small-spec      a FIFO whose writer sends a preset: validates with exit 0
+
+Any one of them can be run by hand with ``/usr/bin/time -v`` (its "Maximum resident set size"
+is the same ``ru_maxrss`` figure)::
+
+    .venv/bin/python benchmarks/validate_speed.py --worst --keep /tmp/worst   # writes the files
+    /usr/bin/time -v .venv/bin/python -m ganspec validate /tmp/worst/anchor-key-800k.yaml
+    /usr/bin/time -v .venv/bin/python -m ganspec validate <(yes 'a: 1')
+    .venv/bin/python benchmarks/validate_speed.py --worst --runs 5 --check
 """
 
 from __future__ import annotations
@@ -43,7 +78,11 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,7 +231,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Time `ganspec validate` against a bare interpreter, interleaved.",
     )
     parser.add_argument(
-        "--runs", type=int, default=21, help="measured runs per command (default: 21)"
+        "--runs", type=int, help="measured runs per command (default: 21; 3 with --worst)"
     )
     parser.add_argument(
         "--spec",
@@ -208,7 +247,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--json", action="store_true", help="also print all figures as one JSON object"
     )
+    parser.add_argument(
+        "--worst",
+        action="store_true",
+        help="time hostile inputs instead (see the module docstring); --check fails on a miss",
+    )
+    parser.add_argument("--case", action="append", help="with --worst: only this case (repeatable)")
+    parser.add_argument(
+        "--keep", type=Path, help="with --worst: write the inputs into this folder and keep them"
+    )
     args = parser.parse_args(argv)
+    if args.runs is None:
+        args.runs = 3 if args.worst else 21
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if not hasattr(os, "wait4"):
@@ -219,8 +269,279 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+# --- hostile inputs (--worst) -------------------------------------------------------------------
+
+WORST_WALL_S = 2.0
+WORST_RSS_MIB = 200.0
+WORST_TIMEOUT_S = 60.0  # per run: past this the run counts as a hang
+WORST_ADDRESS_SPACE = 4 << 30  # an unbounded read fails here instead of exhausting the machine
+WORST_EXITS = {0, 1, 2}  # anything else (a crash, a signal, a timeout) fails the case
+
+
+@dataclass
+class Source:
+    """What one run validates: a path, the fds the child must inherit, and a cleanup."""
+
+    path: str
+    pass_fds: tuple[int, ...] = ()
+    cleanup: Callable[[], None] = lambda: None
+
+
+@dataclass
+class Case:
+    """One hostile input; ``open_source`` is called afresh for every run (pipes are used up)."""
+
+    name: str
+    open_source: Callable[[], Source]
+    expect_exit: int | None = None  # checked when set
+    wall_s: list[float] = field(default_factory=list)
+    rss_mib: list[float] = field(default_factory=list)
+    exits: list[int] = field(default_factory=list)
+
+
+def _file(path: Path) -> Callable[[], Source]:
+    return lambda: Source(str(path))
+
+
+def _pipe_from(argv: list[str]) -> Callable[[], Source]:
+    """A ``<(command)``: the read end of a pipe that ``argv`` writes to, as ``/dev/fd/N``."""
+
+    def open_source() -> Source:
+        read_end, write_end = os.pipe()
+        writer = subprocess.Popen(argv, stdout=write_end, stderr=subprocess.DEVNULL)
+        os.close(write_end)
+
+        def cleanup() -> None:
+            os.close(read_end)
+            writer.kill()
+            writer.wait()
+
+        return Source(f"/dev/fd/{read_end}", (read_end,), cleanup)
+
+    return open_source
+
+
+def _fifo(path: Path, text: str | None) -> Callable[[], Source]:
+    """A FIFO at ``path``; with ``text``, a writer thread blocks in open() and then sends it."""
+
+    def open_source() -> Source:
+        if not path.exists():
+            os.mkfifo(path)
+        if text is None:
+            return Source(str(path))
+
+        def write() -> None:
+            try:
+                with open(path, "w", encoding="utf-8") as fifo:
+                    fifo.write(text)
+            except OSError:  # the reader gave up first
+                pass
+
+        thread = threading.Thread(target=write, daemon=True)
+        thread.start()
+
+        def cleanup() -> None:
+            if thread.is_alive():  # unblock a writer whose reader never came
+                with open(path, "rb", buffering=0) as unblock:
+                    unblock.read()
+            thread.join(5)
+
+        return Source(str(path), (), cleanup)
+
+    return open_source
+
+
+def anchor_key_spec(key_chars: int, repeats: int) -> str:
+    """``? &k kkk...`` once, then ``? *k`` ``repeats`` times: duplicate keys made by aliases."""
+    return f"? &k {'k' * key_chars}\n: 1\n" + "? *k\n: 1\n" * repeats
+
+
+def ignore_alias_spec(preset: str, code: str, aliases: int) -> str:
+    """A preset whose ``ignore`` list is one code and ``aliases`` aliases of it."""
+    return f"{preset.rstrip()}\nignore: [&c {code}{', *c' * aliases}]\n"
+
+
+def unknown_keys_spec(preset: str, keys: int) -> str:
+    return preset.rstrip() + "\n" + "".join(f"learning_rat{i}: 1\n" for i in range(keys))
+
+
+def merge_bomb_spec(width: int, depth: int) -> str:
+    """Each level merges the previous one ``width`` times: width**depth keys if unguarded."""
+    rows = ["m0: &m0 {a: 1, b: 2, c: 3}"]
+    for level in range(1, depth):
+        sources = ", ".join([f"*m{level - 1}"] * width)
+        rows.append(f"m{level}: &m{level} {{<<: [{sources}], x{level}: 1}}")
+    return "\n".join(rows) + "\n"
+
+
+def long_valid_spec(preset: str, pad_to: int) -> str:
+    """dcgan-64 with 200-layer networks, every layer option written, padded with comments."""
+    every = (
+        "kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: false, norm: batch, "
+        "act: leaky_relu, dropout: 0.1, spectral_norm: false"
+    )
+    generator = ["{reshape: [100, 1, 1]}", "{conv_transpose: 64, kernel: 4, stride: 1, padding: 0}"]
+    generator += ["{conv_transpose: 64, kernel: 4, stride: 2, padding: 1, act: relu}"] * 4
+    generator += ["{conv: 64, " + every + "}"] * 193
+    generator += ["{conv: 3, kernel: 3, stride: 1, padding: 1, act: tanh}"]
+    discriminator = ["{conv: 64, kernel: 4, stride: 2, padding: 1, act: leaky_relu}"]
+    discriminator += ["{conv: 64, " + every + "}"] * 193
+    discriminator += ["{conv: 64, kernel: 4, stride: 2, padding: 1, act: leaky_relu}"] * 3
+    discriminator += ["{conv: 1, kernel: 4, stride: 1, padding: 0}", "{flatten: true}"]
+    head, _, rest = preset.partition("discriminator:\n")
+    tail = rest[rest.index("training:") :]
+    init = "  init: {scheme: normal, std: 0.02}\n"
+    text = head + "discriminator:\n  output: logits\n" + init + "  layers:\n"
+    text += "".join(f"    - {layer}\n" for layer in discriminator)
+    text += "generator:\n  latent_dim: 100\n" + init + "  layers:\n"
+    text += "".join(f"    - {layer}\n" for layer in generator) + tail
+    comment = "# " + "padding " * 12 + "\n"
+    return text + comment * ((pad_to - len(text)) // len(comment))
+
+
+def worst_cases(folder: Path) -> list[Case]:
+    """Write the hostile inputs into ``folder``; one Case each."""
+    preset = DEFAULT_SPEC.read_text(encoding="utf-8")
+    files = {
+        "anchor-key-800k": anchor_key_spec(400_000, 44_000),
+        "anchor-key-1.9m": anchor_key_spec(1_880_000, 12_000),
+        "ignore-99k-aliases": ignore_alias_spec(preset, "GS999", 99_000),
+        "ignore-24k-unknown": ignore_alias_spec(preset, "GS999", 24_000),
+        "ignore-24k-errors": ignore_alias_spec(preset, "GS201", 24_000),
+        "unknown-keys-12k": unknown_keys_spec(preset, 12_000),
+        "merge-bomb": merge_bomb_spec(10, 10),
+        "flat-list-2m": "a: [" + "1," * 999_000 + "1]\n",
+        "deep-flow-1m": "a: " + "[" * 999_000 + "]" * 999_000 + "\n",
+        "deep-block-seq": "- " * 900_000 + "x\n",
+        "long-valid": long_valid_spec(preset, 1_900_000),
+    }
+    cases = []
+    for name, text in files.items():
+        path = folder / f"{name}.yaml"
+        path.write_text(text, encoding="utf-8")
+        cases.append(Case(name, _file(path), expect_exit=0 if name == "long-valid" else None))
+    cases += [
+        Case("dev-zero", _file(Path("/dev/zero")), expect_exit=2),
+        Case("dev-urandom", _file(Path("/dev/urandom")), expect_exit=2),
+        Case("pipe-yes", _pipe_from(["yes", "a: 1"]), expect_exit=2),
+        Case("fifo-no-writer", _fifo(folder / "no-writer.fifo", None), expect_exit=2),
+        Case("fifo-small-spec", _fifo(folder / "small.fifo", preset), expect_exit=0),
+    ]
+    return cases
+
+
+def _limit_address_space() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (WORST_ADDRESS_SPACE, WORST_ADDRESS_SPACE))
+
+
+def run_bounded(argv: list[str], pass_fds: tuple[int, ...]) -> tuple[float, float, int]:
+    """Like ``run_once``, with a timeout (exit -9 past it) and an address-space limit."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        pass_fds=pass_fds,
+        preexec_fn=_limit_address_space,  # only setrlimit runs between fork and exec
+    )
+    timer = threading.Timer(WORST_TIMEOUT_S, proc.kill)
+    timer.start()
+    try:
+        _, status, rusage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, maxrss_to_mib(rusage.ru_maxrss), proc.returncode
+
+
+@contextmanager
+def _worst_folder(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="ganspec-worst-") as folder:
+        yield Path(folder)
+
+
+def main_worst(args: argparse.Namespace) -> int:
+    """Run every hostile input ``args.runs`` times; print medians; check the targets."""
+    python = sys.executable
+    compileall.compile_dir(str(REPO_ROOT / "ganspec"), quiet=1)
+    with _worst_folder(args.keep) as folder:
+        cases = worst_cases(folder)
+        if args.case:
+            cases = [case for case in cases if case.name in args.case]
+        for _ in range(args.runs):  # interleaved, as above
+            for case in cases:
+                source = case.open_source()
+                argv = [python, "-m", "ganspec", "validate", source.path, "--format", "json"]
+                try:
+                    wall, rss, code = run_bounded(argv, source.pass_fds)
+                finally:
+                    source.cleanup()
+                case.wall_s.append(wall)
+                case.rss_mib.append(rss)
+                case.exits.append(code)
+        sizes = {case.name: _size(folder / f"{case.name}.yaml") for case in cases}
+    print(
+        f"ganspec validate on hostile inputs: median of {args.runs} runs each; python "
+        f"{sys.version.split()[0]}; {os.cpu_count()} CPUs; targets: under {WORST_WALL_S} s and "
+        f"{WORST_RSS_MIB:.0f} MiB, exit 0/1/2\n"
+    )
+    header = (
+        f"{'case':<20} {'size':>9} {'median s':>9} {'max s':>7} {'RSS MiB':>8} {'exit':>5}  verdict"
+    )
+    print(header)
+    print("-" * len(header))
+    failed = []
+    figures: dict[str, Any] = {}
+    for case in cases:
+        wall, rss = statistics.median(case.wall_s), statistics.median(case.rss_mib)
+        exits = sorted(set(case.exits))
+        ok = (
+            max(case.wall_s) < WORST_WALL_S
+            and max(case.rss_mib) < WORST_RSS_MIB
+            and set(exits) <= WORST_EXITS
+            and (case.expect_exit is None or exits == [case.expect_exit])
+        )
+        if not ok:
+            failed.append(case.name)
+        size = sizes[case.name]
+        shown_exits = ",".join(str(code) for code in exits)
+        print(
+            f"{case.name:<20} {size:>9} {wall:9.2f} {max(case.wall_s):7.2f} {rss:8.1f} "
+            f"{shown_exits:>5}  {'PASS' if ok else 'FAIL'}"
+        )
+        figures[case.name] = {
+            "size": size,
+            "wall_s": case.wall_s,
+            "rss_mib": case.rss_mib,
+            "exits": case.exits,
+            "pass": ok,
+        }
+    if args.json:
+        print()
+        print(json.dumps(figures, indent=2))
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+        return 1 if args.check else 0
+    return 0
+
+
+def _size(path: Path) -> str:
+    return f"{path.stat().st_size / 1000:.0f} KB" if path.is_file() else "stream"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.worst:
+        return main_worst(args)
     python = sys.executable
     spec = str(args.spec)
     cwd = REPO_ROOT

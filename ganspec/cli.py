@@ -29,7 +29,7 @@ def validate(spec: Path, fmt: str, explain: bool) -> None:
     Exit 0 when there is no error (warnings allowed), 1 when there are errors, 2 when the file
     cannot be read as a spec.
     """
-    from ganspec.diagnostics import format_github, format_json, format_text, summary
+    from ganspec.diagnostics import format_github, format_json, format_text, printable, summary
     from ganspec.validate import validate_file
 
     report = validate_file(spec)
@@ -41,7 +41,8 @@ def validate(spec: Path, fmt: str, explain: bool) -> None:
     else:
         if report.diagnostics:
             click.echo(format_text(report.diagnostics))
-        click.echo(f"{report.file}: {summary(report.diagnostics, dict(report.ignored))}")
+        totals = summary(report.diagnostics, report.ignored, report.not_shown)
+        click.echo(f"{printable(report.file)}: {totals}")
     if explain and report.context is not None:
         from ganspec.explain import explain as explain_table
 
@@ -84,7 +85,7 @@ def render(
     left alone and listed; --dry-run shows the plan without writing. With --smoke, a successful
     render is followed by its health check (see `ganspec smoke`), whose exit code is returned.
     """
-    from ganspec.diagnostics import format_text, summary
+    from ganspec.diagnostics import format_text, printable, summary
     from ganspec.render.engine import parse_agents
     from ganspec.render.formatting import TemplateBug
     from ganspec.render.pipeline import render_spec
@@ -112,7 +113,8 @@ def render(
     if report.diagnostics:
         click.echo(format_text(report.diagnostics), err=report.exit_code != 0)
     if outcome.plan is None:
-        click.echo(f"{report.file}: {summary(report.diagnostics)}; nothing rendered", err=True)
+        totals = summary(report.diagnostics, not_shown=report.not_shown)
+        click.echo(f"{printable(report.file)}: {totals}; nothing rendered", err=True)
         sys.exit(report.exit_code)
     heading = "would render" if dry_run else "rendered"
     click.echo(f"{heading} {out}:\n{outcome.plan.describe()}")

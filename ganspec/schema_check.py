@@ -10,12 +10,13 @@ from __future__ import annotations
 import difflib
 import re
 import typing
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ganspec.diagnostics import Diagnostic
+from ganspec.diagnostics import MAX_PER_CODE, Diagnostic, elide
 from ganspec.source import PathKey, Position, SourceDocument
 from ganspec.spec import SPEC_KINDS, SPEC_VERSION, Spec
 from ganspec.spec.layers import LAYER_TYPES, OP_KEYS, op_of
@@ -50,10 +51,16 @@ SYNONYMS: dict[str, str] = {
 
 
 def path_text(path: PathKey) -> str:
-    """``('generator', 'layers', 3, 'padding')`` -> ``generator.layers[3].padding``."""
+    """``('generator', 'layers', 3, 'padding')`` -> ``generator.layers[3].padding``.
+
+    A key too long to read is elided: the path names a place, it need not spell it all.
+    """
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{elide(part)}" if text else elide(part)
     return text
 
 
@@ -61,10 +68,17 @@ def path_text(path: PathKey) -> str:
 class SchemaResult:
     spec: Spec | None
     diagnostics: list[Diagnostic]
+    # Findings of a code beyond those in ``diagnostics``, counted but never worded.
+    not_shown: Counter[str] = field(default_factory=Counter)
+
+
+_LONGEST_WORD = 64
 
 
 def did_you_mean(word: str, choices: list[str]) -> str | None:
     """The field a typo most likely meant, through synonyms too (``learning_rat`` -> ``lr``)."""
+    if len(word) > _LONGEST_WORD:
+        return None  # no field name is that long; difflib would only spend time on it
     lowered = word.lower().replace("-", "_")
     pool = {choice: choice for choice in choices}
     pool.update({alias: real for alias, real in SYNONYMS.items() if real in choices})
@@ -126,12 +140,13 @@ class _Mapper:
                 self.suggested.add((path[:-1], suggestion))
             hint = f"did you mean '{suggestion}'?" if suggestion else None
             allowed = ", ".join(sorted(choices)) if choices else "none"
+            shown = elide(str(field))
             return self.diagnostic(
                 "GS103",
-                f"unknown key '{field}'" + (f"; {hint}" if hint else f" (allowed: {allowed})"),
+                f"unknown key '{shown}'" + (f"; {hint}" if hint else f" (allowed: {allowed})"),
                 path,
                 key=True,
-                fix=f"rename '{field}' to '{suggestion}'" if suggestion else f"remove '{field}'",
+                fix=f"rename '{shown}' to '{suggestion}'" if suggestion else f"remove '{shown}'",
             )
         if kind == "missing" and isinstance(field, int):
             return self.diagnostic("GS104", f"too few items: item {field + 1} is missing", path)
@@ -167,10 +182,10 @@ class _Mapper:
             if suggestion:
                 return self.diagnostic(
                     "GS103",
-                    f"unknown layer op '{key}'; did you mean '{suggestion}'?",
+                    f"unknown layer op '{elide(str(key))}'; did you mean '{suggestion}'?",
                     (*path, key),
                     key=True,
-                    fix=f"rename '{key}' to '{suggestion}'",
+                    fix=f"rename '{elide(str(key))}' to '{suggestion}'",
                 )
         return self.diagnostic("GS105", f"the layer has no op key; add one of: {ops}", path)
 
@@ -294,7 +309,11 @@ def _describe_value_error(error: dict[str, Any], value: Any) -> str:
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tags = ctx.get("expected_tags", "")
         tag = ctx.get("tag")
-        return f"unknown type {tag!r}; expected one of {tags}" if tag else f"expected {tags}"
+        return (
+            f"unknown type {elide(repr(tag))}; expected one of {tags}"
+            if tag
+            else f"expected {tags}"
+        )
     if kind in ("too_short", "too_long"):
         low, high = ctx.get("min_length"), ctx.get("max_length")
         if kind == "too_short" or high is None:
@@ -334,8 +353,8 @@ def check_schema(document: SourceDocument) -> SchemaResult:
     diagnostics = [
         mapper.diagnostic(
             "GS102",
-            f"duplicate key '{dup.path[-1]}' (first at line {dup.first.line}); YAML would "
-            "silently keep the last one",
+            f"duplicate key '{elide(str(dup.path[-1]))}' (first at line {dup.first.line}); "
+            "YAML would silently keep the last one",
             dup.path,
             key=True,
             fix="keep one of them",
@@ -382,18 +401,49 @@ def check_schema(document: SourceDocument) -> SchemaResult:
     try:
         spec = model.model_validate(data)
     except ValidationError as exc:
-        located = [(mapper.resolve(error["loc"]), error) for error in exc.errors(include_url=False)]
+        sample, left_out = _sample(exc.errors(include_url=False))
+        located = [(mapper.resolve(error["loc"]), error) for error in sample]
         # Convert everything first: a did-you-mean found late still silences an earlier
         # "missing" error for the key the typo meant.
         converted = [
             (path, mapper.convert(path, value, error, model)) for (path, value), error in located
         ]
+        not_shown: Counter[str] = Counter()
         seen: set[tuple[str, str]] = set()
-        for path, diag in converted:
+        for (path, diag), error in zip(converted, sample, strict=True):
+            not_shown[diag.code] += left_out.pop(_shape(error), 0)
             if diag.code == "GS105" and (path[:-1], path[-1]) in mapper.suggested:
                 continue
             if (diag.code, diag.path) not in seen:
                 seen.add((diag.code, diag.path))
                 diagnostics.append(diag)
-        return SchemaResult(None, diagnostics)
+        return SchemaResult(None, diagnostics, +not_shown)
     return SchemaResult(None if diagnostics else spec, diagnostics)
+
+
+def _shape(error: dict[str, Any]) -> tuple[Any, ...]:
+    """What an error is, whatever list item or unknown key it is about: ``ignore[7]`` and
+    ``ignore[8]`` alike, and ``x1`` and ``x2`` when neither is a key the schema knows."""
+    loc = [0 if type(part) is int else part for part in error["loc"]]
+    if error["type"] == "extra_forbidden" and loc:
+        loc[-1] = 0
+    return (error["type"], *loc)
+
+
+def _sample(errors: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Counter[tuple[Any, ...]]]:
+    """The first errors of each shape, enough for ``cap_per_code``, and how many were left out.
+
+    A list of 99,000 bad items is 99,000 errors of one shape; placing and wording each would
+    take seconds to print 21 of them.
+    """
+    taken: Counter[tuple[Any, ...]] = Counter()
+    left_out: Counter[tuple[Any, ...]] = Counter()
+    sample = []
+    for error in errors:
+        shape = _shape(error)
+        if taken[shape] > MAX_PER_CODE:
+            left_out[shape] += 1
+        else:
+            taken[shape] += 1
+            sample.append(error)
+    return sample, left_out

@@ -2,13 +2,18 @@
 
 PyYAML's safe composer gives us a node tree with line/column marks; we build the data
 ourselves from it so that we can (a) record the position of every key and value under its
-dotted spec path, (b) report duplicate keys instead of silently keeping the last one, and
-(c) refuse alias bombs and recursive anchors before they eat memory.
+dotted spec path, (b) report duplicate keys instead of silently keeping the last one,
+(c) refuse alias bombs and recursive anchors before they eat memory, and (d) apply YAML merge
+keys (``<<: *defaults``) with each merged key placed where its value is written.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import selectors
+import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,15 +21,24 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from ganspec.diagnostics import elide
+
 PathKey = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 2_000_000
-MAX_NODES = 100_000
+# Values and keys, counted after aliases and merges expand. The largest valid spec (two
+# networks of 200 layers, every option of every layer written) has about 10,000; each stage
+# after the reader costs up to ~20 us per node, so this also bounds what a hostile file costs.
+MAX_NODES = 25_000
 MAX_DEPTH = 64
+# How long a pipe or FIFO may keep validate waiting for the rest of a spec.
+READ_TIMEOUT_S = 30.0
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
-_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+_MAP_TAG = "tag:yaml.org,2002:map"
+_COLLECTION_TAGS = frozenset({_MAP_TAG, "tag:yaml.org,2002:seq"})
+_MERGE_TAG = "tag:yaml.org,2002:merge"  # what YAML 1.1 resolves a plain `<<` key to
 # YAML 1.2 reads `2e-4` as a number; PyYAML (YAML 1.1) reads it as text. Learning rates are
 # written that way, so plain scalars of this form are numbers here.
 _YAML12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+")
@@ -82,27 +96,107 @@ class SourceDocument:
         return tuple(path) in self.value_positions
 
 
+def read_bounded(path: Path, limit: int, timeout: float | None = None) -> bytes:
+    """At most ``limit`` bytes of the file at ``path``, else ``UnusableInput``.
+
+    ``st_size`` says nothing for pipes and devices (it is 0), so the read itself stops at
+    ``limit + 1`` bytes. The file is opened non-blocking: opening a FIFO nobody writes to
+    would otherwise wait forever, and reading it then finds its end at once. A writer that
+    keeps a pipe open without finishing gets ``timeout`` seconds (READ_TIMEOUT_S).
+    """
+    timeout = READ_TIMEOUT_S if timeout is None else timeout
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    if path.is_dir():
+        raise UnusableInput("GS100", f"{path} is a directory, not a spec file")
+    try:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise UnusableInput("GS100", f"no such file: {path}") from None
+    except OSError as exc:
+        raise UnusableInput("GS100", f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise _too_large(path, limit)
+        raw = _read_fd(fd, limit + 1, time.monotonic() + timeout)
+    except TimeoutError:
+        raise UnusableInput(
+            "GS100",
+            f"{path} sent no end of input within {timeout:g} s (a pipe whose writer never "
+            "finishes?)",
+        ) from None
+    except OSError as exc:
+        raise UnusableInput("GS100", f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise _too_large(path, limit)
+    if not raw and not stat.S_ISREG(info.st_mode):
+        raise UnusableInput(
+            "GS101", f"nothing could be read from {path} (a pipe or FIFO that nothing writes to?)"
+        )
+    return raw
+
+
+def _too_large(path: Path, limit: int) -> UnusableInput:
+    return UnusableInput("GS100", f"{path} is larger than {limit} bytes")
+
+
+def _read_fd(fd: int, most: int, deadline: float) -> bytes:
+    """Read until end of file or ``most`` bytes; wait for data no later than ``deadline``."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < most:
+        try:
+            chunk = os.read(fd, min(most - size, 1 << 20))
+        except BlockingIOError:  # a pipe whose writer has not written yet
+            _wait_readable(fd, deadline)
+            continue
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _wait_readable(fd: int, deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            if selector.select(remaining):
+                return
+    raise TimeoutError
+
+
 def _mark(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 class _Builder:
-    """Turns a composed node tree into dicts, lists and scalars, recording positions."""
+    """Turns a composed node tree into dicts, lists and scalars, recording positions.
+
+    Aliases make a small text expand to a large tree, so every node visited counts against
+    MAX_NODES: values, keys (an alias used as a key again and again) and the keys a YAML merge
+    (``<<: *defaults``) copies in.
+    """
 
     def __init__(self, document: SourceDocument) -> None:
         self.doc = document
         self.scalars = SafeConstructor()
         self.nodes_built = 0
         self.active: set[int] = set()
+        # (mapping, repeated key node) pairs already reported: a mapping reached again through
+        # an alias or a merge, or an alias repeated as a key, is one mistake, reported once.
+        self.reported: set[tuple[int, int]] = set()
 
-    def build(self, node: yaml.Node, path: PathKey) -> Any:
+    def count(self, node: yaml.Node) -> None:
         self.nodes_built += 1
         if self.nodes_built > MAX_NODES:
-            raise UnusableInput(
-                "GS100",
-                f"the document expands to more than {MAX_NODES} nodes (alias bomb?)",
-                _mark(node),
-            )
+            raise _too_many_nodes(node.start_mark)
+
+    def build(self, node: yaml.Node, path: PathKey) -> Any:
+        self.count(node)
         if len(path) > MAX_DEPTH:
             raise UnusableInput("GS100", f"nesting deeper than {MAX_DEPTH} levels", _mark(node))
         if id(node) in self.active:
@@ -128,30 +222,99 @@ class _Builder:
         try:
             return self.scalars.construct_object(node, deep=True)
         except Exception as exc:  # PyYAML raises many kinds for odd tagged scalars
+            shown = elide(repr(node.value))
             raise UnusableInput(
-                "GS100", f"cannot read the value {node.value!r}: {exc}", _mark(node)
+                "GS100", f"cannot read the value {shown}: {elide(str(exc), 200)}", _mark(node)
             ) from None
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
         result: dict[str, Any] = {}
+        for key, (key_node, value_node) in self._entries(node, path, 0).items():
+            child = (*path, key)
+            self.doc.key_positions.setdefault(child, _mark(key_node))
+            result[key] = self.build(value_node, child)
+        return result
+
+    def _entries(
+        self, node: yaml.MappingNode, path: PathKey, merges: int
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """key -> (key node, value node) of a mapping in document order, after YAML merges.
+
+        Keys written in the mapping override merged ones wherever the ``<<`` sits; of several
+        merged mappings (``<<: [*a, *b]``) the first that has a key gives it. Only a key written
+        twice in the mapping itself is a duplicate. Of a duplicate, the first key (its position)
+        and the last value (what YAML keeps) are used.
+        """
+        own: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        first_merge: yaml.Node | None = None
         for key_node, value_node in node.value:
+            self.count(key_node)
             if not isinstance(key_node, yaml.ScalarNode):
                 raise UnusableInput(
                     "GS100",
                     "mapping keys must be plain words, not lists or mappings",
                     _mark(key_node),
                 )
+            if key_node.tag == _MERGE_TAG:
+                if first_merge is not None:
+                    self._duplicate(node, (*path, "<<"), first_merge, key_node)
+                first_merge = first_merge or key_node
+                continue
             # The key as written: `on:` stays "on" instead of YAML 1.1's boolean True.
             key = str(key_node.value)
-            child = (*path, key)
-            if key in result:
-                self.doc.duplicates.append(
-                    DuplicateKey(child, self.doc.key_positions[child], _mark(key_node))
-                )
+            if key in own:
+                self._duplicate(node, (*path, key), own[key][0], key_node)
+                own[key] = (own[key][0], value_node)
             else:
-                self.doc.key_positions[child] = _mark(key_node)
-            result[key] = self.build(value_node, child)
-        return result
+                own[key] = (key_node, value_node)
+        if first_merge is None:
+            return own
+        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                key = str(key_node.value)
+                entries.setdefault(key, own[key])
+                continue
+            for source in self._merge_sources(value_node, merges):
+                self.active.add(id(source))
+                try:
+                    merged = self._entries(source, path, merges + 1)
+                finally:
+                    self.active.discard(id(source))
+                for key, pair in merged.items():
+                    if key not in own:
+                        entries.setdefault(key, pair)
+        return entries
+
+    def _merge_sources(self, value: yaml.Node, merges: int) -> list[yaml.MappingNode]:
+        """The mappings ``<<: *a`` or ``<<: [*a, *b]`` merges, in order of precedence."""
+        if merges >= MAX_DEPTH:
+            raise UnusableInput(
+                "GS100", f"merge keys (<<) nested deeper than {MAX_DEPTH} levels", _mark(value)
+            )
+        items = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for item in items:
+            if not isinstance(item, yaml.MappingNode) or item.tag != _MAP_TAG:
+                got = "a list" if isinstance(item, yaml.SequenceNode) else "a single value"
+                got = f"a {item.tag} mapping" if isinstance(item, yaml.MappingNode) else got
+                raise UnusableInput(
+                    "GS100",
+                    f"a merge key (<<) takes a mapping or a list of mappings "
+                    f"(`<<: *defaults`), not {got}",
+                    _mark(item),
+                )
+            if id(item) in self.active:
+                raise UnusableInput(
+                    "GS100", "a mapping merges itself (recursive merge key)", _mark(item)
+                )
+        return list(items)
+
+    def _duplicate(
+        self, node: yaml.Node, path: PathKey, first: yaml.Node, again: yaml.Node
+    ) -> None:
+        if (id(node), id(again)) not in self.reported:
+            self.reported.add((id(node), id(again)))
+            self.doc.duplicates.append(DuplicateKey(path, _mark(first), _mark(again)))
 
 
 def _char_at(text: str, line: int, column: int) -> str:
@@ -180,13 +343,24 @@ def _position_of_offset(text: str, offset: int) -> Position:
     return Position(text.count("\n", 0, offset) + 1, offset - line_start + 1)
 
 
-def _check_depth(text: str) -> None:
-    """Refuse deep nesting from the event stream, before the (recursive) composer sees it.
+def _too_many_nodes(mark: Any) -> UnusableInput:
+    return UnusableInput(
+        "GS100",
+        f"the document has more than {MAX_NODES} keys and values, counting what aliases and "
+        "merge keys (<<) expand to (an alias bomb?); a spec has a few thousand at most",
+        Position(mark.line + 1, mark.column + 1),
+    )
 
-    libyaml's composer recurses per level and crashes the interpreter around 25k levels; the
-    event parser does not, and stopping at the first event past MAX_DEPTH keeps this cheap.
+
+def _check_shape(text: str) -> None:
+    """Refuse deep nesting and too many nodes from the event stream, before composing.
+
+    libyaml's composer recurses per level and crashes the interpreter around 25k levels, and
+    builds every node of a 2 MB flat list (a million of them: 10 s and 300 MB) before the
+    builder could count them; the event parser does neither, and stopping at the first event
+    past MAX_DEPTH or MAX_NODES keeps this cheap.
     """
-    depth = 0
+    depth = nodes = 0
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
@@ -199,6 +373,12 @@ def _check_depth(text: str) -> None:
                 )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
+            continue
+        elif not isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+            continue
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise _too_many_nodes(event.start_mark)
 
 
 def parse_text(text: str, file: str) -> SourceDocument:
@@ -216,7 +396,7 @@ def parse_text(text: str, file: str) -> SourceDocument:
             "GS100", "the text is not valid Unicode", _position_of_offset(text, exc.start)
         ) from None
     try:
-        _check_depth(text)
+        _check_shape(text)
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         message, position = _describe_yaml_error(exc, text)
@@ -236,18 +416,13 @@ def parse_text(text: str, file: str) -> SourceDocument:
 
 
 def read_spec_file(path: str | Path) -> SourceDocument:
-    """Read and parse a spec file, turning every way it can be unreadable into ``UnusableInput``."""
+    """Read and parse a spec file, turning every way it can be unreadable into ``UnusableInput``.
+
+    Any kind of file works, a pipe (``validate <(...)``) and ``/dev/stdin`` included, and none
+    is read past MAX_FILE_BYTES + 1 bytes or waited on forever.
+    """
     path = Path(path)
-    try:
-        if path.is_dir():
-            raise UnusableInput("GS100", f"{path} is a directory, not a spec file")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise UnusableInput("GS100", f"{path} is larger than {MAX_FILE_BYTES} bytes")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UnusableInput("GS100", f"no such file: {path}") from None
-    except OSError as exc:
-        raise UnusableInput("GS100", f"cannot read {path}: {exc.strerror or exc}") from None
+    raw = read_bounded(path, MAX_FILE_BYTES)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ganspec.diagnostics import Diagnostic, sort_key
+from ganspec.diagnostics import Diagnostic, cap_per_code, sort_key
 from ganspec.rules import RULES
 from ganspec.rules.context import RuleContext
 from ganspec.schema_check import check_schema, path_text
@@ -25,10 +25,20 @@ class Report:
     context: RuleContext | None = None
     unusable: bool = False
     ignored: Counter[str] = field(default_factory=Counter)
+    # Findings beyond MAX_PER_CODE of one code, by severity: counted, not listed.
+    not_shown: Counter[str] = field(default_factory=Counter)
 
     @property
     def errors(self) -> int:
-        return sum(1 for d in self.diagnostics if d.severity == "error")
+        shown = sum(1 for d in self.diagnostics if d.severity == "error")
+        return shown + self.not_shown["error"]
+
+    def finish(self, more: Counter[str] | None = None) -> Report:
+        """Sort the findings and keep a readable number of each code (``more``: by code, those
+        counted but never made into diagnostics)."""
+        self.diagnostics.sort(key=sort_key)
+        self.diagnostics, self.not_shown = cap_per_code(self.diagnostics, more=more)
+        return self
 
     @property
     def exit_code(self) -> int:
@@ -64,8 +74,7 @@ def validate_document(document: SourceDocument) -> Report:
     result = check_schema(document)
     report.diagnostics.extend(result.diagnostics)
     if result.spec is None:
-        report.diagnostics.sort(key=sort_key)
-        return report
+        return report.finish(result.not_shown)
     spec = result.spec
     report.spec = spec
     report.context = RuleContext(spec)
@@ -95,8 +104,7 @@ def validate_document(document: SourceDocument) -> Report:
                 None,
             )
         )
-    report.diagnostics.sort(key=sort_key)
-    return report
+    return report.finish()
 
 
 def _ignore_list(spec: Spec, document: SourceDocument, report: Report) -> set[str]:

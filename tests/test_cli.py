@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner
 
 from ganspec import __version__
 from ganspec.cli import cli
-from tests.conftest import PRESET_NAMES, SPECS, mutated
+from ganspec.diagnostics import MAX_PER_CODE
+from ganspec.rules import RULES
+from ganspec.source import MAX_FILE_BYTES
+from tests.conftest import PRESET_NAMES, ROOT, SPECS, mutated
 
 DCGAN = str(SPECS / "dcgan-64.yaml")
 JSON_KEYS = {"code", "severity", "message", "path", "file", "line", "column", "fix"}
@@ -198,3 +205,275 @@ def test_validate_never_imports_torch() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+# --- issue 9: output that stays readable and inert --------------------------------------------
+
+DCGAN_TEXT = Path(DCGAN).read_text(encoding="utf-8")
+
+
+def _github_property(text: str) -> str:
+    """How GitHub's toolkit escapes a workflow command property value."""
+    for char, escaped in (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"), (":", "%3A"), (",", "%2C")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def test_findings_of_one_code_are_capped_and_the_rest_counted(tmp_path: Path) -> None:
+    """A flood of one finding prints MAX_PER_CODE lines, says how many more, and counts all."""
+    spec = tmp_path / "spec.yaml"
+    unknown = [code for code in (f"GS{n}" for n in range(100, 600)) if code not in RULES]
+    unknown = unknown[: MAX_PER_CODE + 10]
+    spec.write_text(f"{DCGAN_TEXT}ignore: [{', '.join(unknown)}]\n")
+    code, out, _ = run("validate", str(spec))
+    assert code == 0
+    lines = [line for line in out.splitlines() if " GS107 " in line]
+    assert len(lines) == MAX_PER_CODE
+    assert "(and 10 more GS107 findings, not shown)" in lines[-1]
+    assert out.splitlines()[-1].endswith(f"0 errors, {MAX_PER_CODE + 10} warnings")
+    _, out, _ = run("validate", str(spec), "--format", "json")
+    assert len(json.loads(out)) == MAX_PER_CODE
+
+
+def test_long_keys_are_elided_where_messages_quote_them(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(DCGAN_TEXT.replace("seed: 0", f"seed: 0\n? {'k' * 100_000}\n: 1"))
+    code, out, _ = run("validate", str(spec), "--format", "json")
+    assert code == 1
+    [item] = json.loads(out)
+    assert item["code"] == "GS103"
+    assert "(100000 characters)" in item["message"]
+    assert max(len(item[key] or "") for key in ("message", "path", "fix")) < 400
+
+
+def test_github_format_escapes_the_file_name_so_it_cannot_inject_commands(tmp_path: Path) -> None:
+    """A comma would override ``line=``, a newline would start a workflow command of its own."""
+    spec = tmp_path / "a,line=1,title=x\n::error file=evil.yaml::injected\r:b.yaml"
+    spec.write_text(mutated("dcgan-64", {"data.range": [0.0, 1.0]}))
+    code, out, _ = run("validate", str(spec), "--format", "github")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines and all(line.startswith(("::error file=", "::warning file=")) for line in lines)
+    assert all(line.count("::") == 2 for line in lines)
+    assert lines[0].startswith(f"::error file={_github_property(str(spec))},line=")
+
+
+def test_github_format_escapes_message_data(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(DCGAN_TEXT.replace("seed: 0", 'seed: 0\n"100%\\r\\n::error::x": 1'))
+    code, out, _ = run("validate", str(spec), "--format", "github")
+    assert code == 1
+    [line] = out.splitlines()
+    assert "100%25%0D%0A::error::x" in line.split("::", 2)[2]
+
+
+def test_text_format_shows_control_characters_instead_of_obeying_them(tmp_path: Path) -> None:
+    """ESC sequences and line breaks from a file name or a key are printed as escapes."""
+    spec = tmp_path / "red\x1b[31m\nfake.yaml:1:1: GS000 [error] forged\x9b.yaml"
+    spec.write_text(DCGAN_TEXT.replace("seed: 0", 'seed: 0\n"\\e[2Jwipe\\u202e": 1'))
+    code, out, _ = run("validate", str(spec))
+    assert code == 1
+    assert not any(char in out for char in "\x1b\x9b\r\u202e")
+    lines = out.splitlines()
+    assert len(lines) == 2  # the finding and the summary: no forged line
+    assert "red\\x1b[31m\\nfake.yaml" in lines[0] and "'\\x1b[2Jwipe\\u202e'" in lines[0]
+    assert lines[1].startswith(f"{tmp_path}/red\\x1b[31m\\nfake.yaml")
+
+
+# --- issue 9: any kind of file, read within bounds ----------------------------------------------
+
+
+class Outcome(NamedTuple):
+    code: int
+    stdout: str
+    seconds: float
+    peak_mib: float
+
+
+def _limit_memory() -> None:
+    """1 GiB of address space: an unbounded read fails here instead of exhausting the machine."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def validate_in_child(
+    path: str, tmp_path: Path, *, pass_fds: tuple[int, ...] = (), timeout: float = 10
+) -> Outcome:
+    """``python -m ganspec validate PATH --format json`` in a child: exit code, output, wall
+    time and peak RSS (``ru_maxrss``, what ``/usr/bin/time -v`` reports). Killed at ``timeout``."""
+    out_file = tmp_path / f"stdout-{time.monotonic_ns()}"
+    started = time.monotonic()
+    with out_file.open("wb") as stdout:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "ganspec", "validate", path, "--format", "json"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            pass_fds=pass_fds,
+            preexec_fn=_limit_memory,
+        )
+        killer = threading.Timer(timeout, child.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        finally:
+            killer.cancel()
+    child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    assert seconds < timeout, f"validate {path} still ran after {timeout} s"
+    peak = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+    return Outcome(child.returncode, out_file.read_text(errors="replace"), seconds, peak)
+
+
+def _single_finding(outcome: Outcome) -> dict[str, object]:
+    payload = json.loads(outcome.stdout)
+    assert isinstance(payload, list) and len(payload) == 1, outcome.stdout[-500:]
+    return payload[0]
+
+
+posix_only = pytest.mark.skipif(
+    not (hasattr(os, "mkfifo") and hasattr(os, "wait4")), reason="FIFOs, devices: POSIX"
+)
+
+
+@posix_only
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_an_endless_device_is_too_large_not_a_memory_error(tmp_path: Path, device: str) -> None:
+    """``st_size`` is 0 for a device: only a bounded read stops at the limit."""
+    outcome = validate_in_child(device, tmp_path)
+    assert outcome.code == 2
+    item = _single_finding(outcome)
+    assert item["code"] == "GS100" and f"larger than {MAX_FILE_BYTES} bytes" in item["message"]
+    assert outcome.peak_mib < 200
+
+
+@posix_only
+def test_an_endless_pipe_is_too_large_not_a_memory_error(tmp_path: Path) -> None:
+    """``validate <(yes 'a: 1')``."""
+    read_end, write_end = os.pipe()
+    writer = subprocess.Popen(["yes", "a: 1"], stdout=write_end, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    try:
+        outcome = validate_in_child(f"/dev/fd/{read_end}", tmp_path, pass_fds=(read_end,))
+    finally:
+        os.close(read_end)
+        writer.kill()
+        writer.wait()
+    assert outcome.code == 2
+    assert f"larger than {MAX_FILE_BYTES} bytes" in _single_finding(outcome)["message"]
+    assert outcome.peak_mib < 200
+
+
+@posix_only
+def test_a_small_spec_through_a_pipe_validates(tmp_path: Path) -> None:
+    """``validate <(cat spec.yaml)`` must keep working."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, DCGAN_TEXT.encode())  # fits the pipe's buffer
+    os.close(write_end)
+    try:
+        outcome = validate_in_child(f"/dev/fd/{read_end}", tmp_path, pass_fds=(read_end,))
+    finally:
+        os.close(read_end)
+    assert (outcome.code, json.loads(outcome.stdout)) == (0, [])
+
+
+@posix_only
+def test_a_fifo_nobody_writes_to_is_reported_not_waited_on(tmp_path: Path) -> None:
+    """Opening a FIFO without a writer blocks forever unless the open is non-blocking."""
+    fifo = tmp_path / "spec.fifo"
+    os.mkfifo(fifo)
+    outcome = validate_in_child(str(fifo), tmp_path)
+    assert outcome.code == 2
+    assert "nothing could be read" in _single_finding(outcome)["message"]
+
+
+@posix_only
+def test_a_fifo_whose_writer_sends_a_small_spec_validates(tmp_path: Path) -> None:
+    fifo = tmp_path / "spec.fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with fifo.open("w", encoding="utf-8") as pipe:  # blocks until validate opens it
+            pipe.write(DCGAN_TEXT)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        outcome = validate_in_child(str(fifo), tmp_path)
+    finally:
+        if writer.is_alive():  # validate never opened it: unblock the writer
+            with fifo.open("rb") as unblock:
+                unblock.read()
+        writer.join(5)
+    assert (outcome.code, json.loads(outcome.stdout)) == (0, [])
+
+
+@posix_only
+@pytest.mark.parametrize(
+    ("case", "text"),
+    [
+        # The issue's 796 KB file: a 400,000-character key repeated 44,000 times as `? *k`.
+        ("anchor key 800 KB", "? &k " + "k" * 400_000 + "\n: 1\n" + "? *k\n: 1\n" * 44_000),
+        # The same under the node limit, with the longest key the size limit allows.
+        ("anchor key 1.9 MB", "? &k " + "k" * 1_880_000 + "\n: 1\n" + "? *k\n: 1\n" * 12_000),
+        # The issue's 398 KB ignore list of 99,000 aliases.
+        ("ignore 99,000 aliases", f"{DCGAN_TEXT}ignore: [&c GS999{', *c' * 99_000}]\n"),
+        # As many as the node limit lets through: all reach the GS104 wording.
+        ("ignore 24,000 aliases", f"{DCGAN_TEXT}ignore: [&c GS999{', *c' * 24_000}]\n"),
+        # No alias at all: a million values in 2 MB, counted before they are composed.
+        ("flat list 2 MB", "a: [" + "1," * 999_000 + "1]\n"),
+    ],
+)
+def test_hostile_specs_validate_quickly_in_bounded_memory(
+    tmp_path: Path, case: str, text: str
+) -> None:
+    """Issue 9's target: any input under the size limit, under 2 s and 200 MB (the time limit
+    here is looser: the test machine may be busy)."""
+    spec = tmp_path / "hostile.yaml"
+    spec.write_text(text, encoding="utf-8")
+    outcome = validate_in_child(str(spec), tmp_path)
+    assert outcome.code in (1, 2), case
+    payload = json.loads(outcome.stdout)
+    assert len(payload) <= MAX_PER_CODE + 2, case
+    assert all(len(item["message"]) < 500 for item in payload), case
+    assert outcome.peak_mib < 200, case
+
+
+# --- issue 9: YAML merge keys ------------------------------------------------------------------
+
+
+def _with_shared_optimizer(generator: str, discriminator: str) -> str:
+    lines = DCGAN_TEXT.splitlines()
+    g = next(i for i, line in enumerate(lines) if line.startswith("    generator: {type: adam"))
+    lines[g], lines[g + 1] = f"    generator: {generator}", f"    discriminator: {discriminator}"
+    return "\n".join(lines) + "\n"
+
+
+def test_a_merge_key_shares_an_optimizer_block(tmp_path: Path) -> None:
+    """Was: ``required key 'type' is missing`` for any ``<<``."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        _with_shared_optimizer(
+            "&adam {type: adam, lr: 2.0e-4, betas: [0.5, 0.999]}", "{<<: *adam, lr: 1.0e-4}"
+        )
+    )
+    code, out, _ = run("validate", str(spec))
+    assert (code, out.splitlines()[-1]) == (0, f"{spec}: 0 errors, 0 warnings")
+
+
+def test_a_finding_on_a_merged_key_points_where_its_value_is_written(tmp_path: Path) -> None:
+    text = _with_shared_optimizer(
+        "&adam {type: adam, lr: 2.0e-4, betas: [0.5, 1.5]}", "{<<: *adam, lr: 1.0e-4}"
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    code, out, _ = run("validate", str(spec), "--format", "json")
+    assert code == 1
+    found = {item["path"]: item["line"] for item in json.loads(out) if item["code"] == "GS104"}
+    anchor_line = next(n for n, line in enumerate(text.splitlines(), 1) if "&adam" in line)
+    assert found == {
+        "training.optimizers.generator.betas[1]": anchor_line,
+        "training.optimizers.discriminator.betas[1]": anchor_line,
+    }

@@ -5,7 +5,10 @@ never reports a problem nowhere: every non-zero exit carries a diagnostic with a
 line inside the file. The documents come from a seeded ``random.Random`` so that a failure
 reproduces, and from two directions: structure-aware mutations (load a preset, change the tree
 at a random path, dump it back) reach the rules, and text-level noise (lines, characters,
-truncation, tags, anchors, garbage) reaches the reader.
+truncation, tags, anchors, garbage) reaches the reader. Hostile structures (deep nesting, alias
+bombs, aliases repeated as keys, merge keys) and the file kinds a shell hands over (``<(...)``
+pipes) have their own generators and checks; output must stay bounded (a few findings of each
+code, short messages) and inert (one line per finding, no terminal escapes).
 
 Inputs that would kill the interpreter itself (a stack overflow in the C YAML composer) cannot
 run in-process; they have their own subprocess test at the bottom.
@@ -15,10 +18,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 import re
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections import Counter
@@ -33,7 +38,14 @@ import yaml
 from click.testing import CliRunner
 
 from ganspec.cli import cli
-from ganspec.diagnostics import format_github, format_json, format_text
+from ganspec.diagnostics import (
+    MAX_FIELD_CHARS,
+    MAX_PER_CODE,
+    format_github,
+    format_json,
+    format_text,
+)
+from ganspec.source import parse_text
 from ganspec.validate import Report, validate_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -463,8 +475,15 @@ def doc_deep(rng: random.Random) -> Document:
 
 
 def doc_alias(rng: random.Random) -> Document:
-    """Billion laughs of random width and depth, recursive anchors, undefined aliases."""
-    style = rng.randrange(5)
+    """Billion laughs of random width and depth, recursive anchors, undefined aliases, and
+    aliases used as keys (``? *k``), repeated up to past the node limit."""
+    style = rng.randrange(7)
+    if style >= 5:
+        key = rng.choice([*FIELD_NAMES[:12], "k" * rng.choice([100, 5_000, 200_000])])
+        repeats = rng.choice([1, 2, 50, 5_000, 30_000])
+        base = PRESETS[rng.choice(list(PRESETS))] if style == 5 else ""
+        keys = f"? &k {key}\n: 0\n" + "".join(f"? *k\n: {i}\n" for i in range(repeats))
+        return f"alias key {key[:12]!r} x{repeats}", base + keys
     if style <= 1:
         width, depth = rng.choice([(10, 9), (10, 5), (3, 20), (2, 40), (100, 3)])
         rows = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
@@ -516,6 +535,127 @@ def doc_garbage(rng: random.Random) -> Document:
     )  # fmt: skip
 
 
+# --- merge keys (<<) -------------------------------------------------------------------------
+
+
+def _scalar(value: Any) -> str:
+    """A scalar as flow YAML that PyYAML and ganspec read alike (``0.0002``, ``'yes'``)."""
+    return _scalar_text(type(value), value)
+
+
+@cache
+def _scalar_text(_kind: type, value: Any) -> str:  # the type keeps 1, 1.0 and true apart
+    text = yaml.dump([value], Dumper=_Dumper, default_flow_style=True, width=10**6)
+    return text.strip()[1:-1]  # dumped inside a flow list, so quoted as a flow context needs
+
+
+class MergeWriter:
+    """Writes a tree as flow YAML that shares structure through anchors and merge keys.
+
+    Mappings are split into an anchored part merged in (``<<: &m3 {...}``) and keys written
+    next to it, some of which override a decoy value in the merged part; several merged parts
+    (``<<: [*a, *b]``) where the first must win; and later mappings that contain an earlier
+    anchored one merge it (``{<<: *m3, lr: 0.001}``) or alias it whole. Read back under YAML's
+    merge rules, the tree comes out unchanged.
+    """
+
+    DECOY = "decoy-value"
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.anchors: list[tuple[str, dict[str, Any]]] = []  # complete ones, to reuse
+        self.names = 0
+        self.merges = 0
+
+    def write(self, value: Any) -> str:
+        if isinstance(value, dict):
+            return self._mapping(value)
+        if isinstance(value, list):
+            return "[" + ", ".join(self.write(item) for item in value) + "]"
+        return _scalar(value)
+
+    def _anchored(self, mapping: dict[str, Any]) -> str:
+        self.names += 1
+        name = f"m{self.names}"
+        text = f"&{name} {self._pairs(mapping)}"
+        self.anchors.append((name, mapping))
+        return text
+
+    def _pairs(self, mapping: dict[str, Any], merge: Callable[[], str] | None = None) -> str:
+        """``{key: value, ...}``, with ``<<: merge()`` among them; written in text order, so
+        that every anchor is defined before an alias refers to it."""
+        pairs: list[Callable[[], str]] = [
+            lambda key=key, value=value: f"{_scalar(key)}: {self.write(value)}"
+            for key, value in mapping.items()
+        ]
+        if merge is not None:
+            self.merges += 1
+            pairs.insert(self.rng.randint(0, len(pairs)), lambda: f"<<: {merge()}")
+        return "{" + ", ".join(pair() for pair in pairs) + "}"
+
+    def _mapping(self, mapping: dict[str, Any]) -> str:
+        rng = self.rng
+        roll = rng.random()
+        earlier = [(name, old) for name, old in self.anchors if old and set(old) <= set(mapping)]
+        if earlier and roll < 0.5:
+            name, old = rng.choice(earlier)
+            rest = {k: v for k, v in mapping.items() if k not in old or old[k] != v}
+            if not rest and old == mapping and rng.random() < 0.5:
+                return f"*{name}"
+            return self._pairs(rest, lambda: f"*{name}")
+        if len(mapping) >= 2 and roll < 0.8:
+            keys = list(mapping)
+            rng.shuffle(keys)
+            cut = rng.randint(1, len(keys) - 1)
+            merged = {k: mapping[k] for k in keys[:cut]}
+            own = {k: mapping[k] for k in keys[cut:]}
+            for key in own:  # written next to the merge: must override the merged decoy
+                if rng.random() < 0.3:
+                    merged[key] = self.DECOY
+            if len(merged) >= 2 and rng.random() < 0.4:
+                first_keys = keys[: max(1, cut // 2)]
+                first = {k: merged[k] for k in first_keys}
+                second = {k: merged[k] for k in merged if k not in first_keys}
+                for key in first:  # the first merged mapping wins over the second
+                    if rng.random() < 0.3:
+                        second[key] = self.DECOY
+                return self._pairs(
+                    own, lambda: f"[{self._anchored(first)}, {self._anchored(second)}]"
+                )
+            return self._pairs(own, lambda: self._anchored(merged))
+        if roll < 0.9:
+            return self._anchored(mapping)
+        return self._pairs(mapping)
+
+
+def with_merges(rng: random.Random, tree: dict[str, Any]) -> tuple[str, int]:
+    writer = MergeWriter(rng)
+    return writer.write(tree) + "\n", writer.merges
+
+
+MERGE_JUNK = [
+    "{<<: 1}", "{<<: [1, 2]}", "{<<: [[]]}", "{<<: null}", "{<<: {}}", "{<<: *nowhere}",
+    "&self {<<: *self}", "{<<: {<<: {<<: {a: 1}}}}", "{<<: {a: 1}, <<: {b: 2}}",
+    "{<<: {a: 1}, a: 2, a: 3}", "{<<: !!set {a}}", "{'<<': {a: 1}}", "{<<: [{a: 1}, {a: 2}]}",
+]  # fmt: skip
+
+
+def doc_merge(rng: random.Random) -> Document:
+    """A preset that shares its structure through merge keys, then maybe damaged; or a merge
+    key given something that cannot be merged."""
+    name = rng.choice(list(TREES))
+    if rng.random() < 0.25:
+        tree = copy.deepcopy(TREES[name])
+        path = rng.choice([p for p in tree_paths(tree) if isinstance(p[-1], str)])
+        junk = rng.choice(MERGE_JUNK)
+        _set(tree, path, "JUNK")
+        return f"merge junk {junk} at {path}", dump(rng, tree).replace("JUNK", junk, 1)
+    tree = copy.deepcopy(TREES[name])
+    steps = [mutate_tree(rng, tree) for _ in range(rng.choice([0, 0, 1, 2]))]
+    text, merges = with_merges(rng, tree)
+    return f"merge {name} ({merges} merges): {'; '.join(steps)}", text
+
+
 GENERATORS: list[tuple[Callable[[random.Random], Document], int]] = [
     (doc_semantic, 25),
     (doc_tree, 25),
@@ -523,7 +663,8 @@ GENERATORS: list[tuple[Callable[[random.Random], Document], int]] = [
     (doc_tree_then_text, 10),
     (doc_truncated, 8),
     (doc_deep, 5),
-    (doc_alias, 2),  # each bomb costs ~0.3 s: it is expanded up to the node limit
+    (doc_alias, 2),  # each bomb costs ~0.1 s: it is expanded up to the node limit
+    (doc_merge, 6),
     (doc_random_yaml, 9),
     (doc_garbage, 8),
 ]
@@ -558,8 +699,19 @@ def problems_with(report: Report, text: str) -> list[str]:
     payload = json.loads(format_json(report.diagnostics))
     if not isinstance(payload, list) or len(payload) != len(report.diagnostics):
         found.append("format_json does not round-trip")
-    format_text(report.diagnostics)
-    format_github(report.diagnostics)
+    # Bounded and inert output: a few findings of each code, short messages, one line each.
+    if any(n > MAX_PER_CODE + 1 for n in Counter(d.code for d in report.diagnostics).values()):
+        found.append(f"more than {MAX_PER_CODE + 1} findings of one code")
+    if any(len(d.message) > MAX_FIELD_CHARS + 100 for d in report.diagnostics):
+        found.append("a message longer than the field limit")
+    for name, output in (
+        ("text", format_text(report.diagnostics)),
+        ("github", format_github(report.diagnostics)),
+    ):
+        if len(output.splitlines()) != len(report.diagnostics):
+            found.append(f"{name} output is not one line per finding")
+        if "\x1b" in output or "\x9b" in output:
+            found.append(f"{name} output carries a terminal escape")
     return found
 
 
@@ -652,9 +804,38 @@ def test_the_fuzzer_reaches_every_outcome_and_many_rules() -> None:
     assert len(result.codes) >= 40, sorted(result.codes)
 
 
+def _through_a_pipe(data: bytes) -> tuple[str, Callable[[], None]]:
+    """``data`` behind ``/dev/fd/N``, as ``validate <(...)`` sees it; and a cleanup."""
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        try:
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(data)
+        except BrokenPipeError:  # the reader stopped at the size limit
+            pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+
+    def cleanup() -> None:
+        os.close(read_end)
+        writer.join(5)
+
+    return f"/dev/fd/{read_end}", cleanup
+
+
+def _without_file(output: str, file: str) -> Any:
+    payload = json.loads(output)
+    for item in payload:
+        assert item.pop("file") == file
+    return payload
+
+
 def test_cli_survives_fuzzed_files(tmp_path: Path) -> None:
     """The click entry point on files on disk (``--explain`` too): no escaped exception,
-    exit 0/1/2, and JSON output that parses."""
+    exit 0/1/2, and JSON output that parses. Every tenth document is also read through a pipe
+    (``validate <(...)``), which must give the same answer as the file."""
     runner = CliRunner()
     failures: dict[str, list[Document]] = {}
     for index, document in enumerate(fuzz_documents(SEED + 1, CLI_DOCS)):
@@ -672,8 +853,64 @@ def test_cli_survives_fuzzed_files(tmp_path: Path) -> None:
             failures.setdefault(f"exit code {outcome.exit_code}", []).append(document)
         elif fmt == "json" and not isinstance(json.loads(outcome.stdout), list):
             failures.setdefault("json output is not a list", []).append(document)
+        elif fmt == "json" and index % 10 == 0 and hasattr(os, "pipe"):
+            pipe, cleanup = _through_a_pipe(path.read_bytes())
+            try:
+                piped = runner.invoke(cli, ["validate", pipe, "--format", "json"])
+            finally:
+                cleanup()
+            same = piped.exit_code == outcome.exit_code and _without_file(
+                piped.stdout, pipe
+            ) == _without_file(outcome.stdout, str(path))
+            if not same:
+                failures.setdefault("a pipe reads differently from a file", []).append(document)
     if failures:
         pytest.fail(FuzzResult(checked=CLI_DOCS, failures=failures).summary(), pytrace=False)
+
+
+MERGE_DOCS = 56
+
+
+def _findings(report: Report) -> list[tuple[str, str]]:
+    return sorted((d.code, d.path) for d in report.diagnostics)
+
+
+@cache
+def _plain_outcome(text: str) -> tuple[int, list[tuple[str, str]]]:
+    report = validate_text(text)
+    return report.exit_code, _findings(report)
+
+
+def test_merge_keys_keep_the_meaning_of_every_preset() -> None:
+    """A spec that shares its structure through merge keys (``<<``) reads as the tree it was
+    written from, and validates as the plain spec does: no duplicate key for an override, no
+    finding the plain spec does not have, none missing.
+
+    The tree is the oracle, not PyYAML: PyYAML 6.0.4 lets the *last* of ``<<: [*a, *b]`` win
+    for keys longer than one character, where YAML says the first wins."""
+    rng = random.Random(SEED + 2)
+    names = list(TREES)
+    merges = 0
+    failures: list[str] = []
+    for index in range(MERGE_DOCS):
+        name = names[index % len(names)]
+        tree = copy.deepcopy(TREES[name])
+        if index % 2:  # a type-correct edit, so that rules fire on merged values too
+            path, values = rng.choice(SEMANTIC)
+            _set(tree, path, rng.choice(values))
+        text, count = with_merges(rng, tree)
+        merges += count
+        if parse_text(text, "<merged>").data != tree:
+            failures.append(f"{name}: reads back as another tree:\n{text[:600]}")
+            continue
+        merged = validate_text(text)
+        found = (merged.exit_code, _findings(merged))
+        wanted = _plain_outcome(yaml.dump(tree, Dumper=_Dumper, sort_keys=False))
+        if found != wanted:
+            failures.append(f"{name}: {found} instead of {wanted}:\n{text[:600]}")
+        failures += [f"{name}: {problem}" for problem in problems_with(merged, text)]
+    assert merges > 3 * MERGE_DOCS, "the writer hardly merges anything"
+    assert not failures, "\n".join(failures[:5])
 
 
 # --- reproducers for what the fuzzer found ----------------------------------------------------

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from ganspec.source import Position, UnusableInput, parse_text, read_spec_file
+from ganspec import source
+from ganspec.source import (
+    MAX_FILE_BYTES,
+    MAX_NODES,
+    Position,
+    UnusableInput,
+    parse_text,
+    read_spec_file,
+)
 
 SPEC = """\
 training:
@@ -96,3 +107,173 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     spec = tmp_path / "bom.yaml"
     spec.write_bytes(b"\xef\xbb\xbfa: 1\n")
     assert read_spec_file(spec).data == {"a": 1}
+
+
+# --- keys: counted; an alias repeated as a key: reported once ---------------------------
+
+
+def test_keys_count_against_the_node_limit() -> None:
+    """Keys are nodes too: a mapping of many keys must not pass the limit on its values alone."""
+    pairs = MAX_NODES // 2 + 1  # the values alone stay under the limit
+    text = "".join(f"k{i}: 0\n" for i in range(pairs))
+    with pytest.raises(UnusableInput, match=f"more than {MAX_NODES}"):
+        parse_text(text, "keys.yaml")
+
+
+def test_an_alias_repeated_as_a_key_is_one_duplicate() -> None:
+    """Every repeat of ``? *k`` is the anchor's own node, at the anchor's place: one mistake."""
+    doc = parse_text("? &k key\n: 0\n" + "? *k\n: 1\n" * 50, "keys.yaml")
+    [dup] = doc.duplicates
+    assert dup.path == ("key",)
+    assert doc.data == {"key": 1}
+
+
+# --- bounded reads ---------------------------------------------------------------------------
+
+
+def _pipe_with(data: bytes) -> tuple[str, threading.Thread, int]:
+    """A pipe a thread writes ``data`` into, as the ``/dev/fd/N`` path ``<(...)`` would give."""
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        try:
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(data)
+        except BrokenPipeError:  # the reader stopped early, as it should past the limit
+            pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return f"/dev/fd/{read_end}", writer, read_end
+
+
+def test_a_pipe_is_read_like_a_file() -> None:
+    """``validate <(cat spec.yaml)``: a pipe with a small spec in it validates."""
+    path, writer, read_end = _pipe_with(SPEC.encode())
+    try:
+        doc = read_spec_file(path)
+    finally:
+        os.close(read_end)
+        writer.join(5)
+    assert doc.data["training"]["epochs"] == 25
+
+
+def test_a_pipe_is_read_no_further_than_the_limit() -> None:
+    """``st_size`` is 0 for a pipe, so the limit must hold for what is read."""
+    path, writer, read_end = _pipe_with(b"#" * (MAX_FILE_BYTES + 1))
+    try:
+        with pytest.raises(UnusableInput, match=f"larger than {MAX_FILE_BYTES} bytes"):
+            read_spec_file(path)
+    finally:
+        os.close(read_end)
+        writer.join(5)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_whose_writer_never_finishes_is_given_up_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that holds the FIFO open without writing must not keep validate forever."""
+    fifo = tmp_path / "spec.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(source, "READ_TIMEOUT_S", 0.3)
+    writer = os.open(fifo, os.O_RDWR)  # a writer that is there and says nothing
+    closed = threading.Lock()
+
+    def close_writer() -> None:
+        if closed.acquire(blocking=False):
+            os.close(writer)
+
+    # Should the read block after all, closing the writer ends it (and this test) in 5 s.
+    closer = threading.Timer(5, close_writer)
+    closer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(UnusableInput, match=r"no end of input within 0\.3 s"):
+            read_spec_file(fifo)
+    finally:
+        closer.cancel()
+        close_writer()
+    assert time.monotonic() - started < 3
+
+
+# --- merge keys (<<) --------------------------------------------------------------------------
+
+MERGED = """\
+training:
+  optimizers:
+    generator: &adam {type: adam, lr: 2.0e-4, betas: [0.5, 0.999]}
+    discriminator:
+      <<: *adam
+      lr: 1.0e-4
+"""
+
+
+def test_merge_key_copies_the_mapping_and_explicit_keys_override() -> None:
+    doc = parse_text(MERGED, "s.yaml")
+    optimizers = doc.data["training"]["optimizers"]
+    assert optimizers["discriminator"] == {"type": "adam", "lr": 1.0e-4, "betas": [0.5, 0.999]}
+    assert optimizers["generator"]["lr"] == 2.0e-4
+    assert doc.duplicates == []
+
+
+def test_merged_keys_are_placed_where_their_value_is_written() -> None:
+    doc = parse_text(MERGED, "s.yaml")
+    merged = ("training", "optimizers", "discriminator")
+    anchored = MERGED.splitlines()[2]
+    # In the anchored mapping, where the value is written:
+    assert doc.position((*merged, "betas")) == Position(3, anchored.index("[0.5") + 1)
+    assert doc.position((*merged, "lr")) == Position(6, 11)  # the override
+    assert doc.position((*merged, "betas"), key=True).line == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: &a {x: 1, y: 2}\nb: {<<: *a, x: 9}\n", "a: &a {x: 1, y: 2}\nb: {x: 9, <<: *a}\n"],
+)
+def test_explicit_keys_win_wherever_the_merge_key_sits(text: str) -> None:
+    doc = parse_text(text, "s.yaml")
+    assert doc.data["b"] == {"x": 9, "y": 2}
+    assert doc.duplicates == []
+
+
+def test_a_list_of_merged_mappings_gives_each_key_from_the_first_that_has_it() -> None:
+    text = "a: &a {x: 1}\nb: &b {x: 2, y: 2}\nc: &c {<<: *a, z: 3}\nd: {<<: [*a, *b, *c], w: 0}\n"
+    assert parse_text(text, "s.yaml").data["d"] == {"x": 1, "y": 2, "z": 3, "w": 0}
+
+
+def test_a_key_written_twice_next_to_a_merge_is_still_a_duplicate() -> None:
+    doc = parse_text("a: &a {x: 1}\nb: {<<: *a, x: 2, x: 3}\n", "s.yaml")
+    [dup] = doc.duplicates
+    assert dup.path == ("b", "x")
+    assert (dup.first.line, dup.again.line) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("a: {<<: 1}\n", "merge key (<<) takes a mapping or a list of mappings"),
+        ("a: &a [1]\nb: {<<: *a}\n", "not a single value"),
+        ("a: &a {x: 1}\nb: {<<: [*a, 2]}\n", "not a single value"),
+        ("a: &a {x: 1}\nb: {<<: [[*a]]}\n", "not a list"),
+        ("a: {<<: !!set {x}}\n", "merge key"),
+        ("a: &a {b: {<<: *a}}\n", "recursive"),
+        ("a: &a {<<: *a}\n", "recursive"),
+        ("a: {<<: &s {<<: *s}}\n", "recursive"),
+    ],
+)
+def test_merging_anything_but_mappings_is_refused_with_a_reason(text: str, needle: str) -> None:
+    with pytest.raises(UnusableInput) as caught:
+        parse_text(text, "s.yaml")
+    assert caught.value.code == "GS100"
+    assert needle in caught.value.message
+
+
+def test_merged_keys_count_against_the_node_limit() -> None:
+    """``<<: [*m, *m, ...]`` ten levels deep would be 10**10 keys."""
+    rows = ["m0: &m0 {a: 1, b: 2}"]
+    rows += [
+        f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 10)}], x{i}: 1}}" for i in range(1, 10)
+    ]
+    with pytest.raises(UnusableInput, match="more than"):
+        parse_text("\n".join(rows) + "\n", "merge-bomb.yaml")
