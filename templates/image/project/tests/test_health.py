@@ -95,8 +95,7 @@ def test_collapse_means_a_shrinking_spread_not_a_compact_start() -> None:
 def test_health_replaces_its_own_previous_run_and_no_other(
     cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """health.py runs again and again into its folder; once a training run has changed the
-    files there, it refuses the folder and leaves it as it is."""
+    """health.py reruns into its folder, but refuses it once another run changed the files."""
     config, out = tmp_path / "config.yaml", tmp_path / "run"
     config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     flags = ["--config", str(config), "--steps", "1", "--device", "cpu", "--out", str(out)]

@@ -67,8 +67,7 @@ def add_unrelated_files(out: Path) -> None:
 def test_a_fresh_run_refuses_a_folder_holding_a_run(
     cfg: dict[str, Any], one_step_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Without --resume or --overwrite nothing in the folder changes, and the message names
-    the ways forward."""
+    """Nothing in the folder changes without --resume or --overwrite; the message names both."""
     out = copy_run(one_step_run, tmp_path)
     add_unrelated_files(out)
     before = contents(out)
@@ -93,8 +92,7 @@ def test_overwrite_moves_the_previous_run_aside_and_leaves_the_rest(
 
 
 def test_only_the_files_training_writes_count_as_a_run(tmp_path: Path) -> None:
-    """Names that merely look alike are not a run's; a folder without run files is used as
-    it is."""
+    """Look-alike names are not a run's files; a folder holding none is used as it is."""
     written = [
         "last.pt", "last.pt.sha256", "last_good.pt", "last_good.pt.sha256", "epoch_0003.pt",
         "epoch_12345.pt.sha256", ".last.pt.tmp", "metrics.jsonl", "scores.jsonl",
@@ -125,8 +123,9 @@ def test_only_the_files_training_writes_count_as_a_run(tmp_path: Path) -> None:
 def test_resume_drops_a_torn_last_log_line(
     cfg: dict[str, Any], one_step_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A crash mid-append leaves a partial last line in metrics.jsonl or scores.jsonl; the
-    checkpoint is fine, so --resume drops that line and goes on."""
+    """A crash mid-append leaves a partial last line; --resume drops it and goes on.
+
+    The checkpoint is fine; metrics.jsonl and scores.jsonl lose only the line cut short."""
     out = copy_run(one_step_run, tmp_path)
     with open(out / "metrics.jsonl", "ab") as f:
         f.write(b'{"step": 2, "epoch": 1, "loss_d": 0.69')
@@ -172,8 +171,9 @@ def test_a_torn_tail_is_told_apart_from_the_rows(tmp_path: Path) -> None:
 def test_checkpoints_are_separate_synced_files_each_with_its_checksum(
     cfg: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """last.pt, last_good.pt and the epoch checkpoint are three files (not links to one), so
-    damage to one leaves the others; each is fsynced, with its folder, and has a sha256."""
+    """last.pt, last_good.pt and epoch_N.pt are separate files: damage to one spares the rest.
+
+    Each is fsynced, with its folder, and has its sha256 beside it."""
     synced: list[int] = []
     fsync = os.fsync
 
@@ -232,8 +232,7 @@ def test_resume_without_a_checkpoint_is_a_clear_error(
 def test_resume_falls_back_from_a_flipped_bit_in_last_pt(
     cfg: dict[str, Any], one_step_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A bit flip may still unpickle; its checksum catches it, and training goes on from
-    last_good.pt instead of from the damaged weights."""
+    """A flipped bit that still unpickles fails the checksum; training resumes from last_good.pt."""
     out = copy_run(one_step_run, tmp_path)
     flip_a_byte(out / "last.pt")
     run(cfg, out, "--max-steps", "2", "--resume")
