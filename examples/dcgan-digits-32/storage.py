@@ -4,7 +4,7 @@ is caught when it is loaded instead of being trained on.
 A file is written under a temporary name, flushed to the disk (fsync), renamed over the old
 one, and its folder is fsynced so that the rename itself survives a power loss: afterwards
 the old or the new file is there, whole. ``NAME.sha256`` goes beside it, in sha256sum's
-format (``sha256sum -c last.pt.sha256`` checks it by hand), written the same way after the
+format (``sha256sum -c last.pt.sha256`` checks it by hand), renamed into place after the
 file; ``read_checked`` compares the two. A crash between the two renames leaves a mismatch,
 which reads as corrupt: that one file is lost, never trusted half-written.
 """
@@ -43,22 +43,36 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file, fsync it, rename it to ``path``, fsync the folder."""
-    tmp = temporary(path)
-    with open(tmp, "wb") as f:
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file, fsync it, rename it to ``path``, fsync the folder."""
+    _write_synced(temporary(path), data)
+    os.replace(temporary(path), path)
     fsync_folder(path.parent)
 
 
-def write_checked(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` and then its sha256 to ``path.sha256``, both durably."""
+def write_checked(paths: list[Path], data: bytes) -> None:
+    """Write ``data`` to each of ``paths`` (separate files) with its sha256 in ``NAME.sha256``.
+
+    Every file is written and fsynced under its temporary name first, then all are renamed
+    and each folder is fsynced once: a crash on the way leaves whole files, old or new, and
+    any file that does not match its checksum reads as corrupt.
+    """
     digest = hashlib.sha256(data).hexdigest()
-    write_atomic(path, data)
-    write_atomic(sidecar(path), f"{digest}  {path.name}\n".encode("ascii"))
+    pairs = [(p, data) for p in paths]
+    pairs += [(sidecar(p), f"{digest}  {p.name}\n".encode("ascii")) for p in paths]
+    for path, contents in pairs:
+        _write_synced(temporary(path), contents)
+    for path, _ in pairs:
+        os.replace(temporary(path), path)
+    for folder in dict.fromkeys(p.parent for p in paths):
+        fsync_folder(folder)
 
 
 def expected_digest(path: Path) -> str | None:

@@ -536,8 +536,7 @@ def save_checkpoint(
     ``keep_checkpoints`` epoch checkpoints."""
     data = checkpoint_bytes(checkpoint_state(gan, cfg, progress))
     names = dict.fromkeys([name, "last.pt", *(["last_good.pt"] if weights_finite(gan) else [])])
-    for each in names:
-        write_checked(out / each, data)  # atomic, fsynced, with its sha256 beside it
+    write_checked([out / each for each in names], data)  # atomic, fsynced, sha256 beside each
     prune_epoch_checkpoints(out, cfg["training"].get("keep_checkpoints", 3))
     return out / name
 
@@ -850,7 +849,7 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
             if on_nan == "stop_and_save_last_good" and not has_last_good and weights_finite(gan):
                 # No checkpoint yet: keep the current weights, which no bad loss has touched.
                 state = checkpoint_bytes(checkpoint_state(gan, cfg, progress))
-                write_checked(out / "last_good.pt", state)
+                write_checked([out / "last_good.pt"], state)
                 has_last_good = True
             report["last_good"] = str(out / "last_good.pt") if has_last_good else None
             with open(out / "nan_report.json", "w", encoding="utf-8") as f:
