@@ -3,11 +3,16 @@
     python train.py                          # one process: CUDA, MPS or CPU
     python train.py --max-steps 2            # check that everything runs
     python train.py --resume                 # continue exactly where runs/NAME/last.pt ended
+    python train.py --overwrite              # start afresh; the old run moves to previous-<time>/
     torchrun --nproc_per_node 4 train.py     # data parallel over 4 GPUs (or CPU processes)
 
 One step is ``d_steps_per_g_step`` updates of D, each on a fresh real batch, then one update
 of G. G never sees real data: only D's scores of its own samples. Everything a run produces
 goes to ``--out`` (default runs/NAME): metrics.jsonl, samples/, checkpoints, loss_curve.png.
+A fresh run refuses a folder that holds a run: --resume continues it, --overwrite moves its
+files into OUT/previous-<time>/ (nothing is deleted). Checkpoints are written atomically with
+a sha256 beside each; --resume falls back to last_good.pt or the newest epoch checkpoint when
+last.pt is damaged, and drops a torn last line of metrics.jsonl.
 """
 
 from __future__ import annotations
@@ -15,11 +20,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import io
 import json
 import math
 import os
 import random
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -49,7 +54,17 @@ from losses import (
 )
 from models import Discriminator, Generator, sample_labels, sample_latent
 from plots import grid_columns, save_image_grid, save_loss_curve, save_scatter
+from runfolder import (
+    RunFolderError,
+    epoch_checkpoints,
+    prepare_fresh,
+    prune_epoch_checkpoints,
+    read_log,
+    trim_log,
+)
+from storage import CorruptFile, is_intact, read_checked, write_checked
 
+EXIT_RUN_FOLDER = 2  # exit code when the run folder cannot be used as asked (the message says why)
 EXIT_NON_FINITE = 3  # exit code when a NaN/Inf loss stopped the run
 SCATTER_POINTS = 2000  # generated and real points drawn for 2-D data
 
@@ -81,7 +96,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=None, help="default: ./config.yaml")
     parser.add_argument("--out", default=None, help="run folder; default runs/NAME")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/last.pt (or, when it is damaged, last_good.pt or the newest "
+        "epoch checkpoint)",
+    )
+    start.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh in an OUT that holds a run: its files move into "
+        "OUT/previous-<time>/ (nothing is deleted)",
+    )
     parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
     parser.add_argument("--epochs", type=int, default=None, help="override training.epochs")
     parser.add_argument("--device", default=None, help="auto|cpu|cuda|mps (training.device)")
@@ -489,22 +516,11 @@ def checkpoint_state(gan: GAN, cfg: dict[str, Any], progress: Progress) -> dict[
     }
 
 
-def save_atomic(state: dict[str, Any], path: Path) -> None:
-    """Write to a temporary file, then rename: a crash never leaves a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def link_atomic(source: Path, path: Path) -> None:
-    """Make ``path`` another name for ``source`` (a hard link, a copy where links fail)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, path)
+def checkpoint_bytes(state: dict[str, Any]) -> bytes:
+    """The checkpoint file's contents: serialized once, written to each of its names."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
 
 
 def weights_finite(gan: GAN) -> bool:
@@ -515,18 +531,14 @@ def weights_finite(gan: GAN) -> bool:
 def save_checkpoint(
     out: Path, gan: GAN, cfg: dict[str, Any], progress: Progress, name: str = "last.pt"
 ) -> Path:
-    """Write ``name``; make last.pt (and last_good.pt, when every weight is finite) point to
-    it; keep only the newest ``keep_checkpoints`` epoch checkpoints."""
-    path = out / name
-    save_atomic(checkpoint_state(gan, cfg, progress), path)
-    if name != "last.pt":
-        link_atomic(path, out / "last.pt")
-    if weights_finite(gan):
-        link_atomic(path, out / "last_good.pt")
-    keep = cfg["training"].get("keep_checkpoints", 3)
-    for old in sorted(out.glob("epoch_*.pt"))[:-keep]:
-        old.unlink()
-    return path
+    """Write ``name``, last.pt and (when every weight is finite) last_good.pt as separate
+    files, so one bad write never takes the others with it; keep only the newest
+    ``keep_checkpoints`` epoch checkpoints."""
+    data = checkpoint_bytes(checkpoint_state(gan, cfg, progress))
+    names = dict.fromkeys([name, "last.pt", *(["last_good.pt"] if weights_finite(gan) else [])])
+    write_checked([out / each for each in names], data)  # atomic, fsynced, sha256 beside each
+    prune_epoch_checkpoints(out, cfg["training"].get("keep_checkpoints", 3))
+    return out / name
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
@@ -542,20 +554,103 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]
         group.update(flags)
 
 
-def load_checkpoint(path: Path, gan: GAN) -> Progress:
+CHECKPOINT_KEYS = ("generator", "discriminator", "opt_g", "opt_d", "progress", "rng")
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint's state once its bytes match their sha256 and load with weights_only;
+    CorruptFile, naming the file and what is wrong, otherwise."""
+    data = read_checked(path)
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # a damaged file fails in the unpickler, zip reader or torch
+        raise CorruptFile(f"{path} is not a readable checkpoint ({error})") from None
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise CorruptFile(f"{path} is not a checkpoint of train.py (no {', '.join(missing)})")
+    try:
+        Progress(**state["progress"])
+    except TypeError:
+        raise CorruptFile(f"{path} holds no training progress this code can read") from None
+    return state
+
+
+def apply_checkpoint(state: dict[str, Any], gan: GAN) -> Progress:
     """Restore networks, optimizers, scalers, EMA and RNG states; return the progress."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
     gan.generator.load_state_dict(state["generator"])
     gan.discriminator.load_state_dict(state["discriminator"])
     load_optimizer_state(gan.opt_g, state["opt_g"])
     load_optimizer_state(gan.opt_d, state["opt_d"])
     for scaler, key in ((gan.scaler_g, "scaler_g"), (gan.scaler_d, "scaler_d")):
-        if state[key]:  # empty when saved without fp16 loss scaling
+        if state.get(key):  # empty when saved without fp16 loss scaling
             scaler.load_state_dict(state[key])
     if gan.ema is not None:
-        gan.ema.load_state_dict(state["ema"] or gan.generator.state_dict())
+        gan.ema.load_state_dict(state.get("ema") or gan.generator.state_dict())
     set_rng_state(state["rng"])
     return Progress(**state["progress"])
+
+
+def load_checkpoint(path: Path, gan: GAN) -> Progress:
+    """Restore everything a checkpoint holds into ``gan`` (and the RNGs) after checking it."""
+    return apply_checkpoint(read_checkpoint(path), gan)
+
+
+def find_resume_checkpoint(
+    out: Path, say: Callable[[str], None] = print
+) -> tuple[dict[str, Any], Path]:
+    """The state to resume from and its file: last.pt, or, when it is missing or damaged, the
+    newest loadable of last_good.pt and the epoch checkpoints (saying which and why)."""
+    fallbacks = [out / "last_good.pt", *reversed(epoch_checkpoints(out))]
+    if not any(p.exists() for p in [out / "last.pt", *fallbacks]):
+        raise RunFolderError(
+            f"--resume: {out} holds no checkpoint (last.pt, last_good.pt or epoch_N.pt) to "
+            "resume from; run without --resume to start training there"
+        )
+    try:
+        return read_checkpoint(out / "last.pt"), out / "last.pt"
+    except CorruptFile as error:
+        problems = [str(error)]
+    best: tuple[dict[str, Any], Path] | None = None
+    for path in (p for p in fallbacks if p.exists()):
+        try:
+            state = read_checkpoint(path)
+        except CorruptFile as error:
+            problems.append(str(error))
+            continue
+        if best is None or state["progress"]["step"] > best[0]["progress"]["step"]:
+            best = state, path  # the newest; last_good.pt wins a tie
+    if best is None:
+        raise RunFolderError("--resume: no usable checkpoint: " + "; ".join(problems))
+    say(
+        f"warning: {problems[0]}; resuming from {best[1]} (step "
+        f"{best[0]['progress']['step']}) instead"
+    )
+    return best
+
+
+def check_progress(progress: Progress, limits: Progress, path: Path) -> None:
+    """Refuse a checkpoint whose progress is negative or beyond this run's schedule (its
+    limits: training.epochs, the batches per epoch, the G and D steps they make)."""
+    for key, limit in asdict(limits).items():
+        value = getattr(progress, key)
+        if not isinstance(value, int) or not 0 <= value <= limit:
+            raise RunFolderError(
+                f"--resume: {path} is at {key} {value}, outside this run's schedule (0 to "
+                f"{limit}: {limits.epoch} epochs of {limits.batch_in_epoch} batches); resume "
+                "with the settings it was trained with, or start a fresh run"
+            )
+
+
+def resume(out: Path, gan: GAN, limits: Progress, say: Callable[[str], None] = print) -> Progress:
+    """Restore ``gan`` from the newest usable checkpoint in ``out``; return its progress."""
+    state, path = find_resume_checkpoint(out, say)
+    check_progress(Progress(**state["progress"]), limits, path)
+    try:
+        return apply_checkpoint(state, gan)
+    except (KeyError, RuntimeError, ValueError) as error:
+        raise RunFolderError(
+            f"--resume: {path} does not fit this config's networks or optimizers ({error})"
+        ) from None
 
 
 # --- what a run shows ------------------------------------------------------------------------
@@ -628,10 +723,9 @@ def write_score(
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """The rows of metrics.jsonl or scores.jsonl; a torn last line (a crash mid-append) is
+    left out, any other bad line raises RunFolderError."""
+    return read_log(path)[0]
 
 
 def write_loss_curve(out: Path) -> None:
@@ -659,23 +753,14 @@ class EpochStats:
         return {k: sum(v) / len(v) for k, v in self.values.items() if v}
 
 
-def prepare_out(out: Path, resume: bool) -> None:
-    """A fresh run starts a clean folder; --resume keeps it (metrics past the checkpoint are
-    dropped so the log matches the restored state)."""
-    out.mkdir(parents=True, exist_ok=True)
+def prepare_out(out: Path, resume: bool, overwrite: bool = False) -> None:
+    """A fresh run needs a folder without a previous run in it (--overwrite moves one aside);
+    --resume keeps the folder as it is."""
     if resume:
         return
-    stale = [*out.glob("epoch_*.pt"), *out.glob("last*.pt"), out / "nan_report.json"]
-    stale = [p for p in stale if p.exists()]
-    if stale:
-        print(
-            f"starting a fresh run in {out}: removing {len(stale)} old file(s) (--resume "
-            "continues instead)"
-        )
-        for path in stale:
-            path.unlink()
-    (out / "metrics.jsonl").unlink(missing_ok=True)
-    (out / "scores.jsonl").unlink(missing_ok=True)
+    moved = prepare_fresh(out, overwrite)
+    if moved is not None:
+        print(f"--overwrite: the previous run in {out} was moved to {moved}", flush=True)
 
 
 def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[str, Any]:
@@ -701,9 +786,7 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
     main = distributed.is_main
     out = Path(args.out or Path("runs") / cfg["name"])
     if main:
-        prepare_out(out, args.resume)
-        with open(out / "run_config.yaml", "w", encoding="utf-8") as f:  # what this run used
-            yaml.safe_dump(cfg, f, sort_keys=False)
+        prepare_out(out, args.resume, args.overwrite)
 
     seed_everything(cfg["seed"])  # identical initial weights in every process
     gan = build_gan(cfg, device, distributed, compile)
@@ -716,22 +799,26 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
     real = None if is_image(cfg) else real_points(dataset, SCATTER_POINTS)
     scorer = make_scorer(cfg, args.inception) if main else None
 
+    epochs, k = training["epochs"], training.get("d_steps_per_g_step", 1)
+    # G steps in training.epochs: the schedule ends there, whatever --max-steps says, so a
+    # run stopped early and resumed follows the same curve as one that never stopped.
+    total_steps = epochs * len(loader) // k
     progress = Progress()
     if args.resume:
-        if not (out / "last.pt").exists():
-            raise FileNotFoundError(f"--resume: no checkpoint {out / 'last.pt'} to resume from")
-        progress = load_checkpoint(out / "last.pt", gan)
+        limits = Progress(epochs, len(loader), total_steps, epochs * len(loader))
+        progress = resume(out, gan, limits, print if main else lambda _: None)
         if distributed.enabled:  # the checkpoint holds the main process's RNG only
             seed_everything(cfg["seed"] + distributed.rank + 1_000_003 * progress.step)
-        for log in ("metrics.jsonl", "scores.jsonl"):
-            rows = [r for r in read_metrics(out / log) if r["step"] <= progress.step]
-            if main:
-                with open(out / log, "w", encoding="utf-8") as f:
-                    f.writelines(json.dumps(r) + "\n" for r in rows)
-    has_last_good = args.resume and (out / "last_good.pt").exists()
+        if main:  # the logs end where the checkpoint does
+            for log in ("metrics.jsonl", "scores.jsonl"):
+                trim_log(out / log, progress.step)
+    if main:
+        with open(out / "run_config.yaml", "w", encoding="utf-8") as f:  # what this run used
+            yaml.safe_dump(cfg, f, sort_keys=False)
+    # last_good.pt counts only when it checks out; otherwise a NaN stop writes a new one
+    has_last_good = args.resume and is_intact(out / "last_good.pt")
     saved_step = progress.step if args.resume else -1  # the step last.pt holds
 
-    epochs, k = training["epochs"], training.get("d_steps_per_g_step", 1)
     log_every, logged = validation.get("log_every", 50), _logged(cfg)
     band = validation.get("d_fake_healthy")
     on_nan = validation.get("on_nan") or "stop_and_save_last_good"
@@ -742,9 +829,6 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
     stopped = args.max_steps is not None and progress.step >= args.max_steps
     last_values: dict[str, float] = {}
     schedule = training.get("lr_schedule", "constant")
-    # G steps in training.epochs: the schedule ends there, whatever --max-steps says, so a
-    # run stopped early and resumed follows the same curve as one that never stopped.
-    total_steps = epochs * len(loader) // k
 
     def non_finite(bad: NonFiniteLoss, epoch: int) -> None:
         """Skip the update (on_nan: continue) or stop with a report and the last good state."""
@@ -764,7 +848,8 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
         if main:
             if on_nan == "stop_and_save_last_good" and not has_last_good and weights_finite(gan):
                 # No checkpoint yet: keep the current weights, which no bad loss has touched.
-                save_atomic(checkpoint_state(gan, cfg, progress), out / "last_good.pt")
+                state = checkpoint_bytes(checkpoint_state(gan, cfg, progress))
+                write_checked([out / "last_good.pt"], state)
                 has_last_good = True
             report["last_good"] = str(out / "last_good.pt") if has_last_good else None
             with open(out / "nan_report.json", "w", encoding="utf-8") as f:
@@ -887,6 +972,9 @@ def main(argv: list[str] | None = None) -> int:
     except NonFiniteLossError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_NON_FINITE
+    except RunFolderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_RUN_FOLDER
     print(f"done: {summary['steps']} steps in {summary['seconds']:.1f} s; see {summary['out']}")
     return 0
 

@@ -11,6 +11,11 @@ step, and G's samples are not collapsed (their mean pairwise distance against re
 also reports D(real)/D(fake), seconds per step and peak memory. A run that crashes is a failed
 check too (no_crash, with the end of the traceback), not a missing report. Exit 0 healthy, 1
 otherwise.
+
+Each health run replaces the previous one in its folder, and only that: health.json records
+which files that run left, and they are removed only while they are unchanged. A folder with
+any other run in it is refused (exit 2), as train.py refuses it; --overwrite moves that run
+into OUT/previous-<time>/.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ import train
 from config import data_dims, load_config, resolve_device
 from data import build_dataset
 from models import Generator, sample_labels, sample_latent
+from runfolder import RunFolderError, run_files
+from storage import write_atomic
 
 DEFAULT_STEPS = 6
 # what every health step logs, whatever validation.log says
@@ -52,6 +59,7 @@ COLLAPSE_BELOW = 0.1  # generated spread / real spread under this: mode collapse
 SHRUNK_BELOW = 0.5  # ...when it is also under half of an untrained G's ratio
 MAX_DIVERSITY_BATCH = 128  # samples compared pairwise, generated and real alike
 CRASH_LINES = 12  # of the traceback, kept in the report
+RECORD = "health.json"  # in the run folder: the report and the files this health run left
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,6 +68,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="training steps")
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|mps")
     parser.add_argument("--out", default=None, help="run folder; default runs/NAME_health")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="move a run health.py did not write from OUT into OUT/previous-<time>/",
+    )
     parser.add_argument(
         "--synthetic", action="store_true", help="random data of data.shape, not data.source"
     )
@@ -259,6 +272,26 @@ def check_d_fake(cfg: dict[str, Any], last: float | None) -> dict[str, str]:
 # --- the report ------------------------------------------------------------------------------
 
 
+def fingerprint(out: Path) -> dict[str, list[int]]:
+    """Size and modification time of each run file in ``out``: any change shows."""
+    stats = {str(p.relative_to(out)): p.stat() for p in run_files(out)}
+    return {name: [s.st_size, s.st_mtime_ns] for name, s in stats.items()}
+
+
+def remove_previous_health_run(out: Path) -> None:
+    """Remove the run files the previous health run left in ``out``, only while they are
+    exactly as it recorded them: a run that trained there since is never removed."""
+    try:
+        recorded = json.loads((out / RECORD).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no health run here: train.py refuses any other run
+    if recorded != fingerprint(out):
+        return
+    for path in run_files(out):
+        path.unlink()
+    (out / RECORD).unlink()
+
+
 def health(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """Train ``args.steps`` steps and return the report (``healthy`` and the checks)."""
     cfg = health_config(cfg, args.synthetic)
@@ -266,11 +299,15 @@ def health(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     device = resolve_device(args.device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    train_args = train.parse_args(
-        ["--out", str(out), "--max-steps", str(args.steps), "--device", args.device]
-    )
+    remove_previous_health_run(out)
+    if run_files(out) and not args.overwrite:
+        raise RunFolderError(
+            f"{out} holds a run health.py did not write; pass another --out, or --overwrite to "
+            f"move its files into {out / 'previous-<time>'}/ (nothing is deleted)"
+        )
+    flags = ["--out", str(out), "--max-steps", str(args.steps), "--device", args.device]
+    train_args = train.parse_args(flags + (["--overwrite"] if args.overwrite else []))
     samples = out / "samples" / "final.png"
-    samples.unlink(missing_ok=True)  # a fresh run does not clear samples/: no stale picture
     nan = None
     try:
         train.train(cfg, train_args)
@@ -300,7 +337,7 @@ def health(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
 
     seconds = [r["seconds_per_step"] for r in rows if isinstance(r.get("seconds_per_step"), float)]
     failed = [c["name"] for c in checks if c["status"] == "fail"]
-    return {
+    report = {
         "healthy": not failed,
         "failed": failed,
         "checks": checks,
@@ -324,6 +361,9 @@ def health(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         "samples": str(samples) if samples.exists() else None,
         "checkpoint": str(checkpoint) if checkpoint else None,
     }
+    record = {"report": json_safe(report), "files": fingerprint(out)}
+    write_atomic(out / RECORD, json.dumps(record, indent=2).encode("utf-8"))
+    return report
 
 
 def crash_report(args: argparse.Namespace, error: BaseException) -> dict[str, Any]:
@@ -403,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with quiet:
             report = health(load_config(args.config), args)
+    except RunFolderError as error:  # the folder holds someone else's run: nothing was checked
+        print(f"error: {error}", file=sys.stderr)
+        return train.EXIT_RUN_FOLDER
     except Exception as error:  # the project failing its check, reported like any other
         traceback.print_exc()
         report = crash_report(args, error)

@@ -112,3 +112,22 @@ def test_collapse_means_a_shrinking_spread_not_a_compact_start() -> None:
     assert health.check_collapse(0.05, untrained=0.06)["status"] == "warn"  # not spread yet
     assert health.check_collapse(0.05, untrained=0.6)["status"] == "fail"  # collapsed
     assert health.check_collapse(float("nan"), untrained=0.6)["status"] == "fail"
+
+
+def test_health_replaces_its_own_previous_run_and_no_other(
+    cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """health.py reruns into its folder, but refuses it once another run changed the files."""
+    config, out = tmp_path / "config.yaml", tmp_path / "run"
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    flags = ["--config", str(config), "--steps", "1", "--device", "cpu", "--out", str(out)]
+    for _ in range(2):
+        assert health.main([*flags, "--json"]) == 0
+    assert not list(out.glob("previous-*"))
+    with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:  # as a resumed run would
+        f.write(json.dumps({"step": 2, "epoch": 1}) + "\n")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert health.main(flags) == train.EXIT_RUN_FOLDER
+    assert "--overwrite" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

@@ -1,0 +1,289 @@
+"""The run folder survives mistakes and crashes: a fresh run never deletes a previous one,
+checkpoints are separate checksummed files, pruning counts epochs as numbers, and --resume
+gets past a torn log line or a damaged last.pt, or says clearly why it cannot.
+
+Each test uses the one-step run or a single step, so the file runs in seconds on the CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+
+import train
+from runfolder import RunFolderError, prepare_fresh, read_log, run_files
+
+CPU = torch.device("cpu")
+
+
+def run(cfg: dict[str, Any], out: Path, *flags: str) -> dict[str, Any]:
+    """train.train as the command line would call it."""
+    return train.train(cfg, train.parse_args(["--out", str(out), *flags]))
+
+
+def main(cfg: dict[str, Any], tmp_path: Path, out: Path, *flags: str) -> int:
+    """train.py's command line, with this test's config."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    return train.main(["--config", str(config), "--out", str(out), *flags])
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by relative path, with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def copy_run(one_step_run: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "run"
+    shutil.copytree(one_step_run, out)
+    return out
+
+
+def flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+# --- a fresh run never deletes ---------------------------------------------------------------
+
+UNRELATED = ("last_year_best.pt", "notes.txt", "epoch_best.pt", "samples/mine.png")
+
+
+def add_unrelated_files(out: Path) -> None:
+    for name in UNRELATED:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(f"not written by train.py: {name}".encode())
+
+
+def test_a_fresh_run_refuses_a_folder_holding_a_run(
+    cfg: dict[str, Any], one_step_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing in the folder changes without --resume or --overwrite; the message names both."""
+    out = copy_run(one_step_run, tmp_path)
+    add_unrelated_files(out)
+    before = contents(out)
+    assert main(cfg, tmp_path, out, "--max-steps", "1") == train.EXIT_RUN_FOLDER
+    error = capsys.readouterr().err
+    assert "--resume" in error and "--overwrite" in error and "--out" in error
+    assert "Traceback" not in error
+    assert contents(out) == before
+
+
+def test_overwrite_moves_the_previous_run_aside_and_leaves_the_rest(
+    cfg: dict[str, Any], one_step_run: Path, tmp_path: Path
+) -> None:
+    out = copy_run(one_step_run, tmp_path)
+    add_unrelated_files(out)
+    before = contents(out)
+    run(cfg, out, "--max-steps", "1", "--overwrite")
+    (previous,) = out.glob("previous-*")
+    assert contents(previous) == {k: v for k, v in before.items() if k not in UNRELATED}
+    assert all((out / name).read_bytes() == before[name] for name in UNRELATED)
+    assert train.read_checkpoint(out / "last.pt")["progress"]["step"] == 1
+
+
+def test_only_the_files_training_writes_count_as_a_run(tmp_path: Path) -> None:
+    """Look-alike names are not a run's files; a folder holding none is used as it is."""
+    written = [
+        "last.pt", "last.pt.sha256", "last_good.pt", "last_good.pt.sha256", "epoch_0003.pt",
+        "epoch_12345.pt.sha256", ".last.pt.tmp", "metrics.jsonl", "scores.jsonl",
+        "nan_report.json", "run_config.yaml", "loss_curve.png", "samples/final.png",
+        "samples/epoch_0002.png",
+    ]  # fmt: skip
+    lookalikes = [
+        *UNRELATED, "epoch_3.pt.bak", "my_last.pt", "metrics.jsonl.orig", "config.yaml",
+        "previous-1/last.pt", "notes/metrics.jsonl", "samples/final.png.old",
+    ]  # fmt: skip
+    for name in [*written, *lookalikes]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    assert sorted(str(p.relative_to(tmp_path)) for p in run_files(tmp_path)) == sorted(written)
+
+    other = tmp_path / "other"
+    for name in lookalikes:
+        (other / name).parent.mkdir(parents=True, exist_ok=True)
+        (other / name).write_bytes(b"x")
+    before = contents(other)
+    assert prepare_fresh(other, overwrite=False) is None
+    assert contents(other) == before
+
+
+# --- logs after a crash ----------------------------------------------------------------------
+
+
+def test_resume_drops_a_torn_last_log_line(
+    cfg: dict[str, Any], one_step_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A crash mid-append leaves a partial last line; --resume drops it and goes on.
+
+    The checkpoint is fine; metrics.jsonl and scores.jsonl lose only the line cut short."""
+    out = copy_run(one_step_run, tmp_path)
+    with open(out / "metrics.jsonl", "ab") as f:
+        f.write(b'{"step": 2, "epoch": 1, "loss_d": 0.69')
+    score = '{"step": 1, "epoch": 1, "fd": 3.5}\n'
+    (out / "scores.jsonl").write_text(score + '{"step": 2, "ep', encoding="utf-8")
+    run(cfg, out, "--max-steps", "2", "--resume")
+    lines = (out / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2]
+    assert (out / "scores.jsonl").read_text(encoding="utf-8") == score
+    assert "torn" in capsys.readouterr().out
+
+
+def test_a_bad_log_line_before_the_last_is_an_error_not_dropped(
+    cfg: dict[str, Any], one_step_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = copy_run(one_step_run, tmp_path)
+    metrics = out / "metrics.jsonl"
+    metrics.write_bytes(b'{"step": 1, "epoch": 1}\n{"step": 2, "loss\n{"step": 3, "epoch": 1}\n')
+    before = metrics.read_bytes()
+    assert main(cfg, tmp_path, out, "--resume", "--max-steps", "2") == train.EXIT_RUN_FOLDER
+    error = capsys.readouterr().err
+    assert f"{metrics}, line 2" in error and "Traceback" not in error
+    assert metrics.read_bytes() == before
+
+
+def test_a_torn_tail_is_told_apart_from_the_rows(tmp_path: Path) -> None:
+    """Power loss can leave zeros instead of a partial line; blank lines are no rows."""
+    log = tmp_path / "metrics.jsonl"
+    rows = [{"step": 1, "loss_d": 0.5}, {"step": 2, "loss_d": float("nan")}]
+    whole = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    for tail, torn in ((b"", None), (b"\n", None), (b"\x00" * 32, "\x00" * 32), (b"[1", "[1")):
+        log.write_bytes(whole + tail)
+        got, got_torn = read_log(log)
+        assert [r["step"] for r in got] == [1, 2] and got_torn == torn
+    log.write_bytes(b"[1, 2]\n" + whole)  # valid JSON, but no row: not dropped silently
+    with pytest.raises(RunFolderError, match="line 1"):
+        read_log(log)
+
+
+# --- checkpoint files ------------------------------------------------------------------------
+
+
+def test_checkpoints_are_separate_synced_files_each_with_its_checksum(
+    cfg: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """last.pt, last_good.pt and epoch_N.pt are separate files: damage to one spares the rest.
+
+    Each is fsynced, with its folder, and has its sha256 beside it."""
+    synced: list[int] = []
+    fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    gan = train.build_gan(cfg, CPU)
+    train.save_checkpoint(tmp_path, gan, cfg, train.Progress(epoch=1), "epoch_0001.pt")
+    names = ("epoch_0001.pt", "last.pt", "last_good.pt")
+    paths = [tmp_path / name for name in names]
+    assert len({p.stat().st_ino for p in paths}) == 3, "checkpoints share one file"
+    for path in paths:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert (tmp_path / f"{path.name}.sha256").read_text() == f"{digest}  {path.name}\n"
+        assert path.stat().st_ino in synced, f"{path.name} was not fsynced"
+    if os.name != "nt":
+        assert tmp_path.stat().st_ino in synced, "the folder was not fsynced"
+    with open(tmp_path / "last.pt", "r+b") as f:
+        f.truncate(100)
+    for path in paths[::2]:
+        assert train.read_checkpoint(path)["progress"]["epoch"] == 1
+
+
+def test_pruning_keeps_the_newest_epoch_checkpoints_by_number(
+    cfg: dict[str, Any], tmp_path: Path
+) -> None:
+    cfg["training"]["keep_checkpoints"] = 2
+    others = ("epoch_best.pt", "epoch_0001.pt.bak", "my_epoch_1.pt")
+    for name in ("epoch_9998.pt", "epoch_9998.pt.sha256", "epoch_9999.pt", *others):
+        (tmp_path / name).write_bytes(b"x")
+    gan = train.build_gan(cfg, CPU)
+    train.save_checkpoint(tmp_path, gan, cfg, train.Progress(epoch=10000), "epoch_10000.pt")
+    assert {p.name for p in tmp_path.glob("epoch_*.pt")} == {
+        "epoch_9999.pt",
+        "epoch_10000.pt",
+        "epoch_best.pt",
+    }
+    assert not (tmp_path / "epoch_9998.pt.sha256").exists()
+    assert all((tmp_path / name).exists() for name in others)
+
+
+# --- resume: what it refuses, what it falls back to ------------------------------------------
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(
+    cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "never_trained"
+    assert main(cfg, tmp_path, out, "--resume") == train.EXIT_RUN_FOLDER
+    error = capsys.readouterr().err
+    assert "no checkpoint" in error and str(out) in error and "Traceback" not in error
+
+
+def test_resume_falls_back_from_a_flipped_bit_in_last_pt(
+    cfg: dict[str, Any], one_step_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A flipped bit that still unpickles fails the checksum; training resumes from last_good.pt."""
+    out = copy_run(one_step_run, tmp_path)
+    flip_a_byte(out / "last.pt")
+    run(cfg, out, "--max-steps", "2", "--resume")
+    said = capsys.readouterr().out
+    assert f"{out / 'last.pt'} does not match its checksum" in said
+    assert f"resuming from {out / 'last_good.pt'} (step 1)" in said
+    assert train.read_checkpoint(out / "last.pt")["progress"]["step"] == 2
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated"])
+def test_a_damaged_last_pt_is_named_and_the_newest_intact_checkpoint_used(
+    cfg: dict[str, Any], tmp_path: Path, damage: str
+) -> None:
+    gan = train.build_gan(cfg, CPU)
+    train.save_checkpoint(tmp_path, gan, cfg, train.Progress(epoch=1, step=3), "epoch_0001.pt")
+    train.save_checkpoint(tmp_path, gan, cfg, train.Progress(epoch=1, step=4))
+    last = tmp_path / "last.pt"
+    with open(last, "r+b") as f:
+        f.truncate(0 if damage == "empty" else last.stat().st_size // 2)
+    said: list[str] = []
+    state, path = train.find_resume_checkpoint(tmp_path, said.append)
+    assert (path.name, state["progress"]["step"]) == ("last_good.pt", 4)
+    assert str(last) in said[0] and "last_good.pt" in said[0]
+
+    flip_a_byte(tmp_path / "last_good.pt")
+    state, path = train.find_resume_checkpoint(tmp_path, said.append)
+    assert (path.name, state["progress"]["step"]) == ("epoch_0001.pt", 3)
+
+    (tmp_path / "epoch_0001.pt").write_bytes(b"")
+    with pytest.raises(RunFolderError, match="no usable checkpoint") as error:
+        train.find_resume_checkpoint(tmp_path, said.append)
+    assert all(name in str(error.value) for name in ("last.pt", "last_good.pt", "epoch_0001"))
+
+
+def test_a_checkpoint_without_a_checksum_file_still_loads(
+    one_step_run: Path, tmp_path: Path
+) -> None:
+    """Checkpoints written before checksums were kept load unverified."""
+    state = train.read_checkpoint(one_step_run / "last.pt")
+    plain = tmp_path / "no_checksum.pt"
+    plain.write_bytes((one_step_run / "last.pt").read_bytes())
+    assert train.read_checkpoint(plain)["progress"] == state["progress"]
+
+
+@pytest.mark.parametrize("step", [-1, 10**9])
+def test_resume_refuses_a_checkpoint_outside_the_schedule(
+    cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str], step: int
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    train.save_checkpoint(out, train.build_gan(cfg, CPU), cfg, train.Progress(step=step))
+    assert main(cfg, tmp_path, out, "--resume", "--max-steps", "1") == train.EXIT_RUN_FOLDER
+    error = capsys.readouterr().err
+    assert f"at step {step}, outside this run's schedule" in error and "Traceback" not in error
