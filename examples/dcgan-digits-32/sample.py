@@ -18,6 +18,7 @@ from config import is_image, resolve_device
 from data import build_dataset
 from models import load_generator, sample_latent
 from plots import grid_columns, save_image_grid, save_scatter
+from storage import CorruptFile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
-    model, cfg = load_generator(args.checkpoint, device, use_ema=not args.no_ema)
+    try:
+        model, cfg = load_generator(args.checkpoint, device, use_ema=not args.no_ema)
+    except CorruptFile as error:
+        parser.exit(2, f"error: {error}\n")
     z = sample_latent(args.n, cfg, device, generator=torch.Generator().manual_seed(args.seed))
     classes = cfg["data"]["classes"]
     labels, cycle = None, 0

@@ -18,7 +18,7 @@ from pathlib import Path
 SIDECAR = ".sha256"
 
 
-class CorruptFile(Exception):
+class CorruptFile(ValueError):
     """A file that cannot be trusted: missing, empty, or not what its checksum says."""
 
 

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from models import Generator, load_generator, sample_labels, sample_latent
+from storage import CorruptFile
 
 
 def example_inputs(cfg: dict[str, Any], n: int, seed: int = 0) -> tuple[Tensor, ...]:
@@ -67,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="generator.pt2")
     parser.add_argument("--no-ema", action="store_true", help="export G's raw weights")
     args = parser.parse_args(argv)
-    model, cfg = load_generator(args.checkpoint, use_ema=not args.no_ema)
+    try:
+        model, cfg = load_generator(args.checkpoint, use_ema=not args.no_ema)
+    except CorruptFile as error:
+        parser.exit(2, f"error: {error}\n")
     difference = export_generator(model, cfg, args.out)
     print(f"exported {args.out}; max abs difference to eager: {difference:.3g}")
     return 0

@@ -7,6 +7,7 @@ separate modules in one flat list, so ``print(model)`` reads like the config.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 from config import data_dims
+from storage import CorruptFile, read_checked
 
 WEIGHTED_OPS = {"linear", "conv", "conv_transpose", "embedding"}
 OPS = WEIGHTED_OPS | {
@@ -311,9 +313,18 @@ def load_generator(
 ) -> tuple[Generator, dict[str, Any]]:
     """G from a training checkpoint, in eval mode, with the config it was trained with.
 
-    The EMA weights are used when the run kept them (they usually sample better).
+    The EMA weights are used when the run kept them (they usually sample better). The file's
+    bytes are checked against its sha256 first: CorruptFile names the file and what is wrong.
     """
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    path = Path(checkpoint)
+    try:
+        state = torch.load(io.BytesIO(read_checked(path)), map_location="cpu", weights_only=True)
+    except CorruptFile:
+        raise
+    except Exception as error:  # a damaged file fails in the unpickler, zip reader or torch
+        raise CorruptFile(f"{path} is not a readable checkpoint ({error})") from None
+    if not isinstance(state, dict) or "config" not in state or "generator" not in state:
+        raise CorruptFile(f"{path} is not a checkpoint of train.py (no config or generator)")
     cfg = state["config"]
     generator = Generator(cfg)
     weights = state["ema"] if use_ema and state.get("ema") is not None else state["generator"]

@@ -287,3 +287,17 @@ def test_resume_refuses_a_checkpoint_outside_the_schedule(
     assert main(cfg, tmp_path, out, "--resume", "--max-steps", "1") == train.EXIT_RUN_FOLDER
     error = capsys.readouterr().err
     assert f"at step {step}, outside this run's schedule" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize("script", ["sample", "export"])
+def test_scripts_that_load_g_refuse_a_corrupt_checkpoint_by_name(
+    one_step_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], script: str
+) -> None:
+    """sample.py and export.py check the checksum too: a flipped bit is exit 2, not a G."""
+    out = copy_run(one_step_run, tmp_path)
+    flip_a_byte(out / "last.pt")
+    module = __import__(script)
+    with pytest.raises(SystemExit) as exited:
+        module.main(["--checkpoint", str(out / "last.pt"), "--out", str(tmp_path / "x")])
+    assert exited.value.code == 2
+    assert f"{out / 'last.pt'} does not match its checksum" in capsys.readouterr().err
