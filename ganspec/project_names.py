@@ -21,6 +21,9 @@ from ganspec.resources import shipped
 _PROJECT_NAME = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?", re.IGNORECASE)
 _REQUIREMENT = re.compile(r'"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^]]*\])?\s*[<>=!~]')
 MAX_NAME = 64  # the spec's identifier limit
+# In the description of every rendered pyproject.toml: a re-rendered, re-installed project
+# is no collision with itself.
+RENDERED_MARK = "rendered by ganspec"
 
 
 def normalise(name: str) -> str:
@@ -58,24 +61,37 @@ def is_project_name(name: str) -> bool:
 
 
 @functools.cache
-def installed_distributions() -> frozenset[str]:
-    """Normalised names of the distributions importable by this interpreter.
+def installed_distributions() -> dict[str, Path]:
+    """Normalised name -> metadata folder of every distribution this interpreter can import.
 
     Read from the ``*.dist-info`` / ``*.egg-info`` folder names on sys.path, as
     importlib.metadata finds them, without opening a metadata file: validate stays fast.
     """
-    found: set[str] = set()
+    found: dict[str, Path] = {}
     for entry in sys.path:
         folder = Path(entry or ".")
         try:
-            names = [p.name for p in folder.iterdir()]
+            paths = list(folder.iterdir())
         except OSError:
             continue
-        for item in names:
-            stem, dot, suffix = item.rpartition(".")
+        for path in paths:
+            stem, dot, suffix = path.name.rpartition(".")
             if dot and suffix in ("dist-info", "egg-info"):
-                found.add(normalise(stem.split("-")[0]))
-    return frozenset(found)
+                found.setdefault(normalise(stem.split("-")[0]), path)
+    return found
+
+
+def rendered_by_ganspec(metadata: Path) -> bool:
+    """Whether an installed distribution is a project ganspec rendered (its pyproject.toml
+    description says so): installing it again under its own name replaces nothing else."""
+    for name in ("METADATA", "PKG-INFO"):
+        try:
+            text = (metadata / name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        summary = next((line for line in text.splitlines() if line.startswith("Summary:")), "")
+        return RENDERED_MARK in summary
+    return False
 
 
 @functools.cache
@@ -110,7 +126,8 @@ def collision(name: str, kind: str) -> str | None:
         return "a dependency of the rendered project"
     if key in WELL_KNOWN:
         return "a well-known Python distribution"
-    if key in installed_distributions():
+    installed = installed_distributions().get(key)
+    if installed is not None and not rendered_by_ganspec(installed):
         return "a distribution installed in this Python environment"
     if key in {normalise(n) for n in sys.stdlib_module_names}:
         return "a standard-library module"

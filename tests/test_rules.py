@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import random
+import re
 import time
 from pathlib import Path
 
@@ -67,6 +68,15 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
     "GS406": ("mlp-ring8", {"data.classes": 8}),
     "GS407": ("dcgan-64", {"data.range": DELETE}),
     "GS408": ("dcgan-digits-32", {"data.batch_size": 2048}),
+    "GS409": (
+        "mlp-ring8",
+        {
+            "data.source": {"type": "synthetic"},
+            "data.batch_size": 512,
+            "training.epochs": 1,
+            "training.d_steps_per_g_step": 2,
+        },
+    ),
     "GS501": ("dcgan-64", {"training.checkpoint_every": DELETE}),
     "GS502": ("dcgan-64", {"validation.on_nan": DELETE}),
     "GS503": ("dcgan-64", {"validation.fid.samples": 500}),
@@ -239,6 +249,30 @@ def test_a_name_installed_in_this_environment_is_refused(
     assert found.fix == "name: faces_dcgan_gan"
 
 
+def test_a_project_ganspec_rendered_and_installed_is_no_collision_with_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install -e .` of a rendered project in ganspec's own environment must not stop
+    its spec from validating (and re-rendering) afterwards."""
+    pyproject = (ROOT / "examples" / "dcgan-digits-32" / "pyproject.toml").read_text("utf-8")
+    summary = re.search(r'^description = "(.*)"$', pyproject, re.MULTILINE)
+    assert summary is not None
+    for name, description in (("faces_dcgan", summary[1]), ("other_gan", "Someone's package")):
+        dist = tmp_path / f"{name}-0.1.0.dist-info"
+        dist.mkdir()
+        metadata = f"Metadata-Version: 2.1\nName: {name}\nSummary: {description}\n"
+        (dist / "METADATA").write_text(metadata, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    project_names.installed_distributions.cache_clear()
+    try:
+        ours = validate_mutation("dcgan-64", {"name": "faces_dcgan"})
+        theirs = validate_mutation("dcgan-64", {"name": "other_gan"})
+    finally:
+        project_names.installed_distributions.cache_clear()
+    assert ours.diagnostics == []
+    assert [d.code for d in theirs.diagnostics] == ["GS602"]
+
+
 def test_the_rendered_projects_modules_and_dependencies_are_read_from_its_templates() -> None:
     modules = project_names.project_modules("image")
     assert {"config", "data", "models", "losses", "train", "sample", "tests"} <= modules
@@ -409,6 +443,21 @@ def test_a_batch_larger_than_the_training_set_is_an_error_and_one_that_fits_is_n
     assert f"{train:,} training samples" in found.message
     fix = int(found.fix.removeprefix("batch_size: "))  # type: ignore[union-attr]
     assert fix <= train and fix % pack == 0
+
+
+def test_a_run_too_short_for_one_generator_step_is_an_error() -> None:
+    """One batch per epoch, five D updates per G update: three epochs never update G."""
+    changes = {
+        "data.source": {"type": "synthetic"},
+        "data.batch_size": 512,  # 921 training samples: one batch per epoch
+        "training.d_steps_per_g_step": 5,
+        "training.epochs": 4,
+    }
+    (found,) = [d for d in validate_mutation("mlp-ring8", changes).diagnostics if d.code == "GS409"]
+    assert "4 D update(s), fewer than the 5" in found.message
+    assert found.fix == "epochs: 5, or d_steps_per_g_step: 4"
+    enough = validate_mutation("mlp-ring8", {**changes, "training.epochs": 5})
+    assert "GS409" not in {d.code for d in enough.diagnostics}
 
 
 def test_source_sizes_are_the_rendered_data_modules() -> None:

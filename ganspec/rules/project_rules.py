@@ -10,7 +10,10 @@ from ganspec.footprint import format_count as count
 from ganspec.rules.context import RuleContext, batch_at_most
 from ganspec.rules.registry import Finding, rule
 from ganspec.shapes import describe
+from ganspec.spec.image import Training
 from ganspec.spec.layers import op_of
+
+DEFAULT_BUDGET = Training.model_fields["memory_budget"].default
 
 
 @rule(
@@ -106,7 +109,7 @@ def _advice(ctx: RuleContext, footprint: Footprint, limit: float) -> str:
     "memory-over-budget",
     "warning",
     summary="Training is estimated to need more memory than training.memory_budget (default "
-    "16 GB, one consumer GPU), or the in-memory data set alone exceeds it.",
+    f"{DEFAULT_BUDGET:g} GB, one consumer GPU), or the in-memory data set alone exceeds it.",
     why="The estimate adds both networks' weights, gradients and optimizer state (Adam keeps "
     "two more copies; an EMA of G one more) and the activations one step keeps for backward "
     "at data.batch_size; `ganspec validate --explain` prints it per network. Past the "
