@@ -3,7 +3,7 @@ training them costs in memory."""
 
 from __future__ import annotations
 
-from ganspec.footprint import GB, Footprint, format_bytes, format_count
+from ganspec.footprint import FLOAT, GB, Footprint, format_bytes, format_count
 from ganspec.rules.context import RuleContext
 from ganspec.shapes import Trace, format_shape
 
@@ -43,10 +43,10 @@ def _memory(footprint: Footprint | None, budget: float) -> list[str]:
     for network in footprint.networks:
         lines.append(
             f"  {network.name}: {format_count(network.parameters)} parameters "
-            f"({format_bytes(network.parameters * 4)} fp32); "
+            f"({format_bytes(network.parameters * FLOAT)} fp32); "
             f"{format_bytes(network.state_bytes)} weights+grads+optimizer; "
-            f"{format_bytes(network.activation_bytes)} activations for {network.samples} "
-            f"sample{'s' if network.samples != 1 else ''}"
+            f"{format_bytes(network.activation_bytes)} activations "
+            f"({network.samples} inputs per step)"
         )
     lines.append(
         f"  total: {format_bytes(footprint.total_bytes)} of training.memory_budget "

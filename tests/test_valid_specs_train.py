@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -326,11 +327,16 @@ def train_two_steps(project: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def one_thread() -> Any:
-    """Tiny networks train fastest on one thread, and the suite shares two cores."""
+    """Tiny networks train fastest on one thread, and the suite shares two cores. train.py
+    seeds the global generators; the tests after these get their state back."""
     threads = torch.get_num_threads()
+    states = (random.getstate(), np.random.get_state(), torch.get_rng_state())
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+    random.setstate(states[0])
+    np.random.set_state(states[1])
+    torch.set_rng_state(states[2])
 
 
 @pytest.mark.parametrize("seed", range(EXAMPLES))
@@ -340,8 +346,11 @@ def test_a_spec_that_validates_clean_renders_and_trains(
     spec, report = clean_spec(seed)
     described = yaml.safe_dump(spec, sort_keys=False)
     started = time.perf_counter()
-    render_into(report, tmp_path)
-    rows = train_two_steps(tmp_path)
+    try:
+        render_into(report, tmp_path)
+        rows = train_two_steps(tmp_path)
+    except Exception as error:  # a missing rule (or a template bug): show the spec
+        pytest.fail(f"seed {seed}: validates clean but fails: {error!r}\n{described}")
     # a run shorter than STEPS (a batch or two per epoch, several D steps per G step) stops
     # early, but every run must update G at least once
     assert rows and [row["step"] for row in rows] == list(range(1, len(rows) + 1)), described
