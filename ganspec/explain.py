@@ -1,7 +1,9 @@
-"""``validate --explain``: the expanded, checked layer table of both networks."""
+"""``validate --explain``: the expanded, checked layer table of both networks, and what
+training them costs in memory."""
 
 from __future__ import annotations
 
+from ganspec.footprint import FLOAT, GB, Footprint, format_bytes, format_count
 from ganspec.rules.context import RuleContext
 from ganspec.shapes import Trace, format_shape
 
@@ -28,4 +30,28 @@ def explain(context: RuleContext) -> str:
     lines += _table("generator", context.generator_trace)
     lines.append("")
     lines += _table(disc_title, context.discriminator_trace)
+    lines.append("")
+    lines += _memory(context.footprint, spec.training.memory_budget)
     return "\n".join(lines)
+
+
+def _memory(footprint: Footprint | None, budget: float) -> list[str]:
+    """Per network: parameters, weights+gradients+optimizer state, activations per step."""
+    if footprint is None:
+        return ["memory: not estimated until both traces are complete"]
+    lines = ["memory per training step (estimate)"]
+    for network in footprint.networks:
+        lines.append(
+            f"  {network.name}: {format_count(network.parameters)} parameters "
+            f"({format_bytes(network.parameters * FLOAT)} fp32); "
+            f"{format_bytes(network.state_bytes)} weights+grads+optimizer; "
+            f"{format_bytes(network.activation_bytes)} activations "
+            f"({network.samples} inputs per step)"
+        )
+    lines.append(
+        f"  total: {format_bytes(footprint.total_bytes)} of training.memory_budget "
+        f"{format_bytes(budget * GB)}"
+    )
+    if footprint.data_bytes is not None:
+        lines.append(f"  data set in host memory: {format_bytes(footprint.data_bytes)}")
+    return lines

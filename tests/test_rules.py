@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-import pytest
+import ast
+import random
+import re
+import time
+from pathlib import Path
 
+import pytest
+import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+
+from ganspec import project_names
+from ganspec.explain import explain
+from ganspec.footprint import LARGEST_DEVICE_GB, format_bytes
 from ganspec.rules import RULES
+from ganspec.spec.image import SOURCE_SIZES
 from ganspec.validate import validate_file, validate_text
-from tests.conftest import DELETE, SPECS, validate_mutation
+from tests.conftest import DELETE, ROOT, SPECS, mutated, preset_data, validate_mutation
+
+TEMPLATE = ROOT / "templates" / "image" / "project"
 
 SIGMOID_LAST = {"discriminator.layers[4].act": "sigmoid"}
 
@@ -24,6 +38,7 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
     "GS207": ("dcgan-64", {"discriminator.layers[1].groups": 3}),
     "GS208": ("dcgan-64", {"generator.layers[1].output_padding": 1}),
     "GS209": ("dcgan-64", {"discriminator.layers[5].spectral_norm": True}),
+    "GS210": ("dcgan-digits-32", {"discriminator.pack": 64}),
     "GS301": ("dcgan-64", {"data.range": [0.0, 1.0]}),
     "GS302": ("dcgan-64", {"training.optimizers.generator.betas": DELETE}),
     "GS303": ("dcgan-64", {"training.optimizers.discriminator.lr": 1.0e-3}),
@@ -52,6 +67,16 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
     "GS405": ("mlp-ring8", {"data.augment": ["hflip"]}),
     "GS406": ("mlp-ring8", {"data.classes": 8}),
     "GS407": ("dcgan-64", {"data.range": DELETE}),
+    "GS408": ("dcgan-digits-32", {"data.batch_size": 2048}),
+    "GS409": (
+        "mlp-ring8",
+        {
+            "data.source": {"type": "synthetic"},
+            "data.batch_size": 512,
+            "training.epochs": 1,
+            "training.d_steps_per_g_step": 2,
+        },
+    ),
     "GS501": ("dcgan-64", {"training.checkpoint_every": DELETE}),
     "GS502": ("dcgan-64", {"validation.on_nan": DELETE}),
     "GS503": ("dcgan-64", {"validation.fid.samples": 500}),
@@ -59,6 +84,16 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
     "GS505": ("wgan-gp-64", {"validation.d_fake_healthy": [0.3, 0.7]}),
     "GS506": ("dcgan-64", {"training.checkpoint_every": 100}),
     "GS507": ("dcgan-64", {"validation.log": ["loss_g", "loss_d"]}),
+    "GS601": ("dcgan-64", {"name": "_faces"}),
+    "GS602": ("dcgan-64", {"name": "click"}),
+    "GS603": (
+        "mlp-ring8",
+        {"generator.layers[1].linear": 30_000, "generator.layers[2].linear": 30_000},
+    ),
+    "GS604": (
+        "mlp-ring8",
+        {"generator.layers[1].linear": 100_000, "generator.layers[2].linear": 100_000},
+    ),
 }
 
 # Rules emitted before a Spec exists, triggered by raw text.
@@ -137,3 +172,320 @@ def test_r1_penalty_is_a_gradient_penalty_for_the_batchnorm_rule() -> None:
     report = validate_mutation("dcgan-64", {"training.r1": 10.0})  # D has 3 BatchNorm layers
     assert [d.code for d in report.diagnostics if d.code == "GS305"] == ["GS305"] * 3
     assert not [d for d in report.diagnostics if d.code == "GS311"]  # R1 suits any loss
+
+
+# --- the spec name becomes the rendered distribution name (issue 9, defect 1) ---------------
+
+HOSTILE_NAMES = [
+    # distributions a `pip install -e .` of the rendered project would replace
+    "click",
+    "pip",
+    "setuptools",
+    "wheel",
+    "pydantic",
+    "jinja2",
+    "ganspec",
+    "torch",
+    "torchvision",
+    "numpy",
+    "scipy",
+    "pyyaml",
+    "scikit_learn",
+    "typing_extensions",
+    "opencv_python",
+    # import names of well-known distributions
+    "yaml",
+    "sklearn",
+    "pil",
+    # the standard library and the rendered project's own modules
+    "json",
+    "random",
+    "config",
+    "data",
+    "models",
+    "train",
+    "tests",
+    # names that render an invalid project name
+    "_faces",
+    "faces_",
+    "_",
+    "__init__",
+    "_class",
+    "_1",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_name_pip_would_clash_with_or_refuse_is_an_error_with_a_free_name(name: str) -> None:
+    """`name: click` validated clean and `pip install -e .` then uninstalled click."""
+    report = validate_mutation("dcgan-64", {"name": name})
+    found = [d for d in report.diagnostics if d.code in ("GS601", "GS602")]
+    assert len(found) == 1 and found[0].path == "name", [d.as_text() for d in found]
+    assert report.exit_code == 1
+    assert found[0].fix and found[0].fix.startswith("name: ")
+    suggested = found[0].fix.removeprefix("name: ")
+    assert validate_mutation("dcgan-64", {"name": suggested}).diagnostics == []
+
+
+def test_the_suggested_name_keeps_the_users_name() -> None:
+    assert project_names.suggest("click", "image") == "click_gan"
+    assert project_names.suggest("_faces_", "image") == "faces"
+    assert project_names.suggest("_class", "image") == "class_gan"  # `class` is a keyword
+
+
+def test_a_name_installed_in_this_environment_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found from the dist-info folders on sys.path, without importing anything."""
+    (tmp_path / "Faces.Dcgan-1.0.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    project_names.installed_distributions.cache_clear()
+    try:
+        report = validate_mutation("dcgan-64", {"name": "faces_dcgan"})
+    finally:
+        project_names.installed_distributions.cache_clear()
+    (found,) = [d for d in report.diagnostics if d.code == "GS602"]
+    assert "installed in this Python environment" in found.message
+    assert found.fix == "name: faces_dcgan_gan"
+
+
+def test_a_project_ganspec_rendered_and_installed_is_no_collision_with_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install -e .` of a rendered project in ganspec's own environment must not stop
+    its spec from validating (and re-rendering) afterwards."""
+    pyproject = (ROOT / "examples" / "dcgan-digits-32" / "pyproject.toml").read_text("utf-8")
+    summary = re.search(r'^description = "(.*)"$', pyproject, re.MULTILINE)
+    assert summary is not None
+    for name, description in (("faces_dcgan", summary[1]), ("other_gan", "Someone's package")):
+        dist = tmp_path / f"{name}-0.1.0.dist-info"
+        dist.mkdir()
+        metadata = f"Metadata-Version: 2.1\nName: {name}\nSummary: {description}\n"
+        (dist / "METADATA").write_text(metadata, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    project_names.installed_distributions.cache_clear()
+    try:
+        ours = validate_mutation("dcgan-64", {"name": "faces_dcgan"})
+        theirs = validate_mutation("dcgan-64", {"name": "other_gan"})
+    finally:
+        project_names.installed_distributions.cache_clear()
+    assert ours.diagnostics == []
+    assert [d.code for d in theirs.diagnostics] == ["GS602"]
+
+
+def test_the_rendered_projects_modules_and_dependencies_are_read_from_its_templates() -> None:
+    modules = project_names.project_modules("image")
+    assert {"config", "data", "models", "losses", "train", "sample", "tests"} <= modules
+    assert {"export", "evaluate", "features", "health", "metrics", "plots", "augment"} <= modules
+    assert {"torch", "numpy", "pillow", "pyyaml", "tqdm", "pytest"} <= (
+        project_names.project_requirements("image")
+    )
+
+
+def test_every_name_validate_accepts_renders_a_name_packaging_accepts() -> None:
+    """Random identifiers (hostile underscores included): no GS601 <=> a valid requirement."""
+    rng = random.Random(9)
+    for _ in range(300):
+        name = "".join(rng.choice("ab_1") for _ in range(rng.randint(1, 6)))
+        if not name[0].isalpha() and name[0] != "_":
+            continue
+        try:
+            Requirement(project_names.rendered_name(name))
+            valid = True
+        except InvalidRequirement:
+            valid = False
+        assert project_names.is_project_name(name) == valid, name
+
+
+# --- specs that validate clean but cannot train (issue 9, defect 4) ---------------------------
+
+
+def _dcgan_64_at_4096() -> dict[str, object]:
+    """dcgan-64 grown by six more 2x layers in each network: 3 x 4096 x 4096 images."""
+    data = preset_data("dcgan-64")
+    up = {"conv_transpose": 32, "kernel": 4, "stride": 2, "padding": 1, "norm": "batch"}
+    down = {"conv": 32, "kernel": 4, "stride": 2, "padding": 1, "act": "leaky_relu"}
+    g_layers = data["generator"]["layers"]
+    data["generator"]["layers"] = g_layers[:-1] + [{**up, "act": "relu"}] * 6 + g_layers[-1:]
+    data["discriminator"]["layers"] = [down] * 6 + data["discriminator"]["layers"]
+    data["data"]["shape"] = {"channels": 3, "height": 4096, "width": 4096}
+    return data
+
+
+def _with(preset: str, changes: dict[str, object]) -> dict[str, object]:
+    return yaml.safe_load(mutated(preset, changes))
+
+
+EXTREME = {
+    "1e5 x 1e5 linear stack": _with(
+        "mlp-ring8",
+        {"generator.layers[1].linear": 100_000, "generator.layers[2].linear": 100_000},
+    ),
+    "1e6 latent into a conv stack": _with(
+        "dcgan-64",
+        {
+            "generator.latent_dim": 1_000_000,
+            "generator.layers[0].reshape": [1_000_000, 1, 1],
+            "generator.layers[1].conv_transpose": 4096,
+        },
+    ),
+    "1e6 x 1e6 embedding": _with(
+        "mlp-ring8",
+        {
+            "data.source": {"type": "synthetic"},
+            "data.classes": 1_000_000,
+            "generator.layers": [{"embedding": 1_000_000, "dim": 1_000_000}, {"linear": 2}],
+            "discriminator.layers": [{"embedding": 1_000_000, "dim": 4}, {"linear": 1}],
+        },
+    ),
+    "4096 x 4096 images": _dcgan_64_at_4096(),
+    "1e6-channel conv": _with("dcgan-64", {"discriminator.layers[1].conv": 1_000_000}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXTREME))
+def test_a_network_no_accelerator_holds_is_an_error_found_fast(case: str) -> None:
+    """Each of these validated clean and then crashed or pushed the machine into OOM."""
+    text = yaml.safe_dump(EXTREME[case], sort_keys=False)
+    started = time.perf_counter()
+    report = validate_text(text, "extreme.yaml")
+    elapsed = time.perf_counter() - started
+    found = [d for d in report.diagnostics if d.code == "GS604"]
+    assert len(found) == 1, [d.as_text() for d in report.diagnostics]
+    assert report.exit_code == 1
+    assert f"more than the {LARGEST_DEVICE_GB} GB" in found[0].message
+    assert found[0].fix and ("shrink" in found[0].fix or "batch_size" in found[0].fix)
+    assert elapsed < 1.0, f"{case}: validate took {elapsed:.2f} s"
+
+
+def test_the_memory_warning_follows_the_budget_the_spec_states() -> None:
+    big = {"generator.layers[1].linear": 30_000, "generator.layers[2].linear": 30_000}
+    (warning,) = [d for d in validate_mutation("mlp-ring8", big).diagnostics if d.code == "GS603"]
+    needed = int(warning.fix.rsplit("memory_budget: ", 1)[1])  # type: ignore[union-attr]
+    assert 16 < needed < LARGEST_DEVICE_GB
+    roomy = validate_mutation("mlp-ring8", {**big, "training.memory_budget": float(needed)})
+    assert "GS603" not in {d.code for d in roomy.diagnostics}
+    tight = validate_mutation("mlp-ring8", {"training.memory_budget": 0.01})
+    assert "GS603" in {d.code for d in tight.diagnostics}
+    ignored = validate_mutation("mlp-ring8", {**big, "ignore": ["GS303", "GS603"]})
+    assert ignored.exit_code == 0 and ignored.ignored["GS603"] == 1
+
+
+def test_an_in_memory_data_set_over_the_budget_is_a_warning() -> None:
+    """sample_images keeps 4,096 uint8 crops: 3 x 1024 x 1024 of them is 12.9 GB."""
+    report = validate_mutation("dcgan-64", {"training.memory_budget": 10.0})
+    assert "GS603" not in {d.code for d in report.diagnostics}
+    data = preset_data("dcgan-64")
+    assert data["data"]["source"]["type"] == "sample_images"
+    at_1024 = _with("dcgan-64", {"training.memory_budget": 10.0})
+    at_1024["data"]["shape"] = {"channels": 3, "height": 1024, "width": 1024}  # type: ignore[index]
+    report = validate_text(yaml.safe_dump(at_1024, sort_keys=False), "big-data.yaml")
+    found = [d for d in report.diagnostics if d.code == "GS603" and d.path == "data.shape"]
+    assert found and "12.9 GB" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("preset", "changes", "path", "phrase"),
+    [
+        (
+            "dcgan-digits-32",
+            {"discriminator.pack": 64},
+            "discriminator.layers[1].norm",
+            "64 / 64 = 1 pack",
+        ),
+        ("dcgan-digits-32", {"data.batch_size": 1}, "generator.layers[1].norm", "batch of 1"),
+        (
+            "wgan-gp-64",
+            {"discriminator.layers[4].norm": "instance"},
+            "discriminator.layers[4].norm",
+            "1x1 map",
+        ),
+        (
+            "mlp-ring8",
+            {"discriminator.layers[3].norm": "layer"},
+            "discriminator.layers[3].norm",
+            "single value",
+        ),
+    ],
+)
+def test_a_norm_with_nothing_to_normalise_is_an_error(
+    preset: str, changes: dict[str, object], path: str, phrase: str
+) -> None:
+    report = validate_mutation(preset, changes)
+    found = [d for d in report.diagnostics if d.code == "GS210" and d.path == path]
+    assert found and phrase in found[0].message, [d.as_text() for d in report.diagnostics]
+    assert report.exit_code == 1
+
+
+def test_batchnorm_with_two_packs_per_forward_is_fine() -> None:
+    report = validate_mutation("dcgan-digits-32", {"discriminator.pack": 32})
+    assert "GS210" not in {d.code for d in report.diagnostics}
+
+
+@pytest.mark.parametrize(
+    ("source", "holdout"), [("digits", 0.2), ("synthetic", 0.1), ("ring8", 0.5)]
+)
+def test_a_batch_larger_than_the_training_set_is_an_error_and_one_that_fits_is_not(
+    source: str, holdout: float
+) -> None:
+    """The training set is the source's size minus the holdout, as data.py splits it."""
+    size = SOURCE_SIZES[source]
+    held = max(1, min(round(size * holdout), size - 1))
+    preset = "mlp-ring8" if source == "ring8" else "dcgan-digits-32"
+    pack = 2 if source == "ring8" else 1
+    train = size - held
+    largest = train - train % pack
+    base = {"data.source": {"type": source}, "validation.holdout": holdout}
+    fits = validate_mutation(preset, {**base, "data.batch_size": largest})
+    assert "GS408" not in {d.code for d in fits.diagnostics}
+    too_big = validate_mutation(preset, {**base, "data.batch_size": largest + pack})
+    (found,) = [d for d in too_big.diagnostics if d.code == "GS408"]
+    assert f"{train:,} training samples" in found.message
+    fix = int(found.fix.removeprefix("batch_size: "))  # type: ignore[union-attr]
+    assert fix <= train and fix % pack == 0
+
+
+def test_a_run_too_short_for_one_generator_step_is_an_error() -> None:
+    """One batch per epoch, five D updates per G update: three epochs never update G."""
+    changes = {
+        "data.source": {"type": "synthetic"},
+        "data.batch_size": 512,  # 921 training samples: one batch per epoch
+        "training.d_steps_per_g_step": 5,
+        "training.epochs": 4,
+    }
+    (found,) = [d for d in validate_mutation("mlp-ring8", changes).diagnostics if d.code == "GS409"]
+    assert "4 D update(s), fewer than the 5" in found.message
+    assert found.fix == "epochs: 5, or d_steps_per_g_step: 4"
+    enough = validate_mutation("mlp-ring8", {**changes, "training.epochs": 5})
+    assert "GS409" not in {d.code for d in enough.diagnostics}
+
+
+def test_source_sizes_are_the_rendered_data_modules() -> None:
+    """SOURCE_SIZES must agree with the constants the project's data.py makes data from."""
+    tree = ast.parse((TEMPLATE / "data.py").read_text(encoding="utf-8"))
+    constants = {
+        node.targets[0].id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Constant)
+    }
+    assert SOURCE_SIZES["sample_images"] == constants["SAMPLE_IMAGE_CROPS"]
+    assert SOURCE_SIZES["ring8"] == SOURCE_SIZES["grid25"] == constants["POINTS"]
+    assert SOURCE_SIZES["synthetic"] == constants["SYNTHETIC"]
+
+
+def test_explain_prints_parameters_and_memory_per_network() -> None:
+    report = validate_file(SPECS / "dcgan-64.yaml")
+    assert report.context is not None
+    text = explain(report.context)
+    footprint = report.context.footprint
+    assert footprint is not None
+    for network in footprint.networks:
+        line = next(
+            line for line in text.splitlines() if line.strip().startswith(network.name + ":")
+        )
+        assert f"{network.parameters:,} parameters" in line
+        assert format_bytes(network.state_bytes) in line
+        assert format_bytes(network.activation_bytes) in line
+    assert f"total: {format_bytes(footprint.total_bytes)}" in text

@@ -11,11 +11,17 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 from torch import nn
 
+from ganspec.footprint import FLOAT
+from ganspec.render.config import config_data
 from ganspec.rules.context import RuleContext
 from ganspec.shapes import format_shape, solve, trace
 from ganspec.spec.image import ImageSpec
 from ganspec.spec.layers import Layer
-from tests.conftest import PRESET_NAMES, preset_data
+from ganspec.validate import validate_file
+from tests.conftest import PRESET_NAMES, ROOT, SPECS, preset_data
+from tests.project_imports import project_imports
+
+TEMPLATE = ROOT / "templates" / "image" / "project"
 
 LAYERS = TypeAdapter(list[Layer])
 
@@ -209,3 +215,54 @@ def test_trace_matches_torch_on_random_networks(raw: list[dict[str, Any]], start
             assert fatal is None or fatal.index > index, (index, layer, fatal)
     assert fatal is None
     assert result.output == tuple(x.shape[1:])
+
+
+# --- the memory estimate, against the networks the project builds ---------------------------
+
+
+def _saved_bytes(net: nn.Module, *inputs: torch.Tensor | None) -> int:
+    """Bytes of the tensors autograd keeps for backward in one forward (weights excluded)."""
+    weights = {p.data_ptr() for p in net.parameters()}
+    saved: dict[int, int] = {}
+
+    def keep(t: torch.Tensor) -> torch.Tensor:
+        if t.data_ptr() not in weights:
+            saved[t.data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
+        net(*inputs)
+    return sum(saved.values())
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_footprint_counts_the_parameters_torch_builds_and_bounds_what_autograd_saves(
+    name: str,
+) -> None:
+    """Parameters exactly; activations from 0.9x (per-channel statistics it leaves out) to 2x
+    (outputs autograd does not keep) of what one forward saves."""
+    report = validate_file(SPECS / f"{name}.yaml")
+    assert report.spec is not None and report.context is not None
+    footprint = report.context.footprint
+    assert footprint is not None
+    cfg = {**config_data(report.spec), "name": report.spec.name}
+    batch = 4
+    with project_imports(TEMPLATE) as modules:
+        torch.manual_seed(0)
+        models = modules["models"]
+        generator, discriminator = models.Generator(cfg), models.Discriminator(cfg)
+        pack = cfg["discriminator"]["pack"]
+        labels = torch.zeros(batch * pack, dtype=torch.long) if cfg["data"]["classes"] else None
+        z = torch.randn(batch, cfg["generator"]["latent_dim"], requires_grad=True)
+        x = torch.randn(batch * pack, *report.context.data_shape, requires_grad=True)
+        measured = {
+            "generator": _saved_bytes(generator, z, None if labels is None else labels[:batch]),
+            "discriminator": _saved_bytes(discriminator, x, labels),
+        }
+        built = {"generator": generator, "discriminator": discriminator}
+    for cost in footprint.networks:
+        assert cost.parameters == sum(p.numel() for p in built[cost.name].parameters())
+        values = cost.input_values + sum(layer.values for layer in cost.layers)
+        weights = sum(layer.normalised_weights for layer in cost.layers)
+        estimate = (batch * values + weights) * FLOAT
+        assert 0.9 * measured[cost.name] <= estimate <= 2 * measured[cost.name], cost.name

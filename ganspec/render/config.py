@@ -14,8 +14,15 @@ import yaml
 from ganspec.spec import Spec
 from ganspec.spec.layers import LayerOptions, op_of
 
-# Spec keys that describe the spec itself rather than the run.
-SPEC_ONLY_KEYS = {"ganspec", "kind", "ignore", "description"}
+# Spec keys that describe the spec itself rather than the run (validate's memory budget
+# included: the project's code never reads it).
+SPEC_ONLY_KEYS: dict[str, object] = {
+    "ganspec": True,
+    "kind": True,
+    "ignore": True,
+    "description": True,
+    "training": {"memory_budget"},
+}
 
 
 def _layer(layer: LayerOptions) -> dict[str, Any]:

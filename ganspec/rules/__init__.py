@@ -2,6 +2,7 @@
 
 from ganspec.rules import (  # noqa: F401 - importing registers the rules
     data_rules,
+    project_rules,
     protocol_rules,
     schema_rules,
     shape_rules,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from ganspec.footprint import Footprint, estimate
 from ganspec.shapes import Shape, Trace, trace
 from ganspec.spec.image import ImageSpec
 from ganspec.spec.layers import LayerOptions, op_of
@@ -41,6 +42,16 @@ class RuleContext:
     def discriminator_trace(self) -> Trace:
         return trace(self.spec.discriminator.layers, self.discriminator_input)
 
+    @cached_property
+    def footprint(self) -> Footprint | None:
+        """Memory of one training step; None while a trace is incomplete."""
+        return estimate(self.spec, self.generator_trace, self.discriminator_trace)
+
+    def forward_batch(self, network: str) -> int:
+        """Samples one forward pass sees: G makes a batch, D scores it in packs."""
+        batch = self.spec.data.batch_size
+        return batch if network == "generator" else max(1, batch // self.spec.discriminator.pack)
+
 
 def output_layer(layers: list[LayerOptions]) -> tuple[int, LayerOptions]:
     """The layer whose activation is the network's output activation, and its index."""
@@ -63,3 +74,14 @@ def last_weighted_layer(layers: list[LayerOptions]) -> tuple[int, LayerOptions] 
         if op_of(layers[index]) in ("linear", "conv", "conv_transpose"):
             return index, layers[index]
     return None
+
+
+def batch_at_most(limit: int, pack: int) -> int:
+    """The batch size to suggest under ``limit``: the largest power of two that ``pack``
+    divides, else the largest multiple of ``pack``; 0 when not even one pack fits."""
+    if limit < pack:
+        return 0
+    power = 1 << (limit.bit_length() - 1)
+    while power >= pack and power % pack:
+        power >>= 1
+    return power if power >= pack else limit - limit % pack

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ganspec.rules.context import NETWORKS, RuleContext
+from ganspec.rules.context import NETWORKS, RuleContext, batch_at_most
 from ganspec.rules.registry import Finding, rule
-from ganspec.spec.image import SOURCE_CLASSES, VECTOR_SOURCES
+from ganspec.spec.image import SOURCE_CLASSES, SOURCE_SIZES, VECTOR_SOURCES, ImageSpec
 from ganspec.spec.layers import op_of
 
 
@@ -179,3 +179,80 @@ def image_range(ctx: RuleContext) -> Iterator[Finding]:
     data = ctx.spec.data
     if data.shape.is_image and data.range is None:
         yield Finding(("data",), "image data needs a range", "range: [-1, 1]")
+
+
+def training_samples(spec: ImageSpec) -> tuple[int, int] | None:
+    """(samples in the source, samples held out) for a source of known size, as the rendered
+    data.py's split_indices takes them; None for folder and torchvision."""
+    size = SOURCE_SIZES.get(spec.data.source.type)
+    if size is None:
+        return None
+    fraction = spec.validation.holdout
+    held = min(round(size * fraction), size - 1) if fraction else 0
+    if fraction and size > 1:
+        held = max(held, 1)
+    return size, held
+
+
+@rule(
+    "GS408",
+    "batch-larger-than-data",
+    "error",
+    summary="data.batch_size is larger than the training set (the source's samples minus the "
+    "validation.holdout share).",
+    why="The loader drops incomplete batches (D's packs need whole batches), so an epoch has "
+    "no batch at all: training stops before its first step. Samples per source: "
+    + ", ".join(f"{source} {size:,}" for source, size in SOURCE_SIZES.items())
+    + " (folder and torchvision: unknown until read).",
+    example="data:\n  source: {type: digits}   # 1,797 images, 180 held out\n  batch_size: 2048",
+    fix="A batch size no larger than the training set (the message computes one), or a "
+    "smaller validation.holdout.",
+)
+def batch_fits_data(ctx: RuleContext) -> Iterator[Finding]:
+    spec = ctx.spec
+    sizes = training_samples(spec)
+    if sizes is None:
+        return
+    size, held = sizes
+    train = size - held
+    batch = spec.data.batch_size
+    if batch > train:
+        source = spec.data.source.type
+        heldout = f", {held:,} held out by validation.holdout" if held else ""
+        yield Finding(
+            ("data", "batch_size"),
+            f"batch_size {batch:,} is larger than the {train:,} training samples ({source} "
+            f"holds {size:,}{heldout}): no batch is ever complete, so no step runs",
+            f"batch_size: {batch_at_most(train, spec.discriminator.pack)}",
+        )
+
+
+@rule(
+    "GS409",
+    "generator-never-steps",
+    "error",
+    summary="The whole run has fewer D updates than d_steps_per_g_step: epochs x batches per "
+    "epoch (the training set over batch_size) never completes one G step.",
+    why="G is updated once per d_steps_per_g_step D updates; a run that ends first trains D "
+    "alone and saves an untrained generator, with nothing to say so.",
+    example="data: {source: {type: synthetic}, batch_size: 512}   # 1 batch per epoch\n"
+    "training: {d_steps_per_g_step: 5, epochs: 3}",
+    fix="More epochs, a smaller batch_size or fewer D steps per G step (the message computes "
+    "each).",
+)
+def generator_steps(ctx: RuleContext) -> Iterator[Finding]:
+    spec = ctx.spec
+    sizes = training_samples(spec)
+    if sizes is None:
+        return
+    size, held = sizes
+    batches = (size - held) // spec.data.batch_size
+    training = spec.training
+    k, epochs = training.d_steps_per_g_step, training.epochs
+    if batches and epochs * batches < k:
+        yield Finding(
+            ("training", "d_steps_per_g_step"),
+            f"{epochs} epoch(s) of {batches} batch(es) make {epochs * batches} D update(s), "
+            f"fewer than the {k} D steps per G step: G is never updated",
+            f"epochs: {-(-k // batches)}, or d_steps_per_g_step: {epochs * batches}",
+        )

@@ -22,6 +22,7 @@ FAMILIES: dict[str, str] = {
     "GS3": "training stability",
     "GS4": "data contract",
     "GS5": "validation protocol",
+    "GS6": "project and resources",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from math import prod
 
 from ganspec.rules.context import NETWORKS, RuleContext
 from ganspec.rules.registry import Finding, rule
@@ -243,3 +244,75 @@ def spectral_norm_on_weights(ctx: RuleContext) -> Iterator[Finding]:
                     f"{op_of(layer)} has no weights to normalise",
                     "remove spectral_norm from this layer",
                 )
+
+
+def _norm_problem(ctx: RuleContext, network: str, norm: str, out: Shape) -> tuple[str, str] | None:
+    """(what is wrong, fix) when a norm has nothing to normalise over, else None."""
+    image = len(out) == 3
+    spatial = prod(out[1:]) if image else 1
+    if norm == "batch":
+        batch = ctx.forward_batch(network)
+        if batch > 1:
+            return None
+        pack = ctx.spec.discriminator.pack
+        if network == "discriminator":
+            seen = (
+                f"D scores batch_size / pack = {ctx.spec.data.batch_size} / {pack} = 1 pack "
+                "per forward"
+            )
+            smaller = ", a smaller pack," if pack > 1 else ""
+            fix = f"data.batch_size: {2 * pack}{smaller} or norm: layer"
+        else:
+            seen = "G makes a batch of 1 sample"
+            fix = "data.batch_size: 2 or more, or norm: layer"
+        if spatial == 1:
+            return (
+                f"BatchNorm over {format_shape(out)} with one sample per batch: {seen}, so each "
+                "channel has 1 value and PyTorch raises 'Expected more than 1 value per "
+                "channel when training'",
+                fix,
+            )
+        return (
+            f"BatchNorm with one sample per batch: {seen}; it normalises each sample by its "
+            "own statistics in training and by running averages at eval, so the network "
+            "trains as one function and samples as another",
+            fix,
+        )
+    if norm == "instance" and image and spatial == 1:
+        return (
+            f"InstanceNorm on a {out[1]}x{out[2]} map: each channel has 1 value, and PyTorch "
+            "raises 'Expected more than 1 spatial element when training'",
+            "norm: none",
+        )
+    if norm == "layer" and prod(out) == 1:
+        return (
+            f"layer norm over {format_shape(out)}: a single value normalises to 0, so the "
+            "output is always the norm's bias and nothing before it can learn",
+            "norm: none",
+        )
+    return None
+
+
+@rule(
+    "GS210",
+    "norm-without-values",
+    "error",
+    summary="A norm has nothing to normalise over: BatchNorm with one sample per forward "
+    "(G's batch of 1, or D's batch_size / pack = 1), InstanceNorm on a 1x1 map, layer norm "
+    "over a single value.",
+    why="BatchNorm1d and InstanceNorm raise at the first training step ('Expected more than 1 "
+    "value per channel'); BatchNorm2d over one sample trains as instance norm and samples "
+    "with other statistics; a norm over one value outputs a constant.",
+    example="data: {batch_size: 64}\ndiscriminator:\n  pack: 64\n  layers:\n"
+    "    - {conv: 128, kernel: 4, stride: 2, padding: 1, norm: batch}",
+    fix="A batch of at least two samples (two packs for D), or another norm at that layer "
+    "(the message names one).",
+)
+def norms_have_values(ctx: RuleContext) -> Iterator[Finding]:
+    for network in NETWORKS:
+        layers, _, result = _network(ctx, network)
+        for row in result.rows:
+            norm = layers[row.index].norm
+            found = _norm_problem(ctx, network, norm, row.out_shape) if norm != "none" else None
+            if found:
+                yield Finding((network, "layers", row.index, "norm"), *found)

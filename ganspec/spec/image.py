@@ -90,6 +90,16 @@ SOURCE_CLASSES: dict[str, int | None] = {
     "synthetic": None,
 }
 VECTOR_SOURCES = frozenset({"ring8", "grid25"})
+# Samples each built-in source holds before the holdout split (the rendered data.py makes
+# them; tests/test_rules.py checks these against it). folder and torchvision are unknown
+# until the files are read.
+SOURCE_SIZES: dict[str, int] = {
+    "digits": 1_797,  # scikit-learn's load_digits
+    "sample_images": 4_096,  # data.py's SAMPLE_IMAGE_CROPS
+    "ring8": 100_000,  # data.py's POINTS
+    "grid25": 100_000,
+    "synthetic": 1_024,  # data.py's SYNTHETIC
+}
 
 Augment = Literal["hflip", "translation", "color", "cutout"]
 
@@ -251,6 +261,12 @@ class Training(StrictModel):
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     amp: Literal["off", "bf16", "fp16"] = "off"
     compile: Flag = False
+    memory_budget: Annotated[Number, Field(gt=0, le=1_000_000)] = Field(
+        16.0,
+        description="Memory (GB) one training process may use: validate estimates weights, "
+        "gradients, optimizer state and activations and warns above it (GS603). The default "
+        "is one consumer GPU (or a laptop's RAM).",
+    )
 
 
 # --- the validation protocol -----------------------------------------------------------------
