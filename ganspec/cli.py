@@ -150,6 +150,12 @@ def _not_nan(_ctx: click.Context, _param: click.Parameter, seconds: float | None
     callback=_not_nan,
     help="Seconds before health.py is stopped (exit 2; inf: never).  [default: 600]",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Move a run health.py did not write (or could not record) from its run folder into "
+    "previous-<time>/ instead of stopping (exit 2).",
+)
 def smoke_command(
     project: Path,
     steps: int | None,
@@ -157,6 +163,7 @@ def smoke_command(
     as_json: bool,
     synthetic: bool,
     timeout: float | None,
+    overwrite: bool,
 ) -> None:
     """Train a rendered PROJECT for a few steps and report on its health.
 
@@ -166,7 +173,7 @@ def smoke_command(
     failing checks are named), 2 not a rendered project, no report, a malformed one, or none
     within --timeout. Stopped by a timeout or a signal, health.py's whole process group goes.
     """
-    sys.exit(_smoke(project, steps, device, as_json, synthetic, timeout))
+    sys.exit(_smoke(project, steps, device, as_json, synthetic, timeout, overwrite))
 
 
 def _smoke(
@@ -176,6 +183,7 @@ def _smoke(
     as_json: bool,
     synthetic: bool,
     timeout: float | None,
+    overwrite: bool = False,
 ) -> int:
     from ganspec.smoke import (
         DEFAULT_TIMEOUT_S,
@@ -192,7 +200,9 @@ def _smoke(
         if not as_json:
             what = f"{steps} steps" if steps else "a few steps"
             click.echo(f"smoke: training {project} for {what} (device {device})...", err=True)
-        result = run_smoke(project, steps, device, synthetic, timeout=timeout or DEFAULT_TIMEOUT_S)
+        result = run_smoke(
+            project, steps, device, synthetic, timeout or DEFAULT_TIMEOUT_S, overwrite
+        )
     except SmokeError as exc:
         click.echo(f"ganspec smoke: {exc}", err=True)
         return EXIT_NO_REPORT

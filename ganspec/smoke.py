@@ -145,12 +145,16 @@ def check_project(project: Path) -> None:
         )
 
 
-def health_command(python: str, steps: int | None, device: str, synthetic: bool) -> list[str]:
+def health_command(
+    python: str, steps: int | None, device: str, synthetic: bool, overwrite: bool = False
+) -> list[str]:
     command = [python, "health.py", "--json", "--device", device]
     if steps is not None:
         command += ["--steps", str(steps)]
     if synthetic:
         command.append("--synthetic")
+    if overwrite:  # health.py moves a run it did not write aside instead of refusing it
+        command.append("--overwrite")
     return command
 
 
@@ -182,8 +186,9 @@ def run_smoke(
     device: str = "auto",
     synthetic: bool = False,
     timeout: float = DEFAULT_TIMEOUT_S,
+    overwrite: bool = False,
 ) -> SmokeResult:
-    """Run the project's health.py and return its report.
+    """Run the project's health.py and return its report (``overwrite``: passed on to it).
 
     SmokeError when there is no usable report (not a project, no report, a malformed one, or
     no report within ``timeout`` seconds); Interrupted when ganspec itself got a signal. In
@@ -191,7 +196,7 @@ def run_smoke(
     """
     project = Path(project)
     check_project(project)
-    command = health_command(project_python(project), steps, device, synthetic)
+    command = health_command(project_python(project), steps, device, synthetic, overwrite)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
         done = run_bounded(command, project.absolute(), env, timeout, STDOUT_LIMIT, STDERR_LIMIT)
