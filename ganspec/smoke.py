@@ -75,6 +75,7 @@ class HealthReport(_Strict):
     seconds_per_step: Number = None
     peak_rss_mib: Number = None
     cuda_max_memory_allocated_mib: Number = None
+    nan_report: dict[str, Any] | None = None  # where and why a NaN/Inf loss stopped the run
     run: str | None = None
     metrics: str | None = None
     samples: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from ganspec.cli import cli
+from ganspec.smoke import HealthReport
 from tests.conftest import ROOT, SPECS, mutated
 
 REPORT_KEYS = {
@@ -65,9 +67,47 @@ def test_smoke_of_a_fresh_render_is_healthy_and_json_has_the_report(ring8: Path)
     assert set(report) >= REPORT_KEYS
     assert report["healthy"] is True and report["failed"] == []
     assert report["steps"] == 3 and report["device"] == "cpu"
+    assert set(report) <= set(HealthReport.model_fields), "fields smoke does not check"
     names = {c["name"] for c in report["checks"]}
     assert {"losses_finite", "gradients_nonzero", "output_shape", "not_collapsed"} <= names
     assert Path(report["metrics"]).is_file() and Path(report["samples"]).is_file()
+
+
+def documented_smoke_commands(project: Path) -> set[str]:
+    """The smoke command(s) a project's README.md and PROMPT.md tell users to run."""
+    commands = set()
+    for doc in ("README.md", "PROMPT.md"):
+        for line in (project / doc).read_text(encoding="utf-8").splitlines():
+            command, _, comment = line.partition("#")
+            if command.startswith("python ") and "smoke" in comment:
+                commands.add(command.strip())
+    return commands
+
+
+def test_the_documented_smoke_command_can_be_run_again(ring8: Path) -> None:
+    """Users rerun a smoke check after each edit: the one the docs give must not refuse its
+    own previous run (exit 2) nor pile copies of it up in previous-<time>/."""
+    (command,) = documented_smoke_commands(ring8)
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, *shlex.split(command)[1:]],
+            cwd=ring8,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert not list(ring8.glob("runs/**/previous-*"))
+
+
+def test_overwrite_is_passed_on_to_health_py(tmp_path: Path) -> None:
+    """health.py refuses a run it did not write (exit 2) unless told --overwrite."""
+    health = "import json, sys\nprint(json.dumps({**%r, 'argv': sys.argv[1:]}))\n"
+    project = fake_project(tmp_path / "proj", health % HEALTHY_REPORT)
+    for flags, overwrite in (([], False), (["--overwrite"], True)):
+        code, out, err = invoke("smoke", str(project), "--json", *flags)
+        assert code == 0, err
+        assert ("--overwrite" in json.loads(out)["argv"]) is overwrite
 
 
 def test_a_learning_rate_of_10_fails_the_finite_loss_check(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ separate modules in one flat list, so ``print(model)`` reads like the config.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
+from checkpoints import read_checkpoint
 from config import data_dims
-from storage import CorruptFile, read_checked
 
 WEIGHTED_OPS = {"linear", "conv", "conv_transpose", "embedding"}
 OPS = WEIGHTED_OPS | {
@@ -315,16 +314,9 @@ def load_generator(
 
     The EMA weights are used when the run kept them (they usually sample better). The file's
     bytes are checked against its sha256 first: CorruptFile names the file and what is wrong.
+    Only G's weights are read from the file (it is memory-mapped).
     """
-    path = Path(checkpoint)
-    try:
-        state = torch.load(io.BytesIO(read_checked(path)), map_location="cpu", weights_only=True)
-    except CorruptFile:
-        raise
-    except Exception as error:  # a damaged file fails in the unpickler, zip reader or torch
-        raise CorruptFile(f"{path} is not a readable checkpoint ({error})") from None
-    if not isinstance(state, dict) or "config" not in state or "generator" not in state:
-        raise CorruptFile(f"{path} is not a checkpoint of train.py (no config or generator)")
+    state = read_checkpoint(Path(checkpoint), keys=("config", "generator"))
     cfg = state["config"]
     generator = Generator(cfg)
     weights = state["ema"] if use_ema and state.get("ema") is not None else state["generator"]

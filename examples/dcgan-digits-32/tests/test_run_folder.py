@@ -7,10 +7,15 @@ Each test uses the one-step run or a single step, so the file runs in seconds on
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
 import shutil
+import tracemalloc
+import weakref
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +23,18 @@ import pytest
 import torch
 import yaml
 
+import checkpoints
 import train
-from runfolder import RunFolderError, prepare_fresh, read_log, run_files
+from checkpoints import Progress
+from runfolder import (
+    HEALTH_RECORD,
+    RunFolderError,
+    prepare_fresh,
+    read_log,
+    run_files,
+    take_over_for_health,
+)
+from storage import CorruptFile
 
 CPU = torch.device("cpu")
 
@@ -88,7 +103,7 @@ def test_overwrite_moves_the_previous_run_aside_and_leaves_the_rest(
     (previous,) = out.glob("previous-*")
     assert contents(previous) == {k: v for k, v in before.items() if k not in UNRELATED}
     assert all((out / name).read_bytes() == before[name] for name in UNRELATED)
-    assert train.read_checkpoint(out / "last.pt")["progress"]["step"] == 1
+    assert checkpoints.read_checkpoint(out / "last.pt")["progress"]["step"] == 1
 
 
 def test_only_the_files_training_writes_count_as_a_run(tmp_path: Path) -> None:
@@ -183,7 +198,7 @@ def test_checkpoints_are_separate_synced_files_each_with_its_checksum(
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
     gan = train.build_gan(cfg, CPU)
-    train.save_checkpoint(tmp_path, gan, cfg, train.Progress(epoch=1), "epoch_0001.pt")
+    train.save_checkpoint(tmp_path, gan, cfg, Progress(epoch=1), "epoch_0001.pt")
     names = ("epoch_0001.pt", "last.pt", "last_good.pt")
     paths = [tmp_path / name for name in names]
     assert len({p.stat().st_ino for p in paths}) == 3, "checkpoints share one file"
@@ -196,7 +211,7 @@ def test_checkpoints_are_separate_synced_files_each_with_its_checksum(
     with open(tmp_path / "last.pt", "r+b") as f:
         f.truncate(100)
     for path in paths[::2]:
-        assert train.read_checkpoint(path)["progress"]["epoch"] == 1
+        assert checkpoints.read_checkpoint(path)["progress"]["epoch"] == 1
 
 
 def test_pruning_keeps_the_newest_epoch_checkpoints_by_number(
@@ -207,7 +222,7 @@ def test_pruning_keeps_the_newest_epoch_checkpoints_by_number(
     for name in ("epoch_9998.pt", "epoch_9998.pt.sha256", "epoch_9999.pt", *others):
         (tmp_path / name).write_bytes(b"x")
     gan = train.build_gan(cfg, CPU)
-    train.save_checkpoint(tmp_path, gan, cfg, train.Progress(epoch=10000), "epoch_10000.pt")
+    train.save_checkpoint(tmp_path, gan, cfg, Progress(epoch=10000), "epoch_10000.pt")
     assert {p.name for p in tmp_path.glob("epoch_*.pt")} == {
         "epoch_9999.pt",
         "epoch_10000.pt",
@@ -215,6 +230,131 @@ def test_pruning_keeps_the_newest_epoch_checkpoints_by_number(
     }
     assert not (tmp_path / "epoch_9998.pt.sha256").exists()
     assert all((tmp_path / name).exists() for name in others)
+
+
+def tiny_state(step: int, weights: int = 4) -> dict[str, Any]:
+    """A checkpoint of train.py's shape with one small weight: enough to check the files."""
+    return {
+        "generator": {"weight": torch.full((weights,), float(step))},
+        **{key: {} for key in ("discriminator", "opt_g", "opt_d", "rng")},
+        "progress": asdict(Progress(step=step)),
+    }
+
+
+def usable_steps(out: Path, names: list[str]) -> dict[str, int]:
+    """The step each name's checkpoint holds, for the names that load and check out."""
+    steps = {}
+    for name in names:
+        with contextlib.suppress(CorruptFile):
+            steps[name] = checkpoints.read_checkpoint(out / name)["progress"]["step"]
+    return steps
+
+
+def test_a_crash_at_any_rename_of_a_save_leaves_every_name_but_one_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash at any rename of a save leaves every checkpoint name but one usable.
+
+    Each name and its checksum are renamed into place as a pair, last_good.pt last, and
+    --resume finds the old state or the new one."""
+    old = checkpoints.checkpoint_names("epoch_0001.pt")
+    new = checkpoints.checkpoint_names("epoch_0002.pt")
+    names = list(dict.fromkeys(old + new))
+    replace = os.replace
+
+    def crashing_at(crash_at: int) -> Any:
+        """os.replace that fails at its ``crash_at``-th call, as a crash there would."""
+        calls = 0
+
+        def crashing_replace(source: Any, target: Any) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == crash_at:
+                raise OSError("the machine went down")
+            replace(source, target)
+
+        return crashing_replace
+
+    for crash_at in range(1, 2 * len(new) + 1):
+        out = tmp_path / f"crash_at_{crash_at}"
+        out.mkdir()
+        checkpoints.save_state([out / name for name in old], tiny_state(1))
+        monkeypatch.setattr(os, "replace", crashing_at(crash_at))
+        with pytest.raises(OSError, match="went down"):
+            checkpoints.save_state([out / name for name in new], tiny_state(2))
+        monkeypatch.setattr(os, "replace", replace)
+        steps = usable_steps(out, names)
+        assert len(steps) >= len(names) - 1, f"crash at rename {crash_at}: {steps}"
+        assert set(steps.values()) <= {1, 2}
+        state, _ = checkpoints.find_resume_checkpoint(out, lambda _: None)
+        assert state["progress"]["step"] in (1, 2)
+
+
+def test_saving_and_loading_hold_no_copy_of_the_checkpoint_in_memory(tmp_path: Path) -> None:
+    """Saving and loading a checkpoint never hold its bytes in memory (8 MiB here).
+
+    torch.save streams into the file through its hash, the other names are file copies, and
+    loading checks the sha256 a chunk at a time, then maps the file."""
+    state = tiny_state(1, weights=2 << 20)  # 8 MiB of float32
+    paths = [tmp_path / name for name in checkpoints.checkpoint_names("epoch_0001.pt")]
+    size = 8 << 20
+    tracemalloc.start()
+    try:
+        checkpoints.save_state(paths, state)
+        saving = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        loaded = checkpoints.read_checkpoint(paths[-1])
+        loading = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert paths[0].stat().st_size > size
+    assert saving < size / 2, f"saving held {saving / 2**20:.1f} MiB"
+    assert loading < size / 2, f"loading held {loading / 2**20:.1f} MiB"
+    assert torch.equal(loaded["generator"]["weight"], state["generator"]["weight"])
+
+
+def test_resume_drops_each_fallback_it_does_not_choose_before_loading_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Going through the fallbacks, only the best state so far stays loaded."""
+    for epoch, step in ((3, 5), (2, 3), (1, 4)):  # looked at newest first
+        checkpoints.save_state([tmp_path / f"epoch_{epoch:04d}.pt"], tiny_state(step))
+    (tmp_path / "last.pt").write_bytes(b"")
+    loaded: list[weakref.ref[torch.Tensor]] = []
+    most_held = 0
+    read = checkpoints.read_checkpoint
+
+    def counting_read(path: Path, *args: Any) -> dict[str, Any]:
+        nonlocal most_held
+        gc.collect()
+        most_held = max(most_held, sum(ref() is not None for ref in loaded))
+        state = read(path, *args)
+        loaded.append(weakref.ref(state["generator"]["weight"]))
+        return state
+
+    monkeypatch.setattr(checkpoints, "read_checkpoint", counting_read)
+    state, path = checkpoints.find_resume_checkpoint(tmp_path, lambda _: None)
+    assert (path.name, state["progress"]["step"]) == ("epoch_0003.pt", 5)
+    assert most_held == 1, "a state it did not choose was still loaded"
+
+
+def test_a_checkpoint_replaced_while_it_loads_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint renamed over the file between its check and its load is refused.
+
+    torch.load maps the file by its name, after the checksum was checked."""
+    path = tmp_path / "last.pt"
+    checkpoints.save_state([path], tiny_state(1))
+    load = torch.load
+
+    def load_after_a_swap(*args: Any, **kwargs: Any) -> Any:
+        checkpoints.save_state([path], tiny_state(2))  # another writer, right then
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load_after_a_swap)
+    with pytest.raises(CorruptFile, match="replaced while it was being loaded"):
+        checkpoints.read_checkpoint(path)
 
 
 # --- resume: what it refuses, what it falls back to ------------------------------------------
@@ -229,6 +369,57 @@ def test_resume_without_a_checkpoint_is_a_clear_error(
     assert "no checkpoint" in error and str(out) in error and "Traceback" not in error
 
 
+def test_resume_of_a_run_stopped_before_its_first_checkpoint_names_overwrite(
+    cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--resume of a run with no checkpoint yet names --overwrite, which a fresh run needs.
+
+    Such a run leaves run_config.yaml and metrics.jsonl, which a fresh run refuses: --resume
+    must not send the user back there."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "run_config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    (out / "metrics.jsonl").write_text('{"step": 1, "epoch": 1}\n', encoding="utf-8")
+    assert main(cfg, tmp_path, out, "--resume") == train.EXIT_RUN_FOLDER
+    error = capsys.readouterr().err
+    assert "no checkpoint" in error and "before its first checkpoint" in error
+    assert "--overwrite" in error and str(out / "previous-<time>") in error
+    assert "without --resume" not in error and "Traceback" not in error
+
+
+def test_a_checkpoint_with_unreadable_rng_states_is_a_clear_error(
+    cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A checkpoint whose RNG states cannot be restored is a clear error, not a traceback.
+
+    Its checksum holds: it was written so."""
+    out = tmp_path / "run"
+    out.mkdir()
+    state = train.checkpoint_state(train.build_gan(cfg, CPU), cfg, Progress())
+    state["rng"]["python"] = 5
+    checkpoints.save_state([out / "last.pt"], state)
+    assert main(cfg, tmp_path, out, "--resume", "--max-steps", "1") == train.EXIT_RUN_FOLDER
+    error = capsys.readouterr().err
+    assert f"{out / 'last.pt'} cannot be restored" in error and "RNG states" in error
+    assert "Traceback" not in error
+
+
+def test_a_health_run_killed_before_recording_its_files_is_moved_only_with_overwrite(
+    tmp_path: Path,
+) -> None:
+    """A health run killed before recording its files: refused, and moved with --overwrite.
+
+    SIGKILL runs no finally: health.json still says running, and the files it left cannot
+    be told from someone else's."""
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1}\n', encoding="utf-8")
+    (tmp_path / HEALTH_RECORD).write_text('{"status": "running", "files": {}}')
+    with pytest.raises(RunFolderError, match=r"did not record them.*--overwrite"):
+        take_over_for_health(tmp_path, overwrite=False)
+    moved = take_over_for_health(tmp_path, overwrite=True)
+    assert moved is not None and (moved / "metrics.jsonl").is_file()
+    assert run_files(tmp_path) == []
+
+
 def test_resume_falls_back_from_a_flipped_bit_in_last_pt(
     cfg: dict[str, Any], one_step_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -239,7 +430,7 @@ def test_resume_falls_back_from_a_flipped_bit_in_last_pt(
     said = capsys.readouterr().out
     assert f"{out / 'last.pt'} does not match its checksum" in said
     assert f"resuming from {out / 'last_good.pt'} (step 1)" in said
-    assert train.read_checkpoint(out / "last.pt")["progress"]["step"] == 2
+    assert checkpoints.read_checkpoint(out / "last.pt")["progress"]["step"] == 2
 
 
 @pytest.mark.parametrize("damage", ["empty", "truncated"])
@@ -247,23 +438,23 @@ def test_a_damaged_last_pt_is_named_and_the_newest_intact_checkpoint_used(
     cfg: dict[str, Any], tmp_path: Path, damage: str
 ) -> None:
     gan = train.build_gan(cfg, CPU)
-    train.save_checkpoint(tmp_path, gan, cfg, train.Progress(epoch=1, step=3), "epoch_0001.pt")
-    train.save_checkpoint(tmp_path, gan, cfg, train.Progress(epoch=1, step=4))
+    train.save_checkpoint(tmp_path, gan, cfg, Progress(epoch=1, step=3), "epoch_0001.pt")
+    train.save_checkpoint(tmp_path, gan, cfg, Progress(epoch=1, step=4))
     last = tmp_path / "last.pt"
     with open(last, "r+b") as f:
         f.truncate(0 if damage == "empty" else last.stat().st_size // 2)
     said: list[str] = []
-    state, path = train.find_resume_checkpoint(tmp_path, said.append)
+    state, path = checkpoints.find_resume_checkpoint(tmp_path, said.append)
     assert (path.name, state["progress"]["step"]) == ("last_good.pt", 4)
     assert str(last) in said[0] and "last_good.pt" in said[0]
 
     flip_a_byte(tmp_path / "last_good.pt")
-    state, path = train.find_resume_checkpoint(tmp_path, said.append)
+    state, path = checkpoints.find_resume_checkpoint(tmp_path, said.append)
     assert (path.name, state["progress"]["step"]) == ("epoch_0001.pt", 3)
 
     (tmp_path / "epoch_0001.pt").write_bytes(b"")
     with pytest.raises(RunFolderError, match="no usable checkpoint") as error:
-        train.find_resume_checkpoint(tmp_path, said.append)
+        checkpoints.find_resume_checkpoint(tmp_path, said.append)
     assert all(name in str(error.value) for name in ("last.pt", "last_good.pt", "epoch_0001"))
 
 
@@ -271,10 +462,10 @@ def test_a_checkpoint_without_a_checksum_file_still_loads(
     one_step_run: Path, tmp_path: Path
 ) -> None:
     """Checkpoints written before checksums were kept load unverified."""
-    state = train.read_checkpoint(one_step_run / "last.pt")
+    state = checkpoints.read_checkpoint(one_step_run / "last.pt")
     plain = tmp_path / "no_checksum.pt"
     plain.write_bytes((one_step_run / "last.pt").read_bytes())
-    assert train.read_checkpoint(plain)["progress"] == state["progress"]
+    assert checkpoints.read_checkpoint(plain)["progress"] == state["progress"]
 
 
 @pytest.mark.parametrize("step", [-1, 10**9])
@@ -283,7 +474,7 @@ def test_resume_refuses_a_checkpoint_outside_the_schedule(
 ) -> None:
     out = tmp_path / "run"
     out.mkdir()
-    train.save_checkpoint(out, train.build_gan(cfg, CPU), cfg, train.Progress(step=step))
+    train.save_checkpoint(out, train.build_gan(cfg, CPU), cfg, Progress(step=step))
     assert main(cfg, tmp_path, out, "--resume", "--max-steps", "1") == train.EXIT_RUN_FOLDER
     error = capsys.readouterr().err
     assert f"at step {step}, outside this run's schedule" in error and "Traceback" not in error

@@ -13,9 +13,9 @@ check too (no_crash, with the end of the traceback), not a missing report. Exit 
 otherwise.
 
 Each health run replaces the previous one in its folder, and only that: health.json records
-which files that run left, and they are removed only while they are unchanged. A folder with
-any other run in it is refused (exit 2), as train.py refuses it; --overwrite moves that run
-into OUT/previous-<time>/.
+which files that run left, however it ended (a crash, Ctrl-C or SIGTERM included), and they
+are removed only while they are unchanged. A folder with any other run in it is refused
+(exit 2), as train.py refuses it; --overwrite moves that run into OUT/previous-<time>/.
 """
 
 from __future__ import annotations
@@ -25,10 +25,15 @@ import contextlib
 import copy
 import json
 import math
+import signal
 import statistics
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import torch
@@ -37,9 +42,9 @@ from torch import Tensor
 import train
 from config import data_dims, load_config, resolve_device
 from data import build_dataset
-from models import Generator, sample_labels, sample_latent
-from runfolder import RunFolderError, run_files
-from storage import write_atomic
+from models import Generator, load_generator, sample_labels, sample_latent
+from runfolder import RunFolderError, recording_health_run, take_over_for_health
+from storage import CorruptFile
 
 DEFAULT_STEPS = 6
 # what every health step logs, whatever validation.log says
@@ -59,7 +64,6 @@ COLLAPSE_BELOW = 0.1  # generated spread / real spread under this: mode collapse
 SHRUNK_BELOW = 0.5  # ...when it is also under half of an untrained G's ratio
 MAX_DIVERSITY_BATCH = 128  # samples compared pairwise, generated and real alike
 CRASH_LINES = 12  # of the traceback, kept in the report
-RECORD = "health.json"  # in the run folder: the report and the files this health run left
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -125,10 +129,9 @@ def real_batch(cfg: dict[str, Any], n: int) -> Tensor:
 def generated_batch(checkpoint: Path, cfg: dict[str, Any], n: int) -> Tensor:
     """n samples of G as trained (not the EMA copy) on the CPU, in training mode: a few steps
     in, BatchNorm's running statistics are still far from the batch statistics G trains with,
-    and eval mode would make any young G look collapsed."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    generator = Generator(state["config"])
-    generator.load_state_dict(state["generator"])
+    and eval mode would make any young G look collapsed. CorruptFile when the checkpoint
+    does not match its checksum."""
+    generator, _ = load_generator(checkpoint, "cpu", use_ema=False)
     return draw(generator.train(), cfg, n)  # a throwaway copy: its running statistics may change
 
 
@@ -272,24 +275,61 @@ def check_d_fake(cfg: dict[str, Any], last: float | None) -> dict[str, str]:
 # --- the report ------------------------------------------------------------------------------
 
 
-def fingerprint(out: Path) -> dict[str, list[int]]:
-    """Size and modification time of each run file in ``out``: any change shows."""
-    stats = {str(p.relative_to(out)): p.stat() for p in run_files(out)}
-    return {name: [s.st_size, s.st_mtime_ns] for name, s in stats.items()}
+def no_trajectory() -> dict[str, float | None]:
+    return trajectory([], "")
 
 
-def remove_previous_health_run(out: Path) -> None:
-    """Remove the run files the previous health run left in ``out``, only while they are
-    exactly as it recorded them: a run that trained there since is never removed."""
+@dataclass
+class Report:
+    """Every field of the health report, each listed once: the defaults are what a run that
+    got nowhere reports. ``ganspec smoke`` checks this shape (ganspec/smoke.py, HealthReport)."""
+
+    checks: list[dict[str, str]]
+    steps_requested: int
+    device: str
+    synthetic: bool
+    error: str | None = None  # the end of the traceback when the run crashed
+    steps: int = 0
+    data_source: str | None = None
+    d_real: dict[str, float | None] = field(default_factory=no_trajectory)
+    d_fake: dict[str, float | None] = field(default_factory=no_trajectory)
+    d_fake_healthy: list[float] | None = None
+    diversity_ratio: float | None = None
+    seconds_per_step: float | None = None
+    peak_rss_mib: float | None = field(default_factory=lambda: peak_rss_mib())
+    cuda_max_memory_allocated_mib: float | None = None
+    nan_report: dict[str, Any] | None = None
+    run: str | None = None
+    metrics: str | None = None
+    samples: str | None = None
+    checkpoint: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as printed: healthy exactly when no check failed."""
+        failed = [c["name"] for c in self.checks if c["status"] == "fail"]
+        return {"healthy": not failed, "failed": failed, **asdict(self)}
+
+
+def sample_checks(
+    checkpoint: Path | None, cfg: dict[str, Any]
+) -> tuple[list[dict[str, str]], float | None]:
+    """G's output shape and range, and its spread against real data (the collapse ratio)."""
+    names = ("output_shape", "output_range", "not_collapsed")
+    if checkpoint is None:
+        return [check(name, "skip", "no checkpoint to sample from") for name in names], None
+    n = max(2, min(cfg["data"]["batch_size"], MAX_DIVERSITY_BATCH))
     try:
-        recorded = json.loads((out / RECORD).read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return  # no health run here: train.py refuses any other run
-    if recorded != fingerprint(out):
-        return
-    for path in run_files(out):
-        path.unlink()
-    (out / RECORD).unlink()
+        fake = generated_batch(checkpoint, cfg, n)
+    except CorruptFile as error:  # written moments ago: the project's storage is broken
+        failed = check("checkpoint_intact", "fail", str(error))
+        return [failed, *(check(name, "skip", "no checkpoint to trust") for name in names)], None
+    checks = check_output(fake, n, cfg)
+    if checks[-1]["status"] != "pass" or fake.shape[1:] != data_dims(cfg):
+        return [*checks, check("not_collapsed", "skip", "G's output is unusable")], None
+    real_spread = max(mean_pairwise_distance(real_batch(cfg, n)), 1e-12)
+    ratio = mean_pairwise_distance(fake) / real_spread
+    untrained = mean_pairwise_distance(untrained_batch(cfg, n)) / real_spread
+    return [*checks, check_collapse(ratio, untrained)], ratio
 
 
 def health(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -299,100 +339,67 @@ def health(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     device = resolve_device(args.device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    remove_previous_health_run(out)
-    if run_files(out) and not args.overwrite:
-        raise RunFolderError(
-            f"{out} holds a run health.py did not write; pass another --out, or --overwrite to "
-            f"move its files into {out / 'previous-<time>'}/ (nothing is deleted)"
-        )
+    moved = take_over_for_health(out, args.overwrite)
+    if moved is not None:
+        print(f"--overwrite: the run in {out} was moved to {moved}", flush=True)
+    with recording_health_run(out) as record:
+        report = run_and_check(cfg, args, out, device)
+        record["report"] = json_safe(report)
+    return report
+
+
+def run_and_check(
+    cfg: dict[str, Any], args: argparse.Namespace, out: Path, device: torch.device
+) -> dict[str, Any]:
     flags = ["--out", str(out), "--max-steps", str(args.steps), "--device", args.device]
-    train_args = train.parse_args(flags + (["--overwrite"] if args.overwrite else []))
-    samples = out / "samples" / "final.png"
     nan = None
     try:
-        train.train(cfg, train_args)
+        train.train(cfg, train.parse_args(flags))
     except train.NonFiniteLossError as error:
         nan = error.report
     rows = train.read_metrics(out / "metrics.jsonl")
 
-    checks = [check_losses(rows, nan), check_gradients(rows)]
-    n = max(2, min(cfg["data"]["batch_size"], MAX_DIVERSITY_BATCH))
     checkpoint = next((p for p in (out / "last.pt", out / "last_good.pt") if p.exists()), None)
-    ratio = None
-    if checkpoint is None:
-        for name in ("output_shape", "output_range", "not_collapsed"):
-            checks.append(check(name, "skip", "no checkpoint to sample from"))
-    else:
-        fake = generated_batch(checkpoint, cfg, n)
-        checks += check_output(fake, n, cfg)
-        if checks[-1]["status"] == "pass" and fake.shape[1:] == data_dims(cfg):
-            real_spread = max(mean_pairwise_distance(real_batch(cfg, n)), 1e-12)
-            ratio = mean_pairwise_distance(fake) / real_spread
-            untrained = mean_pairwise_distance(untrained_batch(cfg, n)) / real_spread
-            checks.append(check_collapse(ratio, untrained))
-        else:
-            checks.append(check("not_collapsed", "skip", "G's output is unusable"))
+    checks, ratio = sample_checks(checkpoint, cfg)
+    checks = [check_losses(rows, nan), check_gradients(rows), *checks]
     d_real, d_fake = trajectory(rows, "d_real"), trajectory(rows, "d_fake")
     checks.append(check_d_fake(cfg, d_fake["last"]))
 
     seconds = [r["seconds_per_step"] for r in rows if isinstance(r.get("seconds_per_step"), float)]
-    failed = [c["name"] for c in checks if c["status"] == "fail"]
-    report = {
-        "healthy": not failed,
-        "failed": failed,
-        "checks": checks,
-        "steps": len(rows),
-        "steps_requested": args.steps,
-        "device": str(device),
-        "synthetic": args.synthetic,
-        "data_source": cfg["data"]["source"]["type"],
-        "d_real": d_real,
-        "d_fake": d_fake,
-        "d_fake_healthy": cfg["validation"].get("d_fake_healthy"),
-        "diversity_ratio": ratio,
-        "seconds_per_step": statistics.median(seconds) if seconds else None,
-        "peak_rss_mib": peak_rss_mib(),
-        "cuda_max_memory_allocated_mib": (
+    samples = out / "samples" / "final.png"
+    return Report(
+        checks,
+        steps_requested=args.steps,
+        device=str(device),
+        synthetic=args.synthetic,
+        steps=len(rows),
+        data_source=cfg["data"]["source"]["type"],
+        d_real=d_real,
+        d_fake=d_fake,
+        d_fake_healthy=cfg["validation"].get("d_fake_healthy"),
+        diversity_ratio=ratio,
+        seconds_per_step=statistics.median(seconds) if seconds else None,
+        cuda_max_memory_allocated_mib=(
             torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None
         ),
-        "nan_report": nan,
-        "run": str(out),
-        "metrics": str(out / "metrics.jsonl"),
-        "samples": str(samples) if samples.exists() else None,
-        "checkpoint": str(checkpoint) if checkpoint else None,
-    }
-    record = {"report": json_safe(report), "files": fingerprint(out)}
-    write_atomic(out / RECORD, json.dumps(record, indent=2).encode("utf-8"))
-    return report
+        nan_report=nan,
+        run=str(out),
+        metrics=str(out / "metrics.jsonl"),
+        samples=str(samples) if samples.exists() else None,
+        checkpoint=str(checkpoint) if checkpoint else None,
+    ).as_dict()
 
 
 def crash_report(args: argparse.Namespace, error: BaseException) -> dict[str, Any]:
     """The report of a run that raised: one failed check, and the end of the traceback."""
     lines = traceback.format_exception(type(error), error, error.__traceback__)
-    no_values = trajectory([], "d_real")
-    return {
-        "healthy": False,
-        "failed": ["no_crash"],
-        "checks": [check("no_crash", "fail", lines[-1].strip())],
-        "error": "\n".join("".join(lines).rstrip().splitlines()[-CRASH_LINES:]),
-        "steps": 0,
-        "steps_requested": args.steps,
-        "device": args.device,
-        "synthetic": args.synthetic,
-        "data_source": None,
-        "d_real": no_values,
-        "d_fake": dict(no_values),
-        "d_fake_healthy": None,
-        "diversity_ratio": None,
-        "seconds_per_step": None,
-        "peak_rss_mib": peak_rss_mib(),
-        "cuda_max_memory_allocated_mib": None,
-        "nan_report": None,
-        "run": None,
-        "metrics": None,
-        "samples": None,
-        "checkpoint": None,
-    }
+    return Report(
+        [check("no_crash", "fail", lines[-1].strip())],
+        steps_requested=args.steps,
+        device=args.device,
+        synthetic=args.synthetic,
+        error="\n".join("".join(lines).rstrip().splitlines()[-CRASH_LINES:]),
+    ).as_dict()
 
 
 def json_safe(value: Any) -> Any:
@@ -436,12 +443,34 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def exit_on_termination() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the run as Ctrl-C does, through every ``finally`` (the run
+    folder's record among them); Python's default would exit on the spot. ganspec smoke
+    sends SIGTERM when it times out or is stopped itself."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        signal.signal(signum, signal.SIG_IGN)  # once: a second one must not cut the finally
+        raise SystemExit(128 + signum)
+
+    numbers = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    saved = {number: signal.signal(number, stop) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # With --json, stdout carries the JSON object alone: training's prints go to stderr.
     quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
     try:
-        with quiet:
+        with exit_on_termination(), quiet:
             report = health(load_config(args.config), args)
     except RunFolderError as error:  # the folder holds someone else's run: nothing was checked
         print(f"error: {error}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Train the GAN described by config.yaml.
 
     python train.py                          # one process: CUDA, MPS or CPU
-    python train.py --max-steps 2            # check that everything runs
+    python train.py --max-steps 200          # stop after 200 steps (--resume goes on from there)
     python train.py --resume                 # continue exactly where runs/NAME/last.pt ended
     python train.py --overwrite              # start afresh; the old run moves to previous-<time>/
     torchrun --nproc_per_node 4 train.py     # data parallel over 4 GPUs (or CPU processes)
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import io
 import json
 import math
 import os
@@ -42,6 +41,14 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
 from augment import diff_augment, policy_of
+from checkpoints import (
+    Progress,
+    check_progress,
+    checkpoint_names,
+    find_resume_checkpoint,
+    read_checkpoint,
+    save_state,
+)
 from config import is_image, load_config, resolve_device, seed_everything
 from data import build_dataset, build_loader
 from evaluate import Scorer
@@ -54,15 +61,8 @@ from losses import (
 )
 from models import Discriminator, Generator, sample_labels, sample_latent
 from plots import grid_columns, save_image_grid, save_loss_curve, save_scatter
-from runfolder import (
-    RunFolderError,
-    epoch_checkpoints,
-    prepare_fresh,
-    prune_epoch_checkpoints,
-    read_log,
-    trim_log,
-)
-from storage import CorruptFile, is_intact, read_checked, write_checked
+from runfolder import RunFolderError, prepare_fresh, prune_epoch_checkpoints, read_log, trim_log
+from storage import is_intact
 
 EXIT_RUN_FOLDER = 2  # exit code when the run folder cannot be used as asked (the message says why)
 EXIT_NON_FINITE = 3  # exit code when a NaN/Inf loss stopped the run
@@ -467,16 +467,6 @@ def _logged(cfg: dict[str, Any]) -> list[str]:
 # --- checkpoints -----------------------------------------------------------------------------
 
 
-@dataclass
-class Progress:
-    """Where training stands; with the RNG states it is all a resume needs."""
-
-    epoch: int = 0  # epochs completed
-    batch_in_epoch: int = 0  # batches of the current epoch already used
-    step: int = 0  # G updates done
-    d_updates: int = 0  # D updates done (or skipped on a NaN with on_nan: continue)
-
-
 def rng_state() -> dict[str, Any]:
     """Every RNG a step draws from, as tensors and plain lists (loadable weights_only)."""
     version, internal, gauss = random.getstate()
@@ -516,13 +506,6 @@ def checkpoint_state(gan: GAN, cfg: dict[str, Any], progress: Progress) -> dict[
     }
 
 
-def checkpoint_bytes(state: dict[str, Any]) -> bytes:
-    """The checkpoint file's contents: serialized once, written to each of its names."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return buffer.getvalue()
-
-
 def weights_finite(gan: GAN) -> bool:
     tensors = [*gan.generator.state_dict().values(), *gan.discriminator.state_dict().values()]
     return all(torch.isfinite(t).all() for t in tensors if t.is_floating_point())
@@ -534,9 +517,8 @@ def save_checkpoint(
     """Write ``name``, last.pt and (when every weight is finite) last_good.pt as separate
     files, so one bad write never takes the others with it; keep only the newest
     ``keep_checkpoints`` epoch checkpoints."""
-    data = checkpoint_bytes(checkpoint_state(gan, cfg, progress))
-    names = dict.fromkeys([name, "last.pt", *(["last_good.pt"] if weights_finite(gan) else [])])
-    write_checked([out / each for each in names], data)  # atomic, fsynced, sha256 beside each
+    names = checkpoint_names(name, good=weights_finite(gan))
+    save_state([out / each for each in names], checkpoint_state(gan, cfg, progress))
     prune_epoch_checkpoints(out, cfg["training"].get("keep_checkpoints", 3))
     return out / name
 
@@ -546,33 +528,18 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]
 
     load_state_dict also copies the saved implementation flags (fused, foreach); a checkpoint
     from another device or version would then run a kernel this device did not choose, and
-    fp16 loss scaling fails on a non-fused Adam that was built fused.
+    fp16 loss scaling fails on a non-fused Adam that was built fused. The moments are copied
+    out of ``state``: on the CPU load_state_dict would keep the checkpoint's own tensors, which
+    are mapped from its file (see checkpoints.load_state) and would keep it open all run.
     """
     kept = [{k: g[k] for k in IMPLEMENTATION_FLAGS if k in g} for g in optimizer.param_groups]
     optimizer.load_state_dict(state)
     for group, flags in zip(optimizer.param_groups, kept, strict=True):
         group.update(flags)
-
-
-CHECKPOINT_KEYS = ("generator", "discriminator", "opt_g", "opt_d", "progress", "rng")
-
-
-def read_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint's state once its bytes match their sha256 and load with weights_only;
-    CorruptFile, naming the file and what is wrong, otherwise."""
-    data = read_checked(path)
-    try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as error:  # a damaged file fails in the unpickler, zip reader or torch
-        raise CorruptFile(f"{path} is not a readable checkpoint ({error})") from None
-    missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
-    if missing:
-        raise CorruptFile(f"{path} is not a checkpoint of train.py (no {', '.join(missing)})")
-    try:
-        Progress(**state["progress"])
-    except TypeError:
-        raise CorruptFile(f"{path} holds no training progress this code can read") from None
-    return state
+    for values in optimizer.state.values():
+        for key, value in values.items():
+            if isinstance(value, Tensor):
+                values[key] = value.clone()
 
 
 def apply_checkpoint(state: dict[str, Any], gan: GAN) -> Progress:
@@ -595,61 +562,19 @@ def load_checkpoint(path: Path, gan: GAN) -> Progress:
     return apply_checkpoint(read_checkpoint(path), gan)
 
 
-def find_resume_checkpoint(
-    out: Path, say: Callable[[str], None] = print
-) -> tuple[dict[str, Any], Path]:
-    """The state to resume from and its file: last.pt, or, when it is missing or damaged, the
-    newest loadable of last_good.pt and the epoch checkpoints (saying which and why)."""
-    fallbacks = [out / "last_good.pt", *reversed(epoch_checkpoints(out))]
-    if not any(p.exists() for p in [out / "last.pt", *fallbacks]):
-        raise RunFolderError(
-            f"--resume: {out} holds no checkpoint (last.pt, last_good.pt or epoch_N.pt) to "
-            "resume from; run without --resume to start training there"
-        )
-    try:
-        return read_checkpoint(out / "last.pt"), out / "last.pt"
-    except CorruptFile as error:
-        problems = [str(error)]
-    best: tuple[dict[str, Any], Path] | None = None
-    for path in (p for p in fallbacks if p.exists()):
-        try:
-            state = read_checkpoint(path)
-        except CorruptFile as error:
-            problems.append(str(error))
-            continue
-        if best is None or state["progress"]["step"] > best[0]["progress"]["step"]:
-            best = state, path  # the newest; last_good.pt wins a tie
-    if best is None:
-        raise RunFolderError("--resume: no usable checkpoint: " + "; ".join(problems))
-    say(
-        f"warning: {problems[0]}; resuming from {best[1]} (step "
-        f"{best[0]['progress']['step']}) instead"
-    )
-    return best
-
-
-def check_progress(progress: Progress, limits: Progress, path: Path) -> None:
-    """Refuse a checkpoint whose progress is negative or beyond this run's schedule (its
-    limits: training.epochs, the batches per epoch, the G and D steps they make)."""
-    for key, limit in asdict(limits).items():
-        value = getattr(progress, key)
-        if not isinstance(value, int) or not 0 <= value <= limit:
-            raise RunFolderError(
-                f"--resume: {path} is at {key} {value}, outside this run's schedule (0 to "
-                f"{limit}: {limits.epoch} epochs of {limits.batch_in_epoch} batches); resume "
-                "with the settings it was trained with, or start a fresh run"
-            )
-
-
 def resume(out: Path, gan: GAN, limits: Progress, say: Callable[[str], None] = print) -> Progress:
     """Restore ``gan`` from the newest usable checkpoint in ``out``; return its progress."""
     state, path = find_resume_checkpoint(out, say)
     check_progress(Progress(**state["progress"]), limits, path)
     try:
         return apply_checkpoint(state, gan)
-    except (KeyError, RuntimeError, ValueError) as error:
+    except (KeyError, IndexError, AttributeError, TypeError, RuntimeError, ValueError) as error:
+        # its checksum holds, so it was written so: by another config or version of this code
         raise RunFolderError(
-            f"--resume: {path} does not fit this config's networks or optimizers ({error})"
+            f"--resume: {path} cannot be restored into this run: it does not fit this config's "
+            f"networks or optimizers, or holds RNG states this code cannot read "
+            f"({type(error).__name__}: {error}); resume with the config it was trained with, "
+            "or start a fresh run"
         ) from None
 
 
@@ -848,8 +773,7 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
         if main:
             if on_nan == "stop_and_save_last_good" and not has_last_good and weights_finite(gan):
                 # No checkpoint yet: keep the current weights, which no bad loss has touched.
-                state = checkpoint_bytes(checkpoint_state(gan, cfg, progress))
-                write_checked([out / "last_good.pt"], state)
+                save_state([out / "last_good.pt"], checkpoint_state(gan, cfg, progress))
                 has_last_good = True
             report["last_good"] = str(out / "last_good.pt") if has_last_good else None
             with open(out / "nan_report.json", "w", encoding="utf-8") as f:

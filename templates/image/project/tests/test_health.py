@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +34,13 @@ CHECKS = {"losses_finite", "gradients_nonzero", "output_shape", "output_range", 
 
 
 def run_health(
-    cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str], steps: int = 2
 ) -> tuple[int, dict[str, Any]]:
     """health.main for 2 steps on the CPU with --json; the exit code and the parsed report."""
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     capsys.readouterr()
-    flags = ["--steps", "2", "--device", "cpu", "--out", str(tmp_path / "run"), "--json"]
+    flags = ["--steps", str(steps), "--device", "cpu", "--out", str(tmp_path / "run"), "--json"]
     code = health.main(["--config", str(config), *flags])
     stdout = capsys.readouterr().out
     return code, json.loads(stdout)  # exactly one JSON object: training's prints go to stderr
@@ -131,3 +134,82 @@ def test_health_replaces_its_own_previous_run_and_no_other(
     assert health.main(flags) == train.EXIT_RUN_FOLDER
     assert "--overwrite" in capsys.readouterr().err
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_crashed_health_run_does_not_block_the_next_and_reports_every_field(
+    cfg: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A crash leaves files behind, but health.json records them: the next run replaces them.
+
+    It is not refused (exit 2) as a run health.py did not write. Both reports have the same
+    fields."""
+
+    def crash(*_: Any) -> None:
+        raise RuntimeError("boom in G's step")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train, "generator_step", crash)
+        code, crashed = run_health(cfg, tmp_path, capsys, steps=1)
+    assert code == 1 and crashed["failed"] == ["no_crash"]
+    assert (tmp_path / "run" / "run_config.yaml").is_file()  # left by the crashed run
+    code, report = run_health(cfg, tmp_path, capsys, steps=1)
+    assert code == 0, report["checks"]
+    assert not list((tmp_path / "run").glob("previous-*"))
+    assert set(crashed) == set(report)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_a_sigterm_mid_run_ends_it_through_finally_so_the_next_run_is_not_blocked(
+    cfg: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGTERM, as ganspec smoke stops health.py, ends the run through its finally blocks.
+
+    Python's default would exit without running any (on smoke's timeout, or Ctrl-C on smoke);
+    health.py turns it into an exit that records the run's files, so the next run replaces
+    them."""
+    before = signal.getsignal(signal.SIGTERM)
+
+    def terminated(*_: Any) -> None:
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler), "SIGTERM would end health.py without running any finally"
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises as soon as the signal arrives
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train, "generator_step", terminated)
+        with pytest.raises(SystemExit) as stopped:
+            run_health(cfg, tmp_path, capsys, steps=1)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == before
+    code, report = run_health(cfg, tmp_path, capsys, steps=1)
+    assert code == 0, report["checks"]
+
+
+def test_health_samples_only_from_a_checkpoint_that_matches_its_checksum(
+    cfg: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """health.py samples only from a checkpoint that matches its checksum."""
+    trained = train.train
+
+    def train_then_flip_a_bit(cfg: dict[str, Any], args: Any) -> dict[str, Any]:
+        summary = trained(cfg, args)
+        for name in ("last.pt", "last_good.pt"):
+            data = bytearray((Path(args.out) / name).read_bytes())
+            data[len(data) // 2] ^= 0x01
+            (Path(args.out) / name).write_bytes(bytes(data))
+        return summary
+
+    monkeypatch.setattr(train, "train", train_then_flip_a_bit)
+    code, report = run_health(cfg, tmp_path, capsys, steps=1)
+    assert code == 1 and "checkpoint_intact" in report["failed"]
+    intact = next(c for c in report["checks"] if c["name"] == "checkpoint_intact")
+    assert "does not match its checksum" in intact["detail"]
