@@ -9,11 +9,7 @@ keys (``<<: *defaults``) with each merged key placed where its value is written.
 
 from __future__ import annotations
 
-import os
 import re
-import selectors
-import stat
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +18,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from ganspec.diagnostics import elide
+from ganspec.reading import ReadFailed, read_bounded
 
 PathKey = tuple[str | int, ...]
 
@@ -31,8 +28,6 @@ MAX_FILE_BYTES = 2_000_000
 # after the reader costs up to ~20 us per node, so this also bounds what a hostile file costs.
 MAX_NODES = 25_000
 MAX_DEPTH = 64
-# How long a pipe or FIFO may keep validate waiting for the rest of a spec.
-READ_TIMEOUT_S = 30.0
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -94,79 +89,6 @@ class SourceDocument:
 
     def has(self, path: PathKey) -> bool:
         return tuple(path) in self.value_positions
-
-
-def read_bounded(path: Path, limit: int, timeout: float | None = None) -> bytes:
-    """At most ``limit`` bytes of the file at ``path``, else ``UnusableInput``.
-
-    ``st_size`` says nothing for pipes and devices (it is 0), so the read itself stops at
-    ``limit + 1`` bytes. The file is opened non-blocking: opening a FIFO nobody writes to
-    would otherwise wait forever, and reading it then finds its end at once. A writer that
-    keeps a pipe open without finishing gets ``timeout`` seconds (READ_TIMEOUT_S).
-    """
-    timeout = READ_TIMEOUT_S if timeout is None else timeout
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    if path.is_dir():
-        raise UnusableInput("GS100", f"{path} is a directory, not a spec file")
-    try:
-        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise UnusableInput("GS100", f"no such file: {path}") from None
-    except OSError as exc:
-        raise UnusableInput("GS100", f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
-            raise _too_large(path, limit)
-        raw = _read_fd(fd, limit + 1, time.monotonic() + timeout)
-    except TimeoutError:
-        raise UnusableInput(
-            "GS100",
-            f"{path} sent no end of input within {timeout:g} s (a pipe whose writer never "
-            "finishes?)",
-        ) from None
-    except OSError as exc:
-        raise UnusableInput("GS100", f"cannot read {path}: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if len(raw) > limit:
-        raise _too_large(path, limit)
-    if not raw and not stat.S_ISREG(info.st_mode):
-        raise UnusableInput(
-            "GS101", f"nothing could be read from {path} (a pipe or FIFO that nothing writes to?)"
-        )
-    return raw
-
-
-def _too_large(path: Path, limit: int) -> UnusableInput:
-    return UnusableInput("GS100", f"{path} is larger than {limit} bytes")
-
-
-def _read_fd(fd: int, most: int, deadline: float) -> bytes:
-    """Read until end of file or ``most`` bytes; wait for data no later than ``deadline``."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < most:
-        try:
-            chunk = os.read(fd, min(most - size, 1 << 20))
-        except BlockingIOError:  # a pipe whose writer has not written yet
-            _wait_readable(fd, deadline)
-            continue
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _wait_readable(fd: int, deadline: float) -> None:
-    remaining = deadline - time.monotonic()
-    if remaining > 0:
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_READ)
-            if selector.select(remaining):
-                return
-    raise TimeoutError
 
 
 def _mark(node: yaml.Node) -> Position:
@@ -418,11 +340,14 @@ def parse_text(text: str, file: str) -> SourceDocument:
 def read_spec_file(path: str | Path) -> SourceDocument:
     """Read and parse a spec file, turning every way it can be unreadable into ``UnusableInput``.
 
-    Any kind of file works, a pipe (``validate <(...)``) and ``/dev/stdin`` included, and none
-    is read past MAX_FILE_BYTES + 1 bytes or waited on forever.
+    Any kind of file works, a pipe (``validate <(...)``), a FIFO and ``/dev/stdin`` included,
+    and none is read past MAX_FILE_BYTES + 1 bytes or waited on forever (see :mod:`reading`).
     """
     path = Path(path)
-    raw = read_bounded(path, MAX_FILE_BYTES)
+    try:
+        raw = read_bounded(path, MAX_FILE_BYTES)
+    except ReadFailed as exc:
+        raise UnusableInput("GS101" if exc.empty else "GS100", exc.message) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import pytest
 from click.testing import CliRunner
 
-from ganspec import __version__
+from ganspec import __version__, reading
 from ganspec.cli import cli
 from ganspec.diagnostics import MAX_PER_CODE
 from ganspec.rules import RULES
@@ -380,21 +380,37 @@ def test_a_small_spec_through_a_pipe_validates(tmp_path: Path) -> None:
 
 
 @posix_only
-def test_a_fifo_nobody_writes_to_is_reported_not_waited_on(tmp_path: Path) -> None:
-    """Opening a FIFO without a writer blocks forever unless the open is non-blocking."""
+def test_a_fifo_nobody_writes_to_is_reported_at_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a FIFO without a writer blocks forever unless the open is non-blocking; the
+    wait for a writer then ends at the read deadline (lowered here) with exit 2."""
     fifo = tmp_path / "spec.fifo"
     os.mkfifo(fifo)
-    outcome = validate_in_child(str(fifo), tmp_path)
-    assert outcome.code == 2
-    assert "nothing could be read" in _single_finding(outcome)["message"]
+    monkeypatch.setattr(reading, "READ_TIMEOUT_S", 0.3)
+    # Should validate block after all, a writer that comes and goes ends it (and this test).
+    unblock = threading.Timer(5, lambda: os.close(os.open(fifo, os.O_WRONLY)))
+    unblock.daemon = True
+    unblock.start()
+    try:
+        outcome = CliRunner().invoke(cli, ["validate", str(fifo), "--format", "json"])
+    finally:
+        unblock.cancel()
+    assert outcome.exit_code == 2, outcome.output
+    (item,) = json.loads(outcome.stdout)
+    assert item["code"] == "GS101"
+    assert "nothing was written" in item["message"] and "within 0.3 s" in item["message"]
 
 
 @posix_only
-def test_a_fifo_whose_writer_sends_a_small_spec_validates(tmp_path: Path) -> None:
+def test_a_fifo_whose_writer_opens_late_validates(tmp_path: Path) -> None:
+    """``mkfifo f; (sleep 1; cat spec > f) & ganspec validate f``: validate is already
+    waiting when the writer opens the FIFO, as happens when a shell starts both."""
     fifo = tmp_path / "spec.fifo"
     os.mkfifo(fifo)
 
     def write() -> None:
+        time.sleep(1)
         with fifo.open("w", encoding="utf-8") as pipe:  # blocks until validate opens it
             pipe.write(DCGAN_TEXT)
 
@@ -403,7 +419,8 @@ def test_a_fifo_whose_writer_sends_a_small_spec_validates(tmp_path: Path) -> Non
     try:
         outcome = validate_in_child(str(fifo), tmp_path)
     finally:
-        if writer.is_alive():  # validate never opened it: unblock the writer
+        writer.join(3)
+        if writer.is_alive():  # validate gave up before the writer came: unblock the writer
             with fifo.open("rb") as unblock:
                 unblock.read()
         writer.join(5)

@@ -23,7 +23,6 @@ import random
 import re
 import subprocess
 import sys
-import threading
 import time
 import traceback
 from collections import Counter
@@ -47,6 +46,7 @@ from ganspec.diagnostics import (
 )
 from ganspec.source import parse_text
 from ganspec.validate import Report, validate_text
+from tests.pipes import pipe_with
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -804,27 +804,6 @@ def test_the_fuzzer_reaches_every_outcome_and_many_rules() -> None:
     assert len(result.codes) >= 40, sorted(result.codes)
 
 
-def _through_a_pipe(data: bytes) -> tuple[str, Callable[[], None]]:
-    """``data`` behind ``/dev/fd/N``, as ``validate <(...)`` sees it; and a cleanup."""
-    read_end, write_end = os.pipe()
-
-    def write() -> None:
-        try:
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(data)
-        except BrokenPipeError:  # the reader stopped at the size limit
-            pass
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-
-    def cleanup() -> None:
-        os.close(read_end)
-        writer.join(5)
-
-    return f"/dev/fd/{read_end}", cleanup
-
-
 def _without_file(output: str, file: str) -> Any:
     payload = json.loads(output)
     for item in payload:
@@ -854,11 +833,8 @@ def test_cli_survives_fuzzed_files(tmp_path: Path) -> None:
         elif fmt == "json" and not isinstance(json.loads(outcome.stdout), list):
             failures.setdefault("json output is not a list", []).append(document)
         elif fmt == "json" and index % 10 == 0 and hasattr(os, "pipe"):
-            pipe, cleanup = _through_a_pipe(path.read_bytes())
-            try:
+            with pipe_with(path.read_bytes()) as pipe:
                 piped = runner.invoke(cli, ["validate", pipe, "--format", "json"])
-            finally:
-                cleanup()
             same = piped.exit_code == outcome.exit_code and _without_file(
                 piped.stdout, pipe
             ) == _without_file(outcome.stdout, str(path))

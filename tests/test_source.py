@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from ganspec import source
+from ganspec import reading, source
+from ganspec.reading import READ_TIMEOUT_S
 from ganspec.source import (
     MAX_FILE_BYTES,
     MAX_NODES,
@@ -18,6 +21,7 @@ from ganspec.source import (
     parse_text,
     read_spec_file,
 )
+from tests.pipes import pipe_with
 
 SPEC = """\
 training:
@@ -113,9 +117,16 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
 
 
 def test_keys_count_against_the_node_limit() -> None:
-    """Keys are nodes too: a mapping of many keys must not pass the limit on its values alone."""
-    pairs = MAX_NODES // 2 + 1  # the values alone stay under the limit
-    text = "".join(f"k{i}: 0\n" for i in range(pairs))
+    """Keys are nodes too: a mapping of many keys must not pass the limit on its values alone.
+
+    The keys here come from aliases of one mapping, which only the builder expands: the scan of
+    the text before it sees a few hundred nodes, so the refusal is the builder's own count.
+    """
+    keys, aliases = 100, 200  # per alias: 1 + 100 values (20,200 in all) and 100 keys
+    assert aliases * (1 + keys) < MAX_NODES < aliases * (1 + 2 * keys)
+    fields = ", ".join(f"k{i}: 0" for i in range(keys))
+    text = f"base: &b {{{fields}}}\n" + "".join(f"a{i}: *b\n" for i in range(aliases))
+    source._check_shape(text)  # the pre-scan lets it through
     with pytest.raises(UnusableInput, match=f"more than {MAX_NODES}"):
         parse_text(text, "keys.yaml")
 
@@ -131,52 +142,90 @@ def test_an_alias_repeated_as_a_key_is_one_duplicate() -> None:
 # --- bounded reads ---------------------------------------------------------------------------
 
 
-def _pipe_with(data: bytes) -> tuple[str, threading.Thread, int]:
-    """A pipe a thread writes ``data`` into, as the ``/dev/fd/N`` path ``<(...)`` would give."""
-    read_end, write_end = os.pipe()
-
-    def write() -> None:
-        try:
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(data)
-        except BrokenPipeError:  # the reader stopped early, as it should past the limit
-            pass
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    return f"/dev/fd/{read_end}", writer, read_end
-
-
 def test_a_pipe_is_read_like_a_file() -> None:
     """``validate <(cat spec.yaml)``: a pipe with a small spec in it validates."""
-    path, writer, read_end = _pipe_with(SPEC.encode())
-    try:
+    with pipe_with(SPEC.encode()) as path:
         doc = read_spec_file(path)
-    finally:
-        os.close(read_end)
-        writer.join(5)
     assert doc.data["training"]["epochs"] == 25
 
 
 def test_a_pipe_is_read_no_further_than_the_limit() -> None:
     """``st_size`` is 0 for a pipe, so the limit must hold for what is read."""
-    path, writer, read_end = _pipe_with(b"#" * (MAX_FILE_BYTES + 1))
+    with (
+        pipe_with(b"#" * (MAX_FILE_BYTES + 1)) as path,
+        pytest.raises(UnusableInput, match=f"larger than {MAX_FILE_BYTES} bytes"),
+    ):
+        read_spec_file(path)
+
+
+def test_a_pipe_closed_without_a_word_is_empty_at_once() -> None:
+    """``validate <(true)``: the writer is gone, nothing will come, no need to wait."""
+    started = time.monotonic()
+    with pipe_with(b"") as path, pytest.raises(UnusableInput) as caught:
+        read_spec_file(path)
+    assert caught.value.code == "GS101" and "nothing could be read" in caught.value.message
+    assert time.monotonic() - started < READ_TIMEOUT_S / 2
+
+
+fifos_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+
+
+@contextmanager
+def _fifo_written_late(fifo: Path, text: str, delay: float) -> Iterator[None]:
+    """A writer that opens ``fifo`` only ``delay`` seconds from now, as
+    ``(sleep 1; cat spec > f) & ganspec validate f`` does, writes ``text`` and closes it."""
+
+    def write() -> None:
+        time.sleep(delay)
+        with fifo.open("w", encoding="utf-8") as pipe:  # blocks until a reader has it open
+            pipe.write(text)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
     try:
-        with pytest.raises(UnusableInput, match=f"larger than {MAX_FILE_BYTES} bytes"):
-            read_spec_file(path)
+        yield
     finally:
-        os.close(read_end)
-        writer.join(5)
+        writer.join(delay + 2)
+        if writer.is_alive():  # the reader gave up before the writer came: let it finish
+            unblock = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            writer.join(5)
+            os.close(unblock)
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+@fifos_only
+def test_a_fifo_whose_writer_opens_late_is_waited_for(tmp_path: Path) -> None:
+    """Opened non-blocking, a FIFO reads as ended until a writer comes: that is no spec yet."""
+    fifo = tmp_path / "spec.fifo"
+    os.mkfifo(fifo)
+    with _fifo_written_late(fifo, SPEC, delay=0.5):
+        doc = read_spec_file(fifo)
+    assert doc.data["training"]["epochs"] == 25
+
+
+@fifos_only
+def test_a_fifo_nobody_writes_to_is_given_up_on_at_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifo = tmp_path / "spec.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(reading, "READ_TIMEOUT_S", 0.3)
+    started = time.monotonic()
+    with pytest.raises(UnusableInput) as caught:
+        read_spec_file(fifo)
+    waited = time.monotonic() - started
+    assert caught.value.code == "GS101"
+    assert f"nothing was written to {fifo} within 0.3 s" in caught.value.message
+    assert 0.3 <= waited < 3
+
+
+@fifos_only
 def test_a_fifo_whose_writer_never_finishes_is_given_up_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A writer that holds the FIFO open without writing must not keep validate forever."""
     fifo = tmp_path / "spec.fifo"
     os.mkfifo(fifo)
-    monkeypatch.setattr(source, "READ_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(reading, "READ_TIMEOUT_S", 0.3)
     writer = os.open(fifo, os.O_RDWR)  # a writer that is there and says nothing
     closed = threading.Lock()
 
