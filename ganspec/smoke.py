@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ganspec.bounded import Interrupted, TimedOut, run_bounded
+from ganspec.child import Interrupted, TimedOut, run_bounded
 from ganspec.render.writer import MANIFEST
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
