@@ -4,12 +4,15 @@
 of its own, may hang and may print without end. So the child gets its own process group (the
 whole group is stopped on a timeout, or when ganspec gets SIGINT/SIGTERM/SIGHUP), and its
 output is read as it comes, keeping only the last bytes of each stream.
+
+A signal handler that raised could do so anywhere: between starting the child and the
+``try`` that stops it, or half-way through stopping it, and the child would outlive ganspec.
+So the handler only records the signal, and the wait for the child looks at the record.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import signal
 import subprocess
@@ -24,6 +27,7 @@ from typing import IO
 POSIX = os.name == "posix"
 GRACE_S = 3.0  # after SIGTERM, before SIGKILL
 DRAIN_S = 2.0  # after the child exits, for the streams to close
+POLL_S = 0.05  # how often the wait for the child looks for a signal
 _READ = 1 << 16
 _SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -86,25 +90,38 @@ def _drain(stream: IO[bytes], tail: Tail) -> None:
 
 
 @contextlib.contextmanager
-def _signals_raise() -> Iterator[None]:
-    """While inside, the first SIGINT/SIGTERM/SIGHUP raises Interrupted (main thread only:
-    elsewhere Python cannot set handlers, and the defaults stay)."""
+def _signals_recorded() -> Iterator[list[int]]:
+    """While inside, SIGINT/SIGTERM/SIGHUP are appended to the list given, and raise nothing
+    (main thread only: elsewhere Python cannot set handlers, and the defaults stay)."""
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
-    raised: list[int] = []
 
     def handler(signum: int, _frame: FrameType | None) -> None:
-        if not raised:  # a second signal must not cut the cleanup short
-            raised.append(signum)
-            raise Interrupted(signum)
+        received.append(signum)
 
     previous = {number: signal.signal(number, handler) for number in _SIGNALS}
     try:
-        yield
+        yield received
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
+
+
+def _wait(process: subprocess.Popen[bytes], timeout: float, received: list[int]) -> Stopped | None:
+    """Wait for the child to exit; why it must be stopped instead, if it must."""
+    deadline = time.monotonic() + timeout
+    while not received:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return TimedOut(timeout)
+        try:
+            process.wait(min(POLL_S, remaining))
+            return None
+        except subprocess.TimeoutExpired:
+            continue
+    return Interrupted(received[0])
 
 
 def _signal_group(pid: int, number: int) -> None:
@@ -139,12 +156,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def _close(process: subprocess.Popen[bytes], readers: list[threading.Thread]) -> None:
     """Wait for both streams to end; a descendant still holding them is stopped (its group
     has a live member, so the id is still the child's)."""
+    started = [reader for reader in readers if reader.ident is not None]
     deadline = time.monotonic() + DRAIN_S
-    for reader in readers:
+    for reader in started:
         reader.join(max(0.0, deadline - time.monotonic()))
-    if POSIX and any(reader.is_alive() for reader in readers):
+    if POSIX and any(reader.is_alive() for reader in started):
         _signal_group(process.pid, signal.SIGKILL)
-        for reader in readers:
+        for reader in started:
             reader.join(DRAIN_S)
     for stream, reader in zip((process.stdout, process.stderr), readers, strict=True):
         if stream is not None and not reader.is_alive():
@@ -165,7 +183,7 @@ def run_bounded(
     when the command cannot be started.
     """
     stdout, stderr = Tail(stdout_limit), Tail(stderr_limit)
-    with _signals_raise():
+    with _signals_recorded() as received:
         process = subprocess.Popen(
             command,
             cwd=cwd,
@@ -179,18 +197,15 @@ def run_bounded(
             threading.Thread(target=_drain, args=(stream, tail), daemon=True)
             for stream, tail in ((process.stdout, stdout), (process.stderr, stderr))
         ]
-        for reader in readers:
-            reader.start()
-        stopped: Stopped | None = None
         try:
-            process.wait(None if math.isinf(timeout) else timeout)
-        except subprocess.TimeoutExpired:
-            stopped = TimedOut(timeout)
-        except Interrupted as exc:
-            stopped = exc
+            for reader in readers:
+                reader.start()
+            stopped = _wait(process, timeout, received)
         finally:
             _stop(process)
             _close(process, readers)
+        if received:  # also one that came while a timed-out child was being stopped
+            stopped = Interrupted(received[0])
     if stopped is not None:
         stopped.stderr = stderr.text()
         raise stopped
