@@ -268,13 +268,17 @@ def init(preset_name: str, out: Path | None, force: bool) -> None:
 
 
 def _differs(path: Path, text: str) -> bool:
-    """Whether writing ``text`` to ``path`` would replace something else that is there."""
+    """Whether writing ``text`` to ``path`` would replace something else that is there.
+
+    Only a regular file is read: a FIFO there would hold init until something wrote to it.
+    """
+    from ganspec.render.confined import read_regular
+
     try:
-        return path.read_bytes() != text.encode("utf-8")
-    except FileNotFoundError:
-        return False
-    except OSError:  # a folder, unreadable...: not ours to replace
+        current = read_regular(path)
+    except OSError:  # a folder, a FIFO, a device, a link, unreadable...: not ours to replace
         return True
+    return current is not None and current != text.encode("utf-8")
 
 
 def _write(path: Path, text: str) -> None:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from ganspec.cli import cli
+from ganspec.render.confined import NotRegularFile, read_regular
 from tests.conftest import SPECS, mutated
 
 SPEC = SPECS / "dcgan-digits-32.yaml"
@@ -356,3 +362,65 @@ def test_init_never_replaces_a_different_schema_without_force(tmp_path: Path) ->
     assert init("--force")[0] == 0 and json.loads(schema.read_text())["$defs"]
     spec.unlink()
     assert init()[0] == 0  # the same schema again is no overwrite
+
+
+# --- what is not a regular file is never opened -------------------------------------------
+
+fifos_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+
+
+@contextmanager
+def unblocked_after(fifo: Path, seconds: float = 5.0) -> Iterator[None]:
+    """Should the code under test open ``fifo`` and wait on it after all, a writer that comes
+    and goes ends the wait (and the test, which then fails) after ``seconds``."""
+    timer = threading.Timer(seconds, lambda: os.close(os.open(fifo, os.O_WRONLY)))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+@fifos_only
+@pytest.mark.parametrize("flags", [[], ["--force", "--overwrite-changed"]])
+def test_a_fifo_where_a_rendered_file_goes_is_refused_not_read(
+    tmp_path: Path, flags: list[str]
+) -> None:
+    """``mkfifo out/sample.py; ganspec render ... --out out`` used to hang on reading it."""
+    assert render(str(SPEC), "--out", str(tmp_path))[0] == 0
+    fifo = tmp_path / "sample.py"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    before = tree(tmp_path)
+    started = time.monotonic()
+    with unblocked_after(fifo):
+        code, _, stderr = render(str(SPEC), "--out", str(tmp_path), *flags)
+    assert time.monotonic() - started < 4
+    assert code == 1 and f"{fifo} is a FIFO" in stderr and "move it away" in stderr, stderr
+    assert tree(tmp_path) == before and stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+@fifos_only
+def test_init_never_reads_a_fifo_where_the_schema_goes(tmp_path: Path) -> None:
+    schema, spec = tmp_path / "ganspec.schema.json", tmp_path / "spec.yaml"
+    os.mkfifo(schema)
+    args = ["init", "--preset", "mlp-ring8", "--out", str(spec)]
+    with unblocked_after(schema):
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 2 and "--force" in result.stderr and not spec.exists()
+    assert stat.S_ISFIFO(schema.lstat().st_mode)
+    assert CliRunner().invoke(cli, [*args, "--force"]).exit_code == 0
+    assert json.loads(schema.read_text())["$defs"]  # replaced by the schema, never read
+
+
+@fifos_only
+def test_read_regular_reads_files_only(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"data")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "link").symlink_to(tmp_path / "file")
+    assert read_regular(tmp_path / "file") == b"data"
+    assert read_regular(tmp_path / "missing") is None
+    for name, kind in [("fifo", "a FIFO"), ("link", "a symlink"), (".", "a folder")]:
+        with unblocked_after(tmp_path / "fifo"), pytest.raises(NotRegularFile, match=kind):
+            read_regular(tmp_path / name)

@@ -9,6 +9,9 @@ followed (removing one removes the link, never its target).
 
 Where the platform has no ``dir_fd`` support (Windows), the same steps run on paths with a
 symlink check before each one: as safe as the path checks can be, not race-free.
+
+What is already there is read only when it is a regular file (:func:`read_regular`): a FIFO
+in its place would hold the read until something writes to it, a device might never end.
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ from types import TracebackType
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISLNK, "a symlink"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 DIR_FD = (
     bool(_O_DIRECTORY and _O_NOFOLLOW)
     and {os.open, os.mkdir, os.stat, os.unlink, os.rename} <= os.supports_dir_fd
@@ -41,6 +53,42 @@ def default_mode() -> int:
 
 def _no_link(path: Path) -> OSError:
     return OSError(errno.ELOOP, "a symlink (ganspec never writes through one)", str(path))
+
+
+class NotRegularFile(OSError):
+    """Something other than a regular file is where ganspec would read or replace one."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"{kind}, not a regular file", str(path))
+        self.kind = kind
+
+
+def kind_of(mode: int) -> str:
+    """What a file of this ``st_mode`` is, in words ("a FIFO (named pipe)", ...)."""
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
+
+
+def read_regular(path: Path) -> bytes | None:
+    """The bytes of the regular file at ``path``; None when nothing is there.
+
+    Anything else there (a FIFO, a device, a socket, a folder, a symlink) raises
+    NotRegularFile and is not read: it is seen by ``lstat`` and never opened. Should it be
+    swapped in after that, the open neither blocks nor follows a link, and the descriptor is
+    checked again before any read.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        raise NotRegularFile(path, kind_of(info.st_mode))
+    flags = os.O_RDONLY | _O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+    handle = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    with os.fdopen(handle, "rb") as stream:
+        mode = os.fstat(stream.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, kind_of(mode))
+        return stream.read()
 
 
 def _located(exc: OSError, path: Path) -> OSError:

@@ -12,10 +12,11 @@ import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ganspec.render.confined import Folder, folder_of
+from ganspec.render.confined import Folder, NotRegularFile, folder_of, kind_of, read_regular
 
 MANIFEST = Path(".ganspec") / "manifest.json"
 
@@ -180,10 +181,13 @@ def plan(
         if _linked(out, relative):  # a link the user made is theirs, and is never followed
             actions.append(Action(relative, KEEP_LINK))
             continue
-        target = out / relative
-        if not target.is_file():
+        try:  # a folder, FIFO or device there now is not what ganspec wrote: not touched
+            current = read_regular(out / relative)
+        except NotRegularFile:
             continue
-        if sha256(target.read_bytes()) == old_hash:
+        if current is None:
+            continue
+        if sha256(current) == old_hash:
             actions.append(Action(relative, REMOVE))
         else:
             actions.append(Action(relative, KEEP_OBSOLETE))
@@ -197,22 +201,22 @@ def _same_file(path: Path, other: Path) -> bool:
         return False
 
 
+def _steps(out: Path, relative: str) -> list[Path]:
+    """The folders from ``out`` (excluded) down to the target (excluded), in order."""
+    return [out / parent for parent in reversed(PurePosixPath(relative).parents)][1:]
+
+
 def _linked(out: Path, relative: str) -> bool:
     """Whether the path, or a folder on the way to it from ``out``, is a symlink."""
-    steps = [out / parent for parent in reversed(PurePosixPath(relative).parents)][1:]
-    return any(step.is_symlink() for step in [*steps, out / relative])
+    return any(step.is_symlink() for step in [*_steps(out, relative), out / relative])
 
 
 def _writable_target(out: Path, relative: str) -> None:
-    """Refuse up front a target outside ``out``, a link on the way, or a (non-)folder in the way."""
+    """Refuse up front a target outside ``out``, a link on the way, or something in the way:
+    a folder or a file where a folder goes, or a folder, FIFO, socket or device where a file
+    goes (that is never opened: a FIFO would hold the render until something wrote to it)."""
     _inside(out, relative)
-    unresolved = out / relative
-    if unresolved.is_dir() and not unresolved.is_symlink():
-        raise RenderRefused(f"{unresolved} is a folder; ganspec would write a file there")
-    for parent in reversed(unresolved.relative_to(out).parents):
-        folder = out / parent
-        if folder == out:
-            continue
+    for folder in _steps(out, relative):
         if folder.is_symlink():
             raise RenderRefused(
                 f"refusing to write {relative}: {folder} is a symlink; ganspec never writes "
@@ -220,20 +224,39 @@ def _writable_target(out: Path, relative: str) -> None:
             )
         if folder.exists() and not folder.is_dir():
             raise RenderRefused(f"{folder} is a file; ganspec needs a folder there")
+    target = out / relative
+    with contextlib.suppress(FileNotFoundError):
+        mode = target.lstat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):  # a link is left alone (KEEP_LINK)
+            raise RenderRefused(
+                f"{target} is {kind_of(mode)}; ganspec would write a file there (move it away)"
+            )
 
 
 def _decide(target: Path, known_hash: str | None, new_hash: str, overwrite: bool) -> str:
     """What to do with one rendered file, given the disk and the last manifest."""
     if target.is_symlink():
         return KEEP_LINK  # never write through a link, whatever it points at
-    if not target.exists():
+    current = _current(target)
+    if current is None:
         return CREATE if known_hash is None or overwrite else KEEP_DELETED
-    current_hash = sha256(target.read_bytes())
+    current_hash = sha256(current)
     if current_hash == new_hash:
         return UNCHANGED
     if known_hash == current_hash or overwrite:
         return UPDATE
     return KEEP_CHANGED
+
+
+def _current(target: Path) -> bytes | None:
+    """The file's bytes, None when it is missing; something else put there since
+    _writable_target looked is refused, never read."""
+    try:
+        return read_regular(target)
+    except NotRegularFile as exc:
+        raise RenderRefused(
+            f"{target} is {exc.kind}; ganspec would write a file there (move it away)"
+        ) from None
 
 
 def _write(root: Folder, relative: str, content: bytes) -> None:
