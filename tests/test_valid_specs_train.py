@@ -7,6 +7,17 @@ size, augmentations, optimizers, ...). Whatever ganspec validates with no error 
 (ruff format and check run inside the render) and train two steps on ``source: synthetic``;
 a spec that validates clean and cannot train is a missing rule. The draws are seeded, so
 the examples are the same on every run.
+
+The other direction matters as much: a rule that rejects specs PyTorch trains would make the
+first test pick among fewer and fewer draws. So a fixed pool of draws is validated and its
+statistics printed (how many validate clean, which codes reject the rest); most must be
+clean, no code may reject a large share, and for each kind of finding that claims a spec
+cannot train (PyTorch raises, no batch, G never steps) one rejected draw is rendered and
+trained anyway: it must fail.
+
+Mixed precision: ``training.amp`` is drawn (bf16/fp16), so validate and render see it, but
+the rendered train.py runs with amp off on a CPU (autocast there is CUDA only), so these
+tests never train in half precision. That needs a GPU.
 """
 
 from __future__ import annotations
@@ -16,6 +27,9 @@ import json
 import math
 import random
 import time
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -232,7 +246,7 @@ def _mutate_training(rng: random.Random, spec: dict[str, Any]) -> None:
     if rng.random() < 0.3:
         training["ema"] = 0.99
     training["lr_schedule"] = rng.choice(["constant", "linear", "cosine"])
-    training["amp"] = rng.choice(["off", "off", "bf16", "fp16"])
+    training["amp"] = rng.choice(["off", "off", "bf16", "fp16"])  # trained amp off on CPU
     if rng.random() < 0.3:
         training["d_steps_per_g_step"] = rng.choice([1, 2, 3])
     gp = loss == "wgan-gp"
@@ -358,3 +372,94 @@ def test_a_spec_that_validates_clean_renders_and_trains(
     for row in rows:  # the losses are always logged (see _mutate_validation)
         assert math.isfinite(row["loss_g"]) and math.isfinite(row["loss_d"]), (row, described)
     assert time.perf_counter() - started < 30, "one tiny spec took over 30 s to render and train"
+
+
+# --- rules must not reject what trains ----------------------------------------------------------
+
+POOL = 150  # draws validated for the statistics (about 30 ms each)
+POOL_SEED = 20_240
+CLEAN_SHARE_MIN = 0.5  # 67% of the pool validated clean when this was written
+CODE_SHARE_MAX = 0.2  # the code rejecting most draws (GS204) rejected 13%
+# Error codes whose rule says the spec cannot run: PyTorch raises at the first step, the
+# loader has no complete batch, or G never steps. A draw they reject is trained anyway, one per
+# kind of finding; it must fail. Not here: rules for settings that would be silently ignored
+# or train nothing useful (GS209 spectral_norm on a layer without weights, GS313, ...).
+CANNOT_TRAIN = {
+    *("GS202", "GS204", "GS205", "GS207", "GS208", "GS210"),  # PyTorch raises
+    *("GS401", "GS403"),  # an index out of range, packs that do not divide the batch
+    *("GS408", "GS409"),  # no complete batch, no G step
+}
+# GS210's layer norm over one value runs: its output is a constant, so nothing before it
+# learns (tests/test_rules.py checks that against torch).
+RUNS_BUT_LEARNS_NOTHING = {("GS210", "layer norm")}
+TRIED_MAX = 8  # rejected draws trained anyway, at most
+
+
+@dataclass
+class Pool:
+    clean: int
+    rejected_by: Counter[str]  # error code -> rejected draws that have it
+    # (code, the finding's opening words) -> the first draw whose every error is that kind
+    rejected: dict[tuple[str, str], tuple[dict[str, Any], Report]]
+
+    def summary(self) -> str:
+        codes = ", ".join(f"{code} {n}" for code, n in self.rejected_by.most_common())
+        return f"drawn specs: {self.clean} of {POOL} validate clean; rejected by {codes or '-'}"
+
+
+@cache
+def drawn_pool() -> Pool:
+    rng = random.Random(POOL_SEED)
+    pool = Pool(0, Counter(), {})
+    for index in range(POOL):
+        spec = draw_spec(rng)
+        report = validate_text(yaml.safe_dump(spec, sort_keys=False), f"pool-{index}.yaml")
+        errors = [d for d in report.diagnostics if d.severity == "error"]
+        if not errors:
+            pool.clean += 1
+            continue
+        pool.rejected_by.update({d.code for d in errors})
+        kinds = {(d.code, " ".join(d.message.split()[:2])) for d in errors}
+        if len(kinds) > 1:  # one wrong finding could hide behind a right one
+            continue
+        (kind,) = kinds
+        if kind[0] in CANNOT_TRAIN and kind not in RUNS_BUT_LEARNS_NOTHING:
+            pool.rejected.setdefault(kind, (spec, report))
+    return pool
+
+
+def test_most_draws_validate_clean_and_no_rule_rejects_many(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A rule grown over-eager shows here as a falling clean share or one code on many draws;
+    the statistics are printed either way."""
+    pool = drawn_pool()
+    with capsys.disabled():
+        print(f"\n{pool.summary()}")
+    assert pool.clean >= CLEAN_SHARE_MIN * POOL, pool.summary()
+    for code, count in pool.rejected_by.items():
+        assert count <= CODE_SHARE_MAX * POOL, f"{code} rejects {count} draws; {pool.summary()}"
+
+
+def _kinds() -> list[tuple[str, str]]:
+    return sorted(drawn_pool().rejected)[:TRIED_MAX]
+
+
+@pytest.mark.parametrize("kind", _kinds(), ids=lambda kind: f"{kind[0]} {kind[1]}")
+def test_a_draw_rejected_as_untrainable_does_not_train(
+    kind: tuple[str, str], tmp_path: Path, one_thread: None
+) -> None:
+    """The draw's only error says it cannot run. Rendered and trained anyway, it must not
+    complete a G step; if it does, the rule rejects specs that train."""
+    spec, report = drawn_pool().rejected[kind]
+    described = yaml.safe_dump(spec, sort_keys=False)
+    findings = "\n".join(d.as_text() for d in report.diagnostics if d.severity == "error")
+    try:
+        render_into(report, tmp_path)
+    except Exception as error:  # cannot even render: visible, but not what this checks
+        pytest.skip(f"the rejected draw does not render: {error!r}")
+    try:
+        rows = train_two_steps(tmp_path)
+    except Exception:
+        return
+    assert not rows, f"rejected, yet trained {len(rows)} G step(s):\n{findings}\n{described}"

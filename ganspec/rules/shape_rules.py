@@ -230,7 +230,9 @@ def parameters_accepted(ctx: RuleContext) -> Iterator[Finding]:
     "error",
     summary="spectral_norm is set on a layer that has no weight matrix (pooling, reshape, "
     "upsample, ...).",
-    why="torch.nn.utils.parametrizations.spectral_norm raises for modules without a weight.",
+    why="torch.nn.utils.parametrizations.spectral_norm raises for modules without a weight, "
+    "so the rendered project applies it to weighted layers only: set on another layer, it is "
+    "silently ignored, and the layer you meant to constrain is not.",
     example="- {avg_pool: 2, spectral_norm: true}",
     fix="Set spectral_norm on linear, conv, conv_transpose or embedding layers only.",
 )
@@ -251,9 +253,7 @@ def _one_sample_batch(ctx: RuleContext, network: str) -> tuple[str, str]:
     if network == "generator":
         return "G makes a batch of 1 sample", "data.batch_size: 2 or more"
     pack = ctx.spec.discriminator.pack
-    seen = (
-        f"D scores batch_size / pack = {ctx.spec.data.batch_size} / {pack} = 1 pack per forward"
-    )
+    seen = f"D scores batch_size / pack = {ctx.spec.data.batch_size} / {pack} = 1 pack per forward"
     smaller = ", a smaller pack" if pack > 1 else ""
     return seen, f"data.batch_size: {2 * pack}{smaller}"
 
