@@ -192,9 +192,20 @@ def _fifo_written_late(fifo: Path, text: str, delay: float) -> Iterator[None]:
             os.close(unblock)
 
 
+# Linux tells "no writer yet" from "a writer came and went" by one wait; elsewhere the reader
+# polls. Both ways run here (the polling one by pretending not to be on Linux).
+both_ways = pytest.mark.parametrize("linux_hangup", [True, False], ids=["wait", "poll"])
+
+
 @fifos_only
-def test_a_fifo_whose_writer_opens_late_is_waited_for(tmp_path: Path) -> None:
+@both_ways
+def test_a_fifo_whose_writer_opens_late_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linux_hangup: bool
+) -> None:
     """Opened non-blocking, a FIFO reads as ended until a writer comes: that is no spec yet."""
+    if linux_hangup and not reading._HANGUP_MEANS_A_WRITER_LEFT:
+        pytest.skip("Linux only")
+    monkeypatch.setattr(reading, "_HANGUP_MEANS_A_WRITER_LEFT", linux_hangup)
     fifo = tmp_path / "spec.fifo"
     os.mkfifo(fifo)
     with _fifo_written_late(fifo, SPEC, delay=0.5):
@@ -203,9 +214,13 @@ def test_a_fifo_whose_writer_opens_late_is_waited_for(tmp_path: Path) -> None:
 
 
 @fifos_only
+@both_ways
 def test_a_fifo_nobody_writes_to_is_given_up_on_at_the_deadline(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linux_hangup: bool
 ) -> None:
+    if linux_hangup and not reading._HANGUP_MEANS_A_WRITER_LEFT:
+        pytest.skip("Linux only")
+    monkeypatch.setattr(reading, "_HANGUP_MEANS_A_WRITER_LEFT", linux_hangup)
     fifo = tmp_path / "spec.fifo"
     os.mkfifo(fifo)
     monkeypatch.setattr(reading, "READ_TIMEOUT_S", 0.3)
