@@ -134,6 +134,16 @@ def image_metrics(
     inception: str | None,
 ) -> dict[str, Any]:
     """FD, precision/recall, class coverage (digits) and memorization for image data."""
+    # The feature space first: a missing or wrong weights file is reported before any sample
+    # is drawn. A weights file passed here gives the standard 2048-d FID, whatever size
+    # training scored at; the result says which (feature_dims).
+    try:
+        extractor = choose_features(cfg, features, inception, 2048 if inception else None)
+        unavailable = None
+    except ValueError as error:
+        if features != "auto":
+            raise
+        extractor, unavailable = None, str(error)
     train, holdout = real_images(cfg, "train", seed), held_out_images(cfg, seed)
     n = samples or len(train)  # as many as the real training samples: comparable FD bias
     fake, labels = generate(generator, cfg, n, seed)
@@ -144,14 +154,8 @@ def image_metrics(
         "real_holdout": len(holdout),
         "memorization": memorization(fake, train, holdout),
     }
-    try:
-        # A weights file passed here gives the standard 2048-d FID, whatever size training
-        # scored at; the result says which (feature_dims).
-        extractor = choose_features(cfg, features, inception, 2048 if inception else None)
-    except ValueError as error:
-        if features != "auto":
-            raise
-        result["features"], result["features_unavailable"] = None, str(error)
+    if extractor is None:
+        result["features"], result["features_unavailable"] = None, unavailable
         return result
     f_train, f_holdout, f_fake = extractor(train), extractor(holdout), extractor(fake)
     generated_fd, baseline_fd = (
