@@ -224,7 +224,7 @@ def _ordered(names: list[str], checks: dict[str, _ColumnCheck], strict: bool) ->
     """Each named column above the one before it (>, or >= when not strict)."""
     slots = [checks[name].slot for name in names]
     is_date = isinstance(checks[names[0]].column, DatetimeColumn)
-    below, above = ("before", "after") if is_date else ("below", "above")
+    below = "before" if is_date else "below"
 
     def check(row: list[Any]) -> str | None:
         values = [row[slot] for slot in slots]
@@ -237,7 +237,7 @@ def _ordered(names: list[str], checks: dict[str, _ColumnCheck], strict: bool) ->
             low, high = names[at - 1], names[at]
             relation = below if b < a else "equal to"
             shown_b, shown_a = checks[high].show(b), checks[low].show(a)
-            return f"{high} {shown_b} is {relation} {low} {shown_a} (must be {above} it)"
+            return f"{high} {shown_b} is {relation} {low} {shown_a}"
         return None
 
     return check
@@ -381,30 +381,37 @@ def _match_header(spec: TabularSpec, table: Table, scan: Scan) -> dict[str, int]
     missing = [name for name in declared if name not in positions]
     for name in missing:
         close = _closest(name, extra)
-        hint = f"; the data has '{elide(close)}'" if close else ""
+        if close is not None:  # one mistake (a renamed column), reported once
+            extra.remove(close)
+            scan.add(
+                DataFinding(
+                    "GS721",
+                    ("data", "columns", name),
+                    f"column '{elide(name)}' is declared, but the data has '{elide(close)}' "
+                    "instead",
+                    f"rename the declaration to '{elide(close)}', or the data's column to "
+                    f"'{elide(name)}'",
+                    table.header_at,
+                )
+            )
+            continue
         scan.add(
             DataFinding(
                 "GS721",
                 ("data", "columns", name),
-                f"column '{elide(name)}' is declared but not in the data{hint}",
-                f"rename the column to '{elide(close)}'"
-                if close
-                else "remove the declaration, or add the column to the data",
+                f"column '{elide(name)}' is declared but not in the data",
+                "remove the declaration, or add the column to the data",
                 table.header_at,
             )
         )
     for name in extra:
-        close = _closest(name, missing)
-        hint = f"; did you mean '{elide(close)}'?" if close else ""
         scan.add(
             DataFinding(
                 "GS721",
                 ("data", "columns"),
-                f"the data has a column '{elide(name)}' the spec does not declare{hint}",
-                f"rename the declaration '{elide(close)}' to '{elide(name)}'"
-                if close
-                else f"declare it under data.columns ('{elide(name)}': {{type: ...}}), or "
-                "remove it from the data",
+                f"the data has a column '{elide(name)}' the spec does not declare",
+                f"declare it under data.columns ('{elide(name)}': {{type: ...}}), or remove it "
+                "from the data",
                 table.header_at,
             )
         )
@@ -555,13 +562,13 @@ def _scan_rows(spec: TabularSpec, table: Table, scan: Scan) -> None:
         )
     for check in checks.values():
         for value, (first, count) in check.unknown.items():
-            rows = f"{count} rows, first" if count > 1 else "row"
+            rows = f" ({count} rows, the first shown)" if count > 1 else ""
+            shown = check.show(value) if check.hidden else repr(check.show(value))
             add(
                 DataFinding(
                     "GS724",
                     ("data", "columns", check.name, "values"),
-                    f"{check.name} has {check.show(value)}, which is not one of its declared "
-                    f"values ({rows} at {_row_text(first)})",
+                    f"{check.name} {shown} is not one of its declared values{rows}",
                     f"add {check.show(value)!r} to values, or correct the data"
                     if not check.hidden
                     else "add the value to values, or correct the data",
@@ -581,10 +588,6 @@ def _note_unknown(scan: Scan, check: _ColumnCheck, value: str, where: DataLocati
         scan.unlisted["GS724"] += 1
 
 
-def _row_text(where: DataLocation) -> str:
-    return f"line {where.line}" if where.line is not None else f"row {where.row}"
-
-
 def _constraint_checks(
     spec: TabularSpec, checks: dict[str, _ColumnCheck], private: dict[str, str]
 ) -> list[tuple[int, str, RowCheck]]:
@@ -599,7 +602,10 @@ def _constraint_checks(
             continue
         check = _row_check(constraint, checks)
         if check is not None:
-            found.append((index, str(constraint_of(constraint)), check))
+            kind = str(constraint_of(constraint))
+            if getattr(getattr(constraint, kind), "strict", False) and kind != "bounds":
+                kind += ", strict"
+            found.append((index, kind, check))
     return found
 
 
@@ -637,7 +643,8 @@ def _type_finding(check: _ColumnCheck, cell: Any, where: DataLocation) -> DataFi
 def _bounds_finding(check: _ColumnCheck, value: Any, where: DataLocation) -> DataFinding:
     end = "min" if value < check.low else "max"
     bound = check.low if end == "min" else check.high
-    relation = "below" if end == "min" else "above"
+    dated = isinstance(check.column, DatetimeColumn)
+    relation = ("before" if dated else "below") if end == "min" else ("after" if dated else "above")
     shown = check.show(value)
     return DataFinding(
         "GS724",
