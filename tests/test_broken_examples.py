@@ -24,7 +24,7 @@ BROKEN = ROOT / "examples" / "broken"
 SPECS = ROOT / "specs"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((BROKEN / "expected.json").read_text("utf-8"))
 EXAMPLES = sorted(path.name for path in BROKEN.glob("*.yaml"))
-JSON_KEYS = {"code", "severity", "message", "path", "file", "line", "column", "fix"}
+JSON_KEYS = {"code", "severity", "message", "path", "file", "line", "column", "fix", "data"}
 GITHUB_PREFIXES = ("::error ", "::warning ", "::notice ")
 
 # A spread of outcomes for the CLI checks: shape error, warning only, typo, unusable inputs.

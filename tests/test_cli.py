@@ -22,7 +22,7 @@ from ganspec.source import MAX_FILE_BYTES
 from tests.conftest import PRESET_NAMES, ROOT, SPECS, mutated
 
 DCGAN = str(SPECS / "dcgan-64.yaml")
-JSON_KEYS = {"code", "severity", "message", "path", "file", "line", "column", "fix"}
+JSON_KEYS = {"code", "severity", "message", "path", "file", "line", "column", "fix", "data"}
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -12,7 +12,6 @@ from ganspec.render.formatting import format_and_check
 from ganspec.render.writer import Plan, apply, plan, sha256
 from ganspec.validate import Report, validate_file
 
-
 # Kinds with project templates. A valid spec of another kind is refused, never half-rendered.
 RENDERABLE_KINDS = frozenset({"image"})
 

@@ -31,7 +31,9 @@ def _domain(column: Column) -> str:
     """Bounds, values, format, regex or Faker provider, in one cell."""
     if isinstance(column, NumericalColumn):
         text = f"[{_bound(column.min) or '-inf'}, {_bound(column.max) or 'inf'}]"
-        return text + (f", {column.decimals} decimals" if column.decimals is not None else "")
+        if column.decimals is not None:
+            text += f", {column.decimals} decimal" + ("s" if column.decimals != 1 else "")
+        return text
     if isinstance(column, DatetimeColumn):
         low, high = column.bounds()
         shown = [column.format]

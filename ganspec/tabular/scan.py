@@ -492,7 +492,7 @@ def _scan_rows(spec: TabularSpec, table: Table, scan: Scan) -> None:
         for index, slot, parse, nullable, allowed, low, high, check in plan:
             cell = cells[index]
             if cell is None or (nulls and cell in nulls):
-                if not nullable:
+                if not nullable and slot != key_slot:  # a missing key is GS723's
                     add(_null_finding(check, where(line, row)))
                 continue
             try:
@@ -617,13 +617,12 @@ def _key_check(spec: TabularSpec, checks: dict[str, _ColumnCheck]) -> _ColumnChe
 
 
 def _null_finding(check: _ColumnCheck, where: DataLocation) -> DataFinding:
-    return DataFinding(
-        "GS725",
-        ("data", "columns", check.name),
-        f"{check.name} is missing, but the column is not nullable",
-        "fill the value, or declare nullable: true",
-        where,
-    )
+    if isinstance(check.column, IdColumn):
+        message, fix = f"{check.name} is missing: an id is never missing", "fill the value"
+    else:
+        message = f"{check.name} is missing, but the column is not nullable"
+        fix = "fill the value, or declare nullable: true"
+    return DataFinding("GS725", ("data", "columns", check.name), message, fix, where)
 
 
 def _type_finding(check: _ColumnCheck, cell: Any, where: DataLocation) -> DataFinding:
