@@ -308,7 +308,10 @@ def test_parquet_is_read_through_pyarrow(tmp_path: Path) -> None:
     spec["data"]["source"] = {"type": "parquet", "path": "shop.parquet"}
     path = write(tmp_path, spec=spec)
     columns = list(zip(*(row.split(",") for row in ROWS), strict=True))
-    table = {name: list(values) for name, values in zip(HEADER.split(","), columns, strict=True)}
+    table = {  # Parquet has real nulls: an empty cell is None
+        name: [value or None for value in values]
+        for name, values in zip(HEADER.split(","), columns, strict=True)
+    }
     table["age"] = [int(v) for v in table["age"]]
     table["age"][3] = 17  # below min: reported at row 4
     pq.write_table(pa.table(table), tmp_path / "shop.parquet")

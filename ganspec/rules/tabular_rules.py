@@ -232,11 +232,15 @@ def unknown_columns(ctx: TabularContext) -> Iterator[Finding]:
             continue
         close = _closest(name, declared)
         hint = f"; did you mean '{close}'?" if close else ""
-        yield Finding(
-            path,  # type: ignore[arg-type]
-            f"column '{name}' is not declared in data.columns{hint}",
-            f"'{close}'" if close else "declare it under data.columns, or name a declared one",
-        )
+        if close is None:
+            fix = "declare it under data.columns, or name a declared one"
+        elif path[:2] == ("privacy", "sensitive"):
+            fix = f"rename the key to '{close}'"
+        elif isinstance(path[-1], str):
+            fix = f"{path[-1]}: {close}"
+        else:
+            fix = f"'{close}'"
+        yield Finding(path, f"column '{name}' is not declared in data.columns{hint}", fix)  # type: ignore[arg-type]
 
 
 @rule(

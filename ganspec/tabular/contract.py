@@ -145,7 +145,8 @@ def _null_rule_problems(
 
 def private_columns(spec: TabularSpec) -> dict[str, str]:
     """Columns never learned, with why: pii columns and privacy.sensitive ones."""
-    private = {name: "pii" for name, column in spec.data.columns.items() if column.type == "pii"}
-    for name, action in spec.privacy.sensitive.items():
-        private[name] = f"sensitive ({action})"
+    private = {name: f"sensitive ({action})" for name, action in spec.privacy.sensitive.items()}
+    for name, column in spec.data.columns.items():
+        if column.type == "pii":
+            private[name] = "pii"
     return private
