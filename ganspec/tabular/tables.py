@@ -309,7 +309,7 @@ def _sklearn_table(source: SklearnSource) -> Table:
     _bundled(path)
     label = str(path)
     # The first line holds sample and feature counts and the class names, not column names.
-    return Table(label, names, DataLocation(label, line=1), _bundled_csv_records(path, label))
+    return Table(label, names, DataLocation(label), _bundled_csv_records(path, label))
 
 
 def _bundled(path: Path) -> None:
