@@ -213,6 +213,16 @@ def test_findings_are_capped_and_the_rest_counted(tmp_path: Path) -> None:
     assert report.errors == 50
 
 
+def test_many_missing_keys_are_all_missing_keys_never_duplicates(tmp_path: Path) -> None:
+    """Past the findings shown, rows are counted, not remembered: a missing key stays a
+    missing key (a regression: uncounted ones were once taken as keys)."""
+    rows = [",x@example.com,30,basic,1,2021-01-01," for _ in range(30)]
+    report = validate_file(write(tmp_path, rows))
+    shown = found(report, "GS723")
+    assert all("is missing" in d.message for d in shown), described(report)
+    assert report.errors == 30
+
+
 def test_values_of_private_columns_are_never_quoted(tmp_path: Path) -> None:
     spec = spec_data()
     spec["privacy"] = {"sensitive": {"plan": "drop"}}

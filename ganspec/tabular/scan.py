@@ -76,6 +76,14 @@ class Scan:
     findings: dict[str, list[DataFinding]] = field(default_factory=dict)
     unlisted: Counter[str] = field(default_factory=Counter)
 
+    def wants(self, code: str) -> bool:
+        """Whether a finding of ``code`` would be kept; counts it when not, so that the row
+        loop words (and formats dates for) only the findings that are shown."""
+        if len(self.findings.get(code, ())) < KEEP_PER_CODE:
+            return True
+        self.unlisted[code] += 1
+        return False
+
     def add(self, finding: DataFinding) -> None:
         kept = self.findings.setdefault(finding.code, [])
         if len(kept) < KEEP_PER_CODE:
@@ -217,7 +225,9 @@ def _column_check(
 
 # --- constraints on parsed rows --------------------------------------------------------------
 
-RowCheck = Callable[[list[Any]], str | None]
+# A constraint's check of one parsed row: None when it holds, else what breaks it, worded
+# only when called (most broken rows are counted, not shown).
+RowCheck = Callable[[list[Any]], Callable[[], str] | None]
 
 
 def _ordered(names: list[str], checks: dict[str, _ColumnCheck], strict: bool) -> RowCheck:
@@ -226,7 +236,7 @@ def _ordered(names: list[str], checks: dict[str, _ColumnCheck], strict: bool) ->
     is_date = isinstance(checks[names[0]].column, DatetimeColumn)
     below = "before" if is_date else "below"
 
-    def check(row: list[Any]) -> str | None:
+    def check(row: list[Any]) -> Callable[[], str] | None:
         values = [row[slot] for slot in slots]
         if None in values or MISSING in values:
             return None
@@ -236,8 +246,9 @@ def _ordered(names: list[str], checks: dict[str, _ColumnCheck], strict: bool) ->
                 continue
             low, high = names[at - 1], names[at]
             relation = below if b < a else "equal to"
-            shown_b, shown_a = checks[high].show(b), checks[low].show(a)
-            return f"{high} {shown_b} is {relation} {low} {shown_a}"
+            return lambda: (
+                f"{high} {checks[high].show(b)} is {relation} {low} {checks[low].show(a)}"
+            )
         return None
 
     return check
@@ -249,11 +260,11 @@ def _single(
     column = checks[name]
     slot = column.slot
 
-    def check(row: list[Any]) -> str | None:
+    def check(row: list[Any]) -> Callable[[], str] | None:
         value = row[slot]
         if value is None or value is MISSING or holds(value):
             return None
-        return f"{name} {column.show(value)} is not {wanted}"
+        return lambda: f"{name} {column.show(value)} is not {wanted}"
 
     return check
 
@@ -284,14 +295,19 @@ def _bounds(constraint: Bounds, checks: dict[str, _ColumnCheck]) -> RowCheck:
 def _one_hot(names: list[str], checks: dict[str, _ColumnCheck]) -> RowCheck:
     slots = [checks[name].slot for name in names]
 
-    def check(row: list[Any]) -> str | None:
+    def check(row: list[Any]) -> Callable[[], str] | None:
         values = [row[slot] for slot in slots]
         if None in values or MISSING in values:
             return None
         if all(v in (0, 1) for v in values) and sum(values) == 1:
             return None
-        shown = ", ".join(f"{n}={checks[n].show(v)}" for n, v in zip(names, values, strict=True))
-        return f"exactly one of {', '.join(names)} must be 1 and the others 0; got {shown}"
+
+        def describe() -> str:
+            pairs = zip(names, values, strict=True)
+            shown = ", ".join(f"{n}={checks[n].show(v)}" for n, v in pairs)
+            return f"exactly one of {', '.join(names)} must be 1 and the others 0; got {shown}"
+
+        return describe
 
     return check
 
@@ -304,7 +320,7 @@ def _null_rule(constraint: NullRule, checks: dict[str, _ColumnCheck]) -> RowChec
         equals = str(equals)
     shown_equals = str(equals).lower() if isinstance(equals, bool) else str(equals)
 
-    def check(row: list[Any]) -> str | None:
+    def check(row: list[Any]) -> Callable[[], str] | None:
         value, condition = row[target.slot], row[when.slot]
         if value is MISSING or condition is MISSING:
             return None
@@ -312,12 +328,12 @@ def _null_rule(constraint: NullRule, checks: dict[str, _ColumnCheck]) -> RowChec
         if (value is None) == should_miss:
             return None
         if should_miss:
-            return (
+            return lambda: (
                 f"{rule.column} is {target.show(value)}, but must be missing where "
                 f"{rule.when.column} is {shown_equals}"
             )
         shown = "missing" if condition is None else when.show(condition)
-        return (
+        return lambda: (
             f"{rule.column} is missing, but may only be where {rule.when.column} is "
             f"{shown_equals} (it is {shown})"
         )
@@ -450,14 +466,15 @@ def _scan_rows(spec: TabularSpec, table: Table, scan: Scan) -> None:
     constraints = _constraint_checks(spec, checks, private)
     key = _key_check(spec, checks)
     key_slot = -1 if key is None else key.slot
-    plan = [
-        (c.index, c.slot, c.parse, c.nullable, c.allowed, c.low, c.high, c) for c in checks.values()
-    ]
+    plan = []
+    for c in checks.values():  # text columns (categorical, pii, plain ids): no parse to call
+        parse = None if c.parse is _text else c.parse
+        plan.append((c.index, c.slot, parse, c.nullable, c.allowed, c.low, c.high, c))
     width, slots = len(table.header), len(plan)
     nulls = table.null_values
     label, lines, limit = table.label, table.lines, MAX_ROWS
     first_of_key: dict[Any, int] = {}  # key -> the line (or row) it was first seen on
-    add = scan.add
+    add, wants = scan.add, scan.wants
 
     def where(line: int | None, row: int) -> DataLocation:
         return DataLocation(label, line, row) if lines else DataLocation(label, row=row)
@@ -492,38 +509,39 @@ def _scan_rows(spec: TabularSpec, table: Table, scan: Scan) -> None:
         for index, slot, parse, nullable, allowed, low, high, check in plan:
             cell = cells[index]
             if cell is None or (nulls and cell in nulls):
-                if not nullable and slot != key_slot:  # a missing key is GS723's
+                if not nullable and slot != key_slot and wants("GS725"):  # no key: GS723
                     add(_null_finding(check, where(line, row)))
                 continue
             try:
-                # text columns (categorical, pii, id without regex) skip the call
                 value = parse(cell) if parse else cell if type(cell) is str else str(cell)
             except (ValueError, KeyError, TypeError, AttributeError):
                 values[slot] = MISSING
-                add(_type_finding(check, cell, where(line, row)))
+                if wants("GS722"):
+                    add(_type_finding(check, cell, where(line, row)))
                 continue
             values[slot] = value
             if allowed is not None:
                 if value not in allowed:
-                    _note_unknown(scan, check, value, where(line, row))
-            elif low is not None and not low <= value <= high:
+                    _note_unknown(scan, check, value, where, line, row)
+            elif low is not None and not low <= value <= high and wants("GS724"):
                 add(_bounds_finding(check, value, where(line, row)))
         if key_slot >= 0:
             value = values[key_slot]
             if value is None:
-                add(
-                    DataFinding(
-                        "GS723",
-                        ("data", "primary_key"),
-                        f"the primary key {key.name} is missing",  # type: ignore[union-attr]
-                        "give every row a key",
-                        where(line, row),
+                if wants("GS723"):
+                    add(
+                        DataFinding(
+                            "GS723",
+                            ("data", "primary_key"),
+                            f"the primary key {key.name} is missing",  # type: ignore[union-attr]
+                            "give every row a key",
+                            where(line, row),
+                        )
                     )
-                )
             elif value is not MISSING:
                 at = line if lines else row
                 first = first_of_key.setdefault(value, at)
-                if first != at:
+                if first != at and wants("GS723"):
                     shown = key.show(value)  # type: ignore[union-attr]
                     unit = "line" if lines else "row"
                     add(
@@ -537,13 +555,13 @@ def _scan_rows(spec: TabularSpec, table: Table, scan: Scan) -> None:
                         )
                     )
         for index, kind, check_row in constraints:
-            message = check_row(values)
-            if message is not None:
+            broken = check_row(values)
+            if broken is not None and wants("GS726"):
                 add(
                     DataFinding(
                         "GS726",
                         ("constraints", index),
-                        f"{message} ({kind})",
+                        f"{broken()} ({kind})",
                         "correct the row, or the constraint if the data is right",
                         where(line, row),
                     )
@@ -577,13 +595,20 @@ def _scan_rows(spec: TabularSpec, table: Table, scan: Scan) -> None:
             )
 
 
-def _note_unknown(scan: Scan, check: _ColumnCheck, value: str, where: DataLocation) -> None:
+def _note_unknown(
+    scan: Scan,
+    check: _ColumnCheck,
+    value: str,
+    where: Callable[[int | None, int], DataLocation],
+    line: int | None,
+    row: int,
+) -> None:
     """Undeclared categories are reported once per value, with their first row and count."""
     known = check.unknown.get(value)
     if known is not None:
         check.unknown[value] = (known[0], known[1] + 1)
     elif len(check.unknown) < MAX_UNKNOWN_VALUES:
-        check.unknown[value] = (where, 1)
+        check.unknown[value] = (where(line, row), 1)
     else:
         scan.unlisted["GS724"] += 1
 
