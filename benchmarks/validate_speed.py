@@ -65,7 +65,7 @@ A tabular table (``--tabular``)
 demo table of ``--rows`` rows (default 100,000; ganspec/tabular/customers.py writes it, seed 0)
 read by specs/ctgan-customers.yaml, ``--runs`` times (default 3). Two cases: the clean table
 (exit 0), and the same table under a reversed date inequality, which every churned row breaks
-(about 24,000 findings, 20 of them worded; exit 1). It reports wall time, CPU time (user +
+(23,482 findings at seed 0, 20 of them worded; exit 1). It reports wall time, CPU time (user +
 system, from ``os.wait4``: steadier than wall time on a shared machine) and peak RSS, against
 targets stated per 100,000 rows on one core: CPU time at most 3 s, peak RSS at most 100 MiB::
 
