@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
+from torch import nn
 
 from ganspec import project_names
 from ganspec.explain import explain
@@ -19,6 +21,7 @@ from ganspec.rules import RULES
 from ganspec.spec.image import SOURCE_SIZES
 from ganspec.validate import validate_file, validate_text
 from tests.conftest import DELETE, ROOT, SPECS, mutated, preset_data, validate_mutation
+from tests.project_imports import project_imports
 
 TEMPLATE = ROOT / "templates" / "image" / "project"
 
@@ -39,7 +42,8 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
     "GS207": ("dcgan-64", {"discriminator.layers[1].groups": 3}),
     "GS208": ("dcgan-64", {"generator.layers[1].output_padding": 1}),
     "GS209": ("dcgan-64", {"discriminator.layers[5].spectral_norm": True}),
-    "GS210": ("dcgan-digits-32", {"discriminator.pack": 64}),
+    "GS210": ("sngan-hinge-32", {"data.batch_size": 1}),
+    "GS211": ("dcgan-digits-32", {"discriminator.pack": 64}),
     "GS301": ("dcgan-64", {"data.range": [0.0, 1.0]}),
     "GS302": ("dcgan-64", {"training.optimizers.generator.betas": DELETE}),
     "GS303": ("dcgan-64", {"training.optimizers.discriminator.lr": 1.0e-3}),
@@ -423,16 +427,23 @@ def test_an_in_memory_data_set_over_the_budget_is_a_warning() -> None:
     assert found and "12.9 GB" in found[0].message
 
 
+# A D layer with BatchNorm on features, scored one pack per forward.
+BN1D_PACK = {"discriminator.layers[1].norm": "batch", "data.batch_size": 2}
+# G's first BatchNorm on a 1x1 map (a 1x1 kernel keeps the latent's 1x1), with a batch of 1.
+BN2D_1X1 = {"data.batch_size": 1, "generator.layers[1].kernel": 1, "generator.layers[1].padding": 0}
+
+
 @pytest.mark.parametrize(
     ("preset", "changes", "path", "phrase"),
     [
+        ("sngan-hinge-32", {"data.batch_size": 1}, "generator.layers[0].norm", "BatchNorm1d"),
+        ("mlp-ring8", BN1D_PACK, "discriminator.layers[1].norm", "2 / 2 = 1 pack"),
         (
             "dcgan-digits-32",
-            {"discriminator.pack": 64},
-            "discriminator.layers[1].norm",
-            "64 / 64 = 1 pack",
+            BN2D_1X1,
+            "generator.layers[1].norm",
+            "BatchNorm2d over 256x1x1",
         ),
-        ("dcgan-digits-32", {"data.batch_size": 1}, "generator.layers[1].norm", "batch of 1"),
         (
             "wgan-gp-64",
             {"discriminator.layers[4].norm": "instance"},
@@ -456,9 +467,95 @@ def test_a_norm_with_nothing_to_normalise_is_an_error(
     assert report.exit_code == 1
 
 
+@pytest.mark.parametrize(
+    ("changes", "networks"),
+    [
+        ({"data.batch_size": 1}, {"generator", "discriminator"}),  # pix2pix's batch of 1
+        ({"discriminator.pack": 64}, {"discriminator"}),  # pack == batch_size
+    ],
+)
+def test_batchnorm_over_one_sample_on_a_map_is_a_warning(
+    changes: dict[str, object], networks: set[str]
+) -> None:
+    """PyTorch trains BatchNorm2d on one sample of a map larger than 1x1 (as instance norm):
+    a warning that says so, not an error."""
+    report = validate_mutation("dcgan-digits-32", changes)
+    codes = {d.code for d in report.diagnostics}
+    assert "GS210" not in codes and report.exit_code == 0
+    found = [d for d in report.diagnostics if d.code == "GS211"]
+    assert {d.path.split(".")[0] for d in found} == networks
+    assert all(d.severity == "warning" and "instance norm" in d.message for d in found)
+    batchnorms = [
+        (network, index)
+        for network in networks
+        for index, layer in enumerate(preset_data("dcgan-digits-32")[network]["layers"])
+        if layer.get("norm") == "batch"
+    ]
+    assert len(found) == len(batchnorms)  # 5 for a batch of 1: every BatchNorm of G and D
+
+
 def test_batchnorm_with_two_packs_per_forward_is_fine() -> None:
     report = validate_mutation("dcgan-digits-32", {"discriminator.pack": 32})
-    assert "GS210" not in {d.code for d in report.diagnostics}
+    assert not {"GS210", "GS211"} & {d.code for d in report.diagnostics}
+
+
+NORM_CASES = [
+    ("dcgan-digits-32", {"data.batch_size": 1}),
+    ("dcgan-digits-32", {"discriminator.pack": 64}),
+    ("dcgan-digits-32", {"discriminator.pack": 32}),
+    ("dcgan-digits-32", BN2D_1X1),
+    ("dcgan-digits-32", {**BN2D_1X1, "data.batch_size": 2}),
+    ("sngan-hinge-32", {"data.batch_size": 1}),
+    ("mlp-ring8", BN1D_PACK),
+    ("mlp-ring8", {**BN1D_PACK, "data.batch_size": 4}),
+    ("wgan-gp-64", {"discriminator.layers[4].norm": "instance", "data.batch_size": 2}),
+    ("wgan-gp-64", {"discriminator.layers[3].norm": "instance", "data.batch_size": 2}),
+    ("mlp-ring8", {"discriminator.layers[3].norm": "layer", "data.batch_size": 2}),
+    ("mlp-ring8", {"discriminator.layers[2].norm": "layer", "data.batch_size": 2}),
+]
+
+
+def _torch_verdict(norm: nn.Module, batch: int, shape: tuple[int, ...]) -> str:
+    """What one training step of the norm does: 'raises', 'constant' (no gradient reaches
+    its input) or 'trains'."""
+    norm.train()
+    x = torch.randn(batch, *shape, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    try:
+        out = norm(x)
+    except ValueError:
+        return "raises"
+    (grad,) = torch.autograd.grad((out * torch.randn_like(out)).sum(), x)
+    return "constant" if float(grad.abs().max()) < 1e-4 else "trains"
+
+
+@pytest.mark.parametrize(("preset", "changes"), NORM_CASES)
+def test_norm_rules_agree_with_torch(preset: str, changes: dict[str, object]) -> None:
+    """Every norm layer, built as the rendered models.py builds it and run on the batch one
+    forward sees: GS210 where torch raises or passes no gradient, GS211 or nothing where it
+    trains (GS211 for BatchNorm over one sample)."""
+    report = validate_mutation(preset, changes)
+    ctx = report.context
+    assert ctx is not None
+    codes = {(d.path, d.code) for d in report.diagnostics if d.code in ("GS210", "GS211")}
+    traces = {"generator": ctx.generator_trace, "discriminator": ctx.discriminator_trace}
+    with project_imports(TEMPLATE) as modules:
+        make_norm = modules["models"].make_norm
+        for network, trace in traces.items():
+            layers = getattr(ctx.spec, network).layers
+            batch = ctx.forward_batch(network)
+            for row in trace.rows:
+                kind = layers[row.index].norm
+                if kind == "none":
+                    continue
+                path = f"{network}.layers[{row.index}].norm"
+                verdict = _torch_verdict(make_norm(kind, row.out_shape), batch, row.out_shape)
+                expected = {
+                    "raises": "GS210",
+                    "constant": "GS210",
+                    "trains": "GS211" if kind == "batch" and batch == 1 else None,
+                }[verdict]
+                found = {code for where, code in codes if where == path}
+                assert found == ({expected} if expected else set()), (path, verdict, found)
 
 
 @pytest.mark.parametrize(

@@ -246,73 +246,109 @@ def spectral_norm_on_weights(ctx: RuleContext) -> Iterator[Finding]:
                 )
 
 
-def _norm_problem(ctx: RuleContext, network: str, norm: str, out: Shape) -> tuple[str, str] | None:
-    """(what is wrong, fix) when a norm has nothing to normalise over, else None."""
+def _one_sample_batch(ctx: RuleContext, network: str) -> tuple[str, str]:
+    """How a network comes to see one sample per forward, and the fix for it."""
+    if network == "generator":
+        return "G makes a batch of 1 sample", "data.batch_size: 2 or more"
+    pack = ctx.spec.discriminator.pack
+    seen = (
+        f"D scores batch_size / pack = {ctx.spec.data.batch_size} / {pack} = 1 pack per forward"
+    )
+    smaller = ", a smaller pack" if pack > 1 else ""
+    return seen, f"data.batch_size: {2 * pack}{smaller}"
+
+
+def _norm_problem(
+    ctx: RuleContext, network: str, norm: str, out: Shape
+) -> tuple[str, str, str] | None:
+    """(code, what is wrong, fix) for a norm that sees too few values, else None.
+
+    GS210 where PyTorch raises in training (checked against torch: BatchNorm with one value
+    per channel, InstanceNorm on one spatial element) or the output is a constant (a norm
+    over one value); GS211 where BatchNorm over one sample trains, as instance norm does.
+    """
     image = len(out) == 3
     spatial = prod(out[1:]) if image else 1
     if norm == "batch":
-        batch = ctx.forward_batch(network)
-        if batch > 1:
+        if ctx.forward_batch(network) > 1:
             return None
-        pack = ctx.spec.discriminator.pack
-        if network == "discriminator":
-            seen = (
-                f"D scores batch_size / pack = {ctx.spec.data.batch_size} / {pack} = 1 pack "
-                "per forward"
-            )
-            smaller = ", a smaller pack," if pack > 1 else ""
-            fix = f"data.batch_size: {2 * pack}{smaller} or norm: layer"
-        else:
-            seen = "G makes a batch of 1 sample"
-            fix = "data.batch_size: 2 or more, or norm: layer"
+        seen, fix = _one_sample_batch(ctx, network)
         if spatial == 1:
+            kind = "BatchNorm2d" if image else "BatchNorm1d"
             return (
-                f"BatchNorm over {format_shape(out)} with one sample per batch: {seen}, so each "
+                "GS210",
+                f"{kind} over {format_shape(out)} with one sample per batch: {seen}, so each "
                 "channel has 1 value and PyTorch raises 'Expected more than 1 value per "
                 "channel when training'",
-                fix,
+                f"{fix}, or norm: layer",
             )
         return (
-            f"BatchNorm with one sample per batch: {seen}; it normalises each sample by its "
-            "own statistics in training and by running averages at eval, so the network "
-            "trains as one function and samples as another",
-            fix,
+            "GS211",
+            f"BatchNorm over {format_shape(out)} with one sample per batch: {seen}; it "
+            "normalises each sample by its own statistics in training (instance norm) and by "
+            "running averages at eval, so the network samples with other statistics than it "
+            "trained with",
+            f"{fix}, or norm: instance (what it does now, at eval too)",
         )
     if norm == "instance" and image and spatial == 1:
         return (
+            "GS210",
             f"InstanceNorm on a {out[1]}x{out[2]} map: each channel has 1 value, and PyTorch "
             "raises 'Expected more than 1 spatial element when training'",
             "norm: none",
         )
     if norm == "layer" and prod(out) == 1:
         return (
+            "GS210",
             f"layer norm over {format_shape(out)}: a single value normalises to 0, so the "
-            "output is always the norm's bias and nothing before it can learn",
+            "output is always the norm's bias and nothing before it gets a gradient",
             "norm: none",
         )
     return None
+
+
+def _norm_findings(ctx: RuleContext, code: str) -> Iterator[Finding]:
+    for network in NETWORKS:
+        layers, _, result = _network(ctx, network)
+        for row in result.rows:
+            norm = layers[row.index].norm
+            found = _norm_problem(ctx, network, norm, row.out_shape) if norm != "none" else None
+            if found and found[0] == code:
+                yield Finding((network, "layers", row.index, "norm"), found[1], found[2])
 
 
 @rule(
     "GS210",
     "norm-without-values",
     "error",
-    summary="A norm has nothing to normalise over: BatchNorm with one sample per forward "
-    "(G's batch of 1, or D's batch_size / pack = 1), InstanceNorm on a 1x1 map, layer norm "
-    "over a single value.",
-    why="BatchNorm1d and InstanceNorm raise at the first training step ('Expected more than 1 "
-    "value per channel'); BatchNorm2d over one sample trains as instance norm and samples "
-    "with other statistics; a norm over one value outputs a constant.",
-    example="data: {batch_size: 64}\ndiscriminator:\n  pack: 64\n  layers:\n"
-    "    - {conv: 128, kernel: 4, stride: 2, padding: 1, norm: batch}",
+    summary="A norm has nothing to normalise over: BatchNorm with one value per channel (one "
+    "sample per forward on a 1x1 map or on features: G's batch of 1, or D's batch_size / "
+    "pack = 1), InstanceNorm on a 1x1 map, layer norm over a single value.",
+    why="BatchNorm and InstanceNorm raise at the first training step ('Expected more than 1 "
+    "value per channel', 'Expected more than 1 spatial element'); a norm over one value "
+    "outputs a constant, so nothing before it learns.",
+    example="data: {batch_size: 64}\ndiscriminator:\n  pack: 64\n  layers:\n    ...\n"
+    "    - {flatten: true}\n    - {linear: 256, norm: batch}   # BatchNorm1d on (1, 256)",
     fix="A batch of at least two samples (two packs for D), or another norm at that layer "
     "(the message names one).",
 )
 def norms_have_values(ctx: RuleContext) -> Iterator[Finding]:
-    for network in NETWORKS:
-        layers, _, result = _network(ctx, network)
-        for row in result.rows:
-            norm = layers[row.index].norm
-            found = _norm_problem(ctx, network, norm, row.out_shape) if norm != "none" else None
-            if found:
-                yield Finding((network, "layers", row.index, "norm"), *found)
+    yield from _norm_findings(ctx, "GS210")
+
+
+@rule(
+    "GS211",
+    "batchnorm-over-one-sample",
+    "warning",
+    summary="BatchNorm over one sample per forward on a map larger than 1x1 (G's batch of 1, "
+    "or D's batch_size / pack = 1): it acts as instance norm.",
+    why="PyTorch trains it (pix2pix does, with a batch of 1), but each sample is normalised "
+    "by its own statistics while training and by running averages at eval, so the network "
+    "samples as another function than it trained as, and D learns nothing across samples.",
+    example="data: {batch_size: 64}\ndiscriminator:\n  pack: 64\n  layers:\n"
+    "    - {conv: 128, kernel: 4, stride: 2, padding: 1, norm: batch}",
+    fix="A batch of at least two samples (two packs for D), or norm: instance, which does the "
+    "same in training and at eval.",
+)
+def batchnorm_over_one_sample(ctx: RuleContext) -> Iterator[Finding]:
+    yield from _norm_findings(ctx, "GS211")

@@ -8,7 +8,6 @@ Each test uses the one-step run or a single step, so the file runs in seconds on
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import json
 import os
@@ -326,7 +325,6 @@ def test_resume_drops_each_fallback_it_does_not_choose_before_loading_the_next(
 
     def counting_read(path: Path, *args: Any) -> dict[str, Any]:
         nonlocal most_held
-        gc.collect()
         most_held = max(most_held, sum(ref() is not None for ref in loaded))
         state = read(path, *args)
         loaded.append(weakref.ref(state["generator"]["weight"]))
