@@ -251,9 +251,7 @@ def _one_sample_batch(ctx: RuleContext, network: str) -> tuple[str, str]:
     if network == "generator":
         return "G makes a batch of 1 sample", "data.batch_size: 2 or more"
     pack = ctx.spec.discriminator.pack
-    seen = (
-        f"D scores batch_size / pack = {ctx.spec.data.batch_size} / {pack} = 1 pack per forward"
-    )
+    seen = f"D scores batch_size / pack = {ctx.spec.data.batch_size} / {pack} = 1 pack per forward"
     smaller = ", a smaller pack" if pack > 1 else ""
     return seen, f"data.batch_size: {2 * pack}{smaller}"
 
