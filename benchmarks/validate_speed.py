@@ -59,6 +59,20 @@ limit, so an old ganspec cannot take the machine down. The cases:
   fifo-no-writer       a FIFO nobody writes to
   fifo-small-spec      a FIFO whose writer sends a preset: validates with exit 0
 
+A tabular table (``--tabular``)
+-------------------------------
+``--tabular`` instead validates a kind: tabular spec against a large CSV file: the customers
+demo table of ``--rows`` rows (default 100,000; ganspec/tabular/customers.py writes it, seed 0)
+read by specs/ctgan-customers.yaml, ``--runs`` times (default 3). Two cases: the clean table
+(exit 0), and the same table under a reversed date inequality, which every churned row breaks
+(23,482 findings at seed 0, 20 of them worded; exit 1). It reports wall time, CPU time (user +
+system, from ``os.wait4``: steadier than wall time on a shared machine) and peak RSS, against
+targets stated per 100,000 rows on one core: CPU time at most 3 s, peak RSS at most 100 MiB::
+
+    .venv/bin/python benchmarks/validate_speed.py --tabular
+    .venv/bin/python benchmarks/validate_speed.py --tabular --rows 1000000 --keep /tmp/big
+    /usr/bin/time -v .venv/bin/python -m ganspec validate /tmp/big/customers.yaml
+
 Any one of them can be run by hand with ``/usr/bin/time -v`` (its "Maximum resident set size"
 is the same ``ru_maxrss`` figure)::
 
@@ -254,11 +268,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--case", action="append", help="with --worst: only this case (repeatable)")
     parser.add_argument(
-        "--keep", type=Path, help="with --worst: write the inputs into this folder and keep them"
+        "--keep",
+        type=Path,
+        help="with --worst or --tabular: write the inputs into this folder and keep them",
+    )
+    parser.add_argument(
+        "--tabular",
+        action="store_true",
+        help="validate specs/ctgan-customers.yaml against a large customers CSV instead",
+    )
+    parser.add_argument(
+        "--rows", type=int, default=TABULAR_ROWS, help="with --tabular: rows of the CSV file"
     )
     args = parser.parse_args(argv)
+    if args.worst and args.tabular:
+        parser.error("--worst and --tabular are two separate runs")
     if args.runs is None:
-        args.runs = 3 if args.worst else 21
+        args.runs = 3 if args.worst or args.tabular else 21
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if not hasattr(os, "wait4"):
@@ -538,10 +564,122 @@ def _size(path: Path) -> str:
     return f"{path.stat().st_size / 1000:.0f} KB" if path.is_file() else "stream"
 
 
+# --- a large tabular table (--tabular) ----------------------------------------------------------
+
+TABULAR_ROWS = 100_000
+TABULAR_CPU_S_PER_100K = 3.0
+TABULAR_RSS_MIB = 100.0
+CUSTOMERS_SPEC = REPO_ROOT / "specs" / "ctgan-customers.yaml"
+CUSTOMERS_SOURCE = "source: {type: customers, rows: 2000}"
+
+
+def run_cpu(argv: list[str]) -> tuple[float, float, float, int]:
+    """(wall s, user + system CPU s, peak RSS MiB, exit code) of one bounded run."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_limit_address_space,
+    )
+    timer = threading.Timer(WORST_TIMEOUT_S * 10, proc.kill)
+    timer.start()
+    try:
+        _, status, rusage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    cpu = rusage.ru_utime + rusage.ru_stime
+    return wall, cpu, maxrss_to_mib(rusage.ru_maxrss), proc.returncode
+
+
+def tabular_cases(folder: Path, rows: int) -> list[tuple[str, Path, int]]:
+    """(name, spec, expected exit): the customers CSV of ``rows`` rows, clean and broken."""
+    table = folder / "customers.csv"
+    generator = REPO_ROOT / "ganspec" / "tabular" / "customers.py"
+    written = subprocess.run(
+        [sys.executable, str(generator), "--rows", str(rows), "--seed", "0", "--out", str(table)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    require_success("customers.py", written)
+    text = CUSTOMERS_SPEC.read_text(encoding="utf-8")
+    if CUSTOMERS_SOURCE not in text:
+        raise SystemExit(f"error: {CUSTOMERS_SPEC} no longer says `{CUSTOMERS_SOURCE}`")
+    clean = text.replace(CUSTOMERS_SOURCE, "source: {type: csv, path: customers.csv}")
+    broken = clean.replace(
+        "inequality: {low: signup_date, high: churn_date, strict: true}",
+        "inequality: {low: churn_date, high: signup_date, strict: true}",
+    )
+    cases = [("clean", clean, 0), ("every-churn-breaks", broken, 1)]
+    for name, spec_text, _ in cases:
+        (folder / f"{name}.yaml").write_text(spec_text, encoding="utf-8")
+    return [(name, folder / f"{name}.yaml", code) for name, _, code in cases]
+
+
+def main_tabular(args: argparse.Namespace) -> int:
+    """Validate a large customers CSV ``args.runs`` times per case; check CPU time and RSS."""
+    python = sys.executable
+    compileall.compile_dir(str(REPO_ROOT / "ganspec"), quiet=1)
+    cpu_target = TABULAR_CPU_S_PER_100K * args.rows / 100_000
+    results: dict[str, dict[str, Any]] = {}
+    with _worst_folder(args.keep) as folder:
+        cases = tabular_cases(folder, args.rows)
+        size = _size(folder / "customers.csv")
+        for _name, spec, _ in cases:  # warm-up: page cache, bytecode
+            run_cpu([python, "-m", "ganspec", "validate", str(spec)])
+        for _ in range(args.runs):
+            for name, spec, _ in cases:
+                wall, cpu, rss, code = run_cpu([python, "-m", "ganspec", "validate", str(spec)])
+                entry = results.setdefault(name, {"wall_s": [], "cpu_s": [], "rss_mib": []})
+                entry["wall_s"].append(wall)
+                entry["cpu_s"].append(cpu)
+                entry["rss_mib"].append(rss)
+                entry.setdefault("exits", []).append(code)
+    print(
+        f"ganspec validate on a {args.rows:,}-row customers CSV ({size}): median of "
+        f"{args.runs} runs each; python {sys.version.split()[0]}; {os.cpu_count()} CPUs; "
+        f"targets: CPU under {cpu_target:.1f} s, peak RSS under {TABULAR_RSS_MIB:.0f} MiB\n"
+    )
+    header = f"{'case':<20} {'wall s':>7} {'CPU s':>6} {'RSS MiB':>8} {'exit':>5}  verdict"
+    print(header)
+    print("-" * len(header))
+    failed = []
+    for name, _, expected in cases:
+        entry = results[name]
+        ok = (
+            max(entry["cpu_s"]) < cpu_target
+            and max(entry["rss_mib"]) < TABULAR_RSS_MIB
+            and set(entry["exits"]) == {expected}
+        )
+        entry["pass"] = ok
+        if not ok:
+            failed.append(name)
+        print(
+            f"{name:<20} {statistics.median(entry['wall_s']):7.2f} "
+            f"{statistics.median(entry['cpu_s']):6.2f} {max(entry['rss_mib']):8.1f} "
+            f"{','.join(str(c) for c in sorted(set(entry['exits']))):>5}  "
+            f"{'PASS' if ok else 'FAIL'}"
+        )
+    if args.json:
+        print()
+        print(json.dumps({"rows": args.rows, "cases": results}, indent=2))
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+        return 1 if args.check else 0
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worst:
         return main_worst(args)
+    if args.tabular:
+        return main_tabular(args)
     python = sys.executable
     spec = str(args.spec)
     cwd = REPO_ROOT

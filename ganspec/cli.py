@@ -22,9 +22,14 @@ def cli() -> None:
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@click.option("--explain", is_flag=True, help="Print both networks' layer tables with shapes.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Print both networks' layer tables with shapes (tabular: the column table).",
+)
 def validate(spec: Path, fmt: str, explain: bool) -> None:
-    """Check SPEC: schema, exact shape math and stability rules.
+    """Check SPEC: schema, exact shape math and stability rules (kind: tabular: the data
+    contract, checked against the data too, each finding with its spec line and data row).
 
     Exit 0 when there is no error (warnings allowed), 1 when there are errors, 2 when the file
     cannot be read as a spec.
@@ -84,11 +89,13 @@ def render(
     Validates first and refuses a spec with errors. Files you changed since the last render are
     left alone and listed; --dry-run shows the plan without writing. With --smoke, a successful
     render is followed by its health check (see `ganspec smoke`), whose exit code is returned.
+    Exit 1: the spec has errors or the folder cannot be written; 2: a bad manifest, or a valid
+    spec of a kind ganspec cannot render yet (tabular), with nothing written.
     """
     from ganspec.diagnostics import format_text, printable, summary
     from ganspec.render.engine import parse_agents
     from ganspec.render.formatting import TemplateBug
-    from ganspec.render.pipeline import render_spec
+    from ganspec.render.pipeline import NotRenderable, render_spec
     from ganspec.render.writer import BadManifest, RenderRefused
 
     try:
@@ -102,6 +109,9 @@ def render(
     except RenderRefused as exc:
         click.echo(f"ganspec render: {exc}", err=True)
         sys.exit(2 if isinstance(exc, BadManifest) else 1)
+    except NotRenderable as exc:  # a valid spec this ganspec cannot render: not the spec's fault
+        click.echo(f"ganspec render: {exc}", err=True)
+        sys.exit(2)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         click.echo(f"ganspec render: cannot write{where}: {exc.strerror or exc}", err=True)
@@ -221,14 +231,19 @@ def _smoke(
 def prompt(spec: Path) -> None:
     """Print SPEC's PROMPT.md (for piping into an AI coding tool)."""
     from ganspec.diagnostics import format_text
-    from ganspec.render.pipeline import prompt_for
+    from ganspec.render.pipeline import NotRenderable, prompt_for
     from ganspec.validate import validate_file
 
     report = validate_file(spec)
     if report.exit_code != 0:
         click.echo(format_text(report.diagnostics), err=True)
         sys.exit(report.exit_code)
-    click.echo(prompt_for(report), nl=False)
+    try:
+        text = prompt_for(report)
+    except NotRenderable as exc:
+        click.echo(f"ganspec prompt: {exc}", err=True)
+        sys.exit(2)
+    click.echo(text, nl=False)
 
 
 @cli.command()

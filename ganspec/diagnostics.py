@@ -55,8 +55,33 @@ def _github(text: str, table: dict[str, str]) -> str:
 
 
 @dataclass(frozen=True)
+class DataLocation:
+    """Where in a data file a finding about a spec's data is: the spec says what the data
+    must be, the data row shows where it is not.
+
+    ``line`` is the physical line a CSV record starts on (the header is line 1); ``row`` the
+    1-based data row (a Parquet or generated table has rows, not lines). A finding about the
+    whole file has neither.
+    """
+
+    file: str
+    line: int | None = None
+    row: int | None = None
+
+    def as_text(self) -> str:
+        file = printable(self.file)
+        if self.line is not None:
+            return f"{file}:{self.line}"
+        return f"{file} row {self.row}" if self.row is not None else file
+
+
+@dataclass(frozen=True)
 class Diagnostic:
-    """One finding about a spec: what rule, how bad, where, and how to fix it."""
+    """One finding about a spec: what rule, how bad, where, and how to fix it.
+
+    ``data`` is a second location, in the data file a tabular spec describes, for findings
+    that a row of the data shows (a broken constraint, a duplicate key).
+    """
 
     code: str
     severity: Severity
@@ -66,6 +91,7 @@ class Diagnostic:
     line: int
     column: int
     fix: str | None = None
+    data: DataLocation | None = None
 
     @classmethod
     def at(
@@ -76,18 +102,28 @@ class Diagnostic:
         message: str,
         path: str = "",
         fix: str | None = None,
+        data: DataLocation | None = None,
     ) -> Diagnostic:
         """A finding placed at ``where`` = (file, line, column); no field grows unbounded."""
         file, line, column = where
         message, path = elide(message, MAX_FIELD_CHARS), elide(path, MAX_FIELD_CHARS)
         fix = None if fix is None else elide(fix, MAX_FIELD_CHARS)
-        return cls(code, severity, message, path, file, line, column, fix)
+        if data is not None:
+            data = replace(data, file=elide(data.file, MAX_FIELD_CHARS))
+        return cls(code, severity, message, path, file, line, column, fix, data)
 
     def as_text(self) -> str:
-        """One line for a terminal: whatever the spec wrote is shown, never obeyed."""
-        where = f"{printable(self.file)}:{self.line}:{self.column}"
+        """One line for a terminal: whatever the spec wrote is shown, never obeyed.
+
+        A finding shown by a data row starts at that row and names the spec line after the
+        message: ``customers.csv:48: GS726 [error] constraints[0]: ... (spec.yaml:31:5)``.
+        """
+        spec_at = f"{printable(self.file)}:{self.line}:{self.column}"
+        where = spec_at if self.data is None else self.data.as_text()
         subject = f"{printable(self.path)}: " if self.path else ""
         text = f"{where}: {self.code} [{self.severity}] {subject}{printable(self.message)}"
+        if self.data is not None:
+            text += f" ({spec_at})"
         if self.fix:
             text += f" -- fix: {printable(self.fix)}"
         return text
@@ -100,6 +136,8 @@ class Diagnostic:
         """
         level = {"error": "error", "warning": "warning", "info": "notice"}[self.severity]
         subject = f"{self.path}: " if self.path else ""
+        if self.data is not None:  # annotated on the spec line, the data row leads the text
+            subject = f"{self.data.as_text()}: {subject}"
         body = f"{subject}{self.message}" + (f" -- fix: {self.fix}" if self.fix else "")
         file = _github(_without_controls(self.file), _GITHUB_PROPERTY)
         title = _github(_without_controls(self.code), _GITHUB_PROPERTY)
@@ -114,12 +152,16 @@ def _without_controls(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group() if m.group() in "\r\n" else _escape_control(m), text)
 
 
-def sort_key(diagnostic: Diagnostic) -> tuple[int, int, int, str]:
+def sort_key(diagnostic: Diagnostic) -> tuple[int, int, int, str, int]:
+    """By spec position, then severity and code; findings of one spec line by data row."""
+    data = diagnostic.data
+    row = 0 if data is None else (data.line or data.row or 0)
     return (
         diagnostic.line,
         diagnostic.column,
         SEVERITY_ORDER[diagnostic.severity],
         diagnostic.code,
+        row,
     )
 
 

@@ -20,6 +20,7 @@ from ganspec.diagnostics import MAX_PER_CODE, Diagnostic, elide
 from ganspec.source import PathKey, Position, SourceDocument
 from ganspec.spec import SPEC_KINDS, SPEC_VERSION, Spec
 from ganspec.spec.layers import LAYER_TYPES, OP_KEYS, op_of
+from ganspec.spec.tabular import CONSTRAINT_KEYS, CONSTRAINT_TYPES, constraint_of
 
 # Words people write for a field, mapped to the field ganspec calls it.
 SYNONYMS: dict[str, str] = {
@@ -115,7 +116,8 @@ class _Mapper:
         node: Any = self.doc.data
         skip_tag = False
         for part in loc:
-            if isinstance(node, dict) and not skip_tag and _is_tag(part, node):
+            list_item = bool(path) and isinstance(path[-1], int)
+            if isinstance(node, dict) and not skip_tag and _is_tag(part, node, list_item):
                 skip_tag = True
                 continue
             skip_tag = False
@@ -156,6 +158,8 @@ class _Mapper:
             )
         if kind == "layer_op":
             return self._layer_op(path, value)
+        if kind == "constraint_kind":
+            return self._constraint_kind(path, value)
         if kind == "union_tag_invalid" and isinstance(value, dict) and "type" in value:
             path = (*path, "type")
             value = value["type"]
@@ -189,28 +193,71 @@ class _Mapper:
                 )
         return self.diagnostic("GS105", f"the layer has no op key; add one of: {ops}", path)
 
+    def _constraint_kind(self, path: PathKey, value: Any) -> Diagnostic:
+        kinds = ", ".join(CONSTRAINT_KEYS)
+        if not isinstance(value, dict):
+            return self.diagnostic(
+                "GS104",
+                f"a constraint is a mapping like {{inequality: {{low: a, high: b}}}}; one of: "
+                f"{kinds}",
+                path,
+            )
+        present = [key for key in value if key in CONSTRAINT_TYPES]
+        if len(present) > 1:
+            return self.diagnostic(
+                "GS104",
+                f"a constraint has exactly one kind key, this one has {', '.join(present)}",
+                path,
+                fix="split it into one constraint per kind",
+            )
+        for key in value:
+            suggestion = did_you_mean(str(key), list(CONSTRAINT_KEYS))
+            if suggestion:
+                return self.diagnostic(
+                    "GS103",
+                    f"unknown constraint '{elide(str(key))}'; did you mean '{suggestion}'?",
+                    (*path, key),
+                    key=True,
+                    fix=f"rename '{elide(str(key))}' to '{suggestion}'",
+                )
+        return self.diagnostic(
+            "GS105", f"the constraint has no kind key; add one of: {kinds}", path
+        )
+
 
 _MISSING = object()
 
 
-def _is_tag(part: Any, node: dict[str, Any]) -> bool:
-    """Pydantic inserts union tags into locs: a layer's op key, or a source's ``type`` value."""
+def _is_tag(part: Any, node: dict[str, Any], list_item: bool) -> bool:
+    """Pydantic inserts union tags into locs: a layer's op key or a constraint's kind key (both
+    list items), or a source's or column's ``type`` value. A column named ``range`` under
+    ``data.columns`` is a key, not a tag: it is no list item."""
     if not isinstance(part, str):
         return False
-    return part == op_of(node) or (part not in node and node.get("type") == part)
+    if list_item and part in (op_of(node), constraint_of(node)):
+        return True
+    return part not in node and node.get("type") == part
 
 
 def _fields_at(root: type[BaseModel], path: PathKey, raw_root: Any) -> list[str]:
-    """Field names of the model that sits at ``path``, found by walking annotations."""
+    """Field names of the model that sits at ``path``, found by walking annotations.
+
+    A list index, or a key of a mapping field (a column name under ``data.columns``), steps
+    into the field's items and keeps the candidate models.
+    """
     candidates: list[type[BaseModel]] = [root]
     raw: Any = raw_root
+    keyed = False  # the next string part is a key of a mapping field, not a model field
     for part in path:
-        if isinstance(part, str):
+        if isinstance(part, str) and not keyed:
             model = _pick(candidates, raw)
             field = model.model_fields.get(part) if model else None
             if field is None:
                 return []
             candidates = _models_in(field.annotation)
+            keyed = _is_mapping(field.annotation)
+        else:
+            keyed = False
         raw = _child(raw, part)
     model = _pick(candidates, raw)
     return list(model.model_fields) if model else []
@@ -236,15 +283,30 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
+def _is_mapping(annotation: Any) -> bool:
+    """Whether an annotation such as ``Annotated[dict[str, Column], ...] | None`` is a dict."""
+    stack = [annotation]
+    while stack:
+        item = stack.pop()
+        if typing.get_origin(item) is dict:
+            return True
+        if typing.get_origin(item) is not None:
+            stack.extend(typing.get_args(item))
+    return False
+
+
 def _pick(models: list[type[BaseModel]], raw: Any) -> type[BaseModel] | None:
-    """The union member a raw mapping means: by its layer op key or its ``type`` value."""
+    """The union member a raw mapping means: by its layer op key, its constraint kind key or
+    its ``type`` value."""
     if len(models) == 1:
         return models[0]
     if not isinstance(raw, dict):
         return None
-    op = op_of(raw)
+    op, constraint = op_of(raw), constraint_of(raw)
     for model in models:
         if op is not None and model is LAYER_TYPES.get(op):
+            return model
+        if constraint is not None and model is CONSTRAINT_TYPES.get(constraint):
             return model
         type_field = model.model_fields.get("type")
         if type_field is not None and raw.get("type") in typing.get_args(type_field.annotation):
@@ -388,12 +450,18 @@ def check_schema(document: SourceDocument) -> SchemaResult:
         )
         return SchemaResult(None, diagnostics)
     if not isinstance(kind, str) or kind not in SPEC_KINDS:
+        close = (
+            difflib.get_close_matches(kind.lower(), list(SPEC_KINDS), n=1, cutoff=0.6)
+            if isinstance(kind, str) and len(kind) <= _LONGEST_WORD
+            else []
+        )
         diagnostics.append(
             mapper.diagnostic(
                 "GS106",
                 f"kind {_show(kind)} is not supported by this ganspec; supported: "
-                f"{', '.join(SPEC_KINDS)}",
+                f"{', '.join(SPEC_KINDS)}" + (f"; did you mean '{close[0]}'?" if close else ""),
                 ("kind",),
+                fix=f"kind: {close[0]}" if close else None,
             )
         )
         return SchemaResult(None, diagnostics)

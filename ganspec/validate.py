@@ -6,12 +6,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ganspec.diagnostics import Diagnostic, cap_per_code, sort_key
+from ganspec.diagnostics import DataLocation, Diagnostic, cap_per_code, sort_key
 from ganspec.rules import RULES
 from ganspec.rules.context import RuleContext
 from ganspec.schema_check import check_schema, path_text
 from ganspec.source import PathKey, SourceDocument, UnusableInput, parse_text, read_spec_file
 from ganspec.spec import Spec
+from ganspec.spec.tabular import TabularSpec
+from ganspec.tabular.context import TabularContext
 
 
 @dataclass
@@ -22,7 +24,7 @@ class Report:
     text: str = ""  # the spec as read, once
     diagnostics: list[Diagnostic] = field(default_factory=list)
     spec: Spec | None = None
-    context: RuleContext | None = None
+    context: RuleContext | TabularContext | None = None
     unusable: bool = False
     ignored: Counter[str] = field(default_factory=Counter)
     # Findings beyond MAX_PER_CODE of one code, by severity: counted, not listed.
@@ -77,10 +79,10 @@ def validate_document(document: SourceDocument) -> Report:
         return report.finish(result.not_shown)
     spec = result.spec
     report.spec = spec
-    report.context = RuleContext(spec)
+    report.context = _context(spec, document)
     ignored = _ignore_list(spec, document, report)
     for rule in RULES.values():
-        if rule.check is None:
+        if rule.check is None or not rule.applies_to(spec.kind):
             continue
         for finding in rule.check(report.context):
             if rule.code in ignored:
@@ -88,7 +90,13 @@ def validate_document(document: SourceDocument) -> Report:
                 continue
             report.diagnostics.append(
                 _place(
-                    document, rule.code, rule.severity, finding.path, finding.message, finding.fix
+                    document,
+                    rule.code,
+                    rule.severity,
+                    finding.path,
+                    finding.message,
+                    finding.fix,
+                    finding.data,
                 )
             )
     for code, count in sorted(report.ignored.items()):
@@ -104,7 +112,16 @@ def validate_document(document: SourceDocument) -> Report:
                 None,
             )
         )
-    return report.finish()
+    more = report.context.unlisted() if isinstance(report.context, TabularContext) else None
+    return report.finish(more)
+
+
+def _context(spec: Spec, document: SourceDocument) -> RuleContext | TabularContext:
+    """The context the spec's kind's rules take. A tabular spec's data paths start at the
+    spec file's folder (the working folder for a spec given as text)."""
+    if isinstance(spec, TabularSpec):
+        return TabularContext(spec, Path(document.file).parent)
+    return RuleContext(spec)
 
 
 def _ignore_list(spec: Spec, document: SourceDocument, report: Report) -> set[str]:
@@ -132,7 +149,8 @@ def _place(
     path: PathKey,
     message: str,
     fix: str | None,
+    data: DataLocation | None = None,
 ) -> Diagnostic:
     position = document.position(path)
     where = (document.file, position.line, position.column)
-    return Diagnostic.at(where, code, severity, message, path_text(path), fix)  # type: ignore[arg-type]
+    return Diagnostic.at(where, code, severity, message, path_text(path), fix, data)  # type: ignore[arg-type]

@@ -14,6 +14,14 @@ from ganspec.validate import Report, validate_text
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 PRESET_NAMES = sorted(path.stem for path in SPECS.glob("*.yaml"))
+# Each preset's kind: tests of networks, shapes, rendering and training take the image ones;
+# tabular specs have no layers and no project templates yet (issue 10's render slice).
+PRESET_KINDS = {
+    name: yaml.safe_load((SPECS / f"{name}.yaml").read_text(encoding="utf-8"))["kind"]
+    for name in PRESET_NAMES
+}
+IMAGE_PRESETS = [name for name in PRESET_NAMES if PRESET_KINDS[name] == "image"]
+TABULAR_PRESETS = [name for name in PRESET_NAMES if PRESET_KINDS[name] == "tabular"]
 DELETE = object()
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -24,7 +24,7 @@ BROKEN = ROOT / "examples" / "broken"
 SPECS = ROOT / "specs"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((BROKEN / "expected.json").read_text("utf-8"))
 EXAMPLES = sorted(path.name for path in BROKEN.glob("*.yaml"))
-JSON_KEYS = {"code", "severity", "message", "path", "file", "line", "column", "fix"}
+JSON_KEYS = {"code", "severity", "message", "path", "file", "line", "column", "fix", "data"}
 GITHUB_PREFIXES = ("::error ", "::warning ", "::notice ")
 
 # A spread of outcomes for the CLI checks: shape error, warning only, typo, unusable inputs.
@@ -37,6 +37,8 @@ CLI_EXAMPLES = [
     "tab-indented.yaml",
     "alias-bomb.yaml",
     "not-utf8-latin1.yaml",
+    "data-churn-before-signup.yaml",
+    "dp-with-pac-10.yaml",
 ]
 
 
@@ -45,12 +47,23 @@ def _describe(diagnostics: list[Diagnostic]) -> str:
 
 
 def _matches(diagnostic: Diagnostic, wanted: dict[str, Any]) -> bool:
+    """Code, spec line, path and wording; and, for a finding a data row shows (tabular), the
+    data file's name and line."""
     text = diagnostic.message + " " + (diagnostic.fix or "")
+    data = diagnostic.data
     return (
         diagnostic.code == wanted["code"]
         and diagnostic.line == wanted["line"]
         and diagnostic.path == wanted["path"]
         and wanted["contains"] in text
+        and (
+            "data" not in wanted
+            or (
+                data is not None
+                and Path(data.file).name == wanted["data"]["file"]
+                and data.line == wanted["data"]["line"]
+            )
+        )
     )
 
 
@@ -77,8 +90,11 @@ def test_expectations_are_well_formed() -> None:
         assert entry["exit"] in (0, 1, 2), name
         assert entry["diagnostics"], f"{name}: list the diagnostic that shows what is wrong"
         for wanted in entry["diagnostics"]:
-            assert set(wanted) == {"code", "line", "path", "contains"}, name
+            assert set(wanted) - {"data"} == {"code", "line", "path", "contains"}, name
             assert isinstance(wanted["line"], int) and wanted["line"] >= 1, name
+            if "data" in wanted:
+                assert set(wanted["data"]) == {"file", "line"}, name
+                assert (BROKEN / wanted["data"]["file"]).is_file(), name
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

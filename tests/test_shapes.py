@@ -18,7 +18,7 @@ from ganspec.shapes import format_shape, solve, trace
 from ganspec.spec.image import ImageSpec
 from ganspec.spec.layers import Layer
 from ganspec.validate import validate_file
-from tests.conftest import PRESET_NAMES, ROOT, SPECS, preset_data
+from tests.conftest import IMAGE_PRESETS, ROOT, SPECS, preset_data
 from tests.project_imports import project_imports
 
 TEMPLATE = ROOT / "templates" / "image" / "project"
@@ -30,7 +30,7 @@ def layers(*raw: dict[str, Any]) -> list[Any]:
     return LAYERS.validate_python(list(raw))
 
 
-@pytest.mark.parametrize("name", PRESET_NAMES)
+@pytest.mark.parametrize("name", IMAGE_PRESETS)
 def test_presets_land_on_data_and_reduce_to_one_value(name: str) -> None:
     context = RuleContext(ImageSpec.model_validate(preset_data(name)))
     assert context.generator_trace.output == context.data_shape
@@ -235,7 +235,7 @@ def _saved_bytes(net: nn.Module, *inputs: torch.Tensor | None) -> int:
     return sum(saved.values())
 
 
-@pytest.mark.parametrize("name", PRESET_NAMES)
+@pytest.mark.parametrize("name", IMAGE_PRESETS)
 def test_footprint_counts_the_parameters_torch_builds_and_bounds_what_autograd_saves(
     name: str,
 ) -> None:

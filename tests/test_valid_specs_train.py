@@ -41,7 +41,7 @@ import yaml
 from ganspec.render.pipeline import render_files
 from ganspec.spec.layers import op_of
 from ganspec.validate import Report, validate_text
-from tests.conftest import PRESET_NAMES, preset_data
+from tests.conftest import IMAGE_PRESETS, preset_data
 from tests.project_imports import project_imports
 
 EXAMPLES = 20
@@ -267,7 +267,7 @@ def _mutate_training(rng: random.Random, spec: dict[str, Any]) -> None:
 
 def draw_spec(rng: random.Random) -> dict[str, Any]:
     """One candidate: a preset with a handful of user-sized changes, on synthetic data."""
-    spec = copy.deepcopy(preset_data(rng.choice(PRESET_NAMES)))
+    spec = copy.deepcopy(preset_data(rng.choice(IMAGE_PRESETS)))
     data = spec["data"]
     data["source"] = {"type": "synthetic"}
     pack = rng.choice([1, 1, 2, 4])

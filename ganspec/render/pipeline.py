@@ -12,6 +12,24 @@ from ganspec.render.formatting import format_and_check
 from ganspec.render.writer import Plan, apply, plan, sha256
 from ganspec.validate import Report, validate_file
 
+# Kinds with project templates. A valid spec of another kind is refused, never half-rendered.
+RENDERABLE_KINDS = frozenset({"image"})
+
+
+class NotRenderable(Exception):
+    """The spec is valid, but ganspec cannot render projects of its kind yet (exit 2)."""
+
+
+def require_renderable(report: Report) -> None:
+    assert report.spec is not None
+    kind = report.spec.kind
+    if kind not in RENDERABLE_KINDS:
+        raise NotRenderable(
+            f"{report.file} is a valid kind: {kind} spec, but rendering {kind} projects is not "
+            "built yet (issue 10, next slice); nothing was written. `ganspec validate` checks "
+            "the spec and its data today"
+        )
+
 
 @dataclass
 class RenderOutcome:
@@ -45,6 +63,7 @@ def render_spec(
     report = validate_file(spec_path)
     if report.exit_code != 0:
         return RenderOutcome(report)
+    require_renderable(report)
     files = render_files(report, agents)
     encoded = {path: text.encode("utf-8") for path, text in files.items()}
     spec_hash = sha256(report.text.encode("utf-8"))  # the spec as validated, not re-read
@@ -64,4 +83,5 @@ def render_spec(
 
 def prompt_for(report: Report) -> str:
     assert report.context is not None and report.spec is not None
+    require_renderable(report)
     return render_prompt(build_context(report.context, _project_template(report.spec.kind)))

@@ -8,7 +8,7 @@ from ganspec import project_names
 from ganspec.footprint import GB, LARGEST_DEVICE_GB, Footprint, NetworkCost, format_bytes
 from ganspec.footprint import format_count as count
 from ganspec.rules.context import RuleContext, batch_at_most
-from ganspec.rules.registry import Finding, rule
+from ganspec.rules.registry import ALL_KINDS, Finding, rule
 from ganspec.shapes import describe
 from ganspec.spec.image import Training
 from ganspec.spec.layers import op_of
@@ -26,6 +26,7 @@ DEFAULT_BUDGET = Training.model_fields["memory_budget"].default
     "refuses the rendered project outright.",
     example='name: _faces   # renders name = "-faces" in pyproject.toml',
     fix="Drop the leading and trailing underscores (the message suggests a name).",
+    kinds=ALL_KINDS,
 )
 def valid_project_name(ctx: RuleContext) -> Iterator[Finding]:
     name = ctx.spec.name
@@ -51,6 +52,7 @@ def valid_project_name(ctx: RuleContext) -> Iterator[Finding]:
     "`name: click` uninstalls click and breaks every tool that needs it, ganspec included.",
     example="name: click",
     fix="Pick a name of your own; the message suggests one (e.g. click_gan).",
+    kinds=ALL_KINDS,
 )
 def name_is_free(ctx: RuleContext) -> Iterator[Finding]:
     name = ctx.spec.name

@@ -1,20 +1,18 @@
 """The rule registry: every diagnostic code, its documentation, and the check that emits it.
 
 Modelled on ruff: stable codes grouped by family (one module per family), each rule with a
-summary, why it matters, an example and the fix, printable with ``ganspec rule CODE``.
+summary, why it matters, an example and the fix, printable with ``ganspec rule CODE``. Each
+rule names the spec kinds it applies to: validate runs a rule only on specs of those kinds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
-from ganspec.diagnostics import Severity
+from ganspec.diagnostics import DataLocation, Severity
 from ganspec.source import PathKey
-
-if TYPE_CHECKING:
-    from ganspec.rules.context import RuleContext
 
 FAMILIES: dict[str, str] = {
     "GS1": "schema and input",
@@ -23,7 +21,12 @@ FAMILIES: dict[str, str] = {
     "GS4": "data contract",
     "GS5": "validation protocol",
     "GS6": "project and resources",
+    "GS7": "tabular data contract",
 }
+KINDS = ("image", "tabular")
+ALL_KINDS = frozenset(KINDS)
+IMAGE = frozenset({"image"})
+TABULAR = frozenset({"tabular"})
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,12 @@ class Finding:
     path: PathKey
     message: str
     fix: str | None = None
+    data: DataLocation | None = None  # the data row that shows it (tabular data checks)
 
 
-Check = Callable[["RuleContext"], Iterable[Finding]]
+# A check takes its kind's context: rules.context.RuleContext (image) or
+# tabular.context.TabularContext.
+Check = Callable[[Any], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
@@ -48,16 +54,21 @@ class Rule:
     example: str
     fix: str
     check: Check | None = None
+    kinds: frozenset[str] = ALL_KINDS
 
     @property
     def family(self) -> str:
         return FAMILIES[self.code[:3]]
 
-    def as_dict(self) -> dict[str, str]:
+    def applies_to(self, kind: str) -> bool:
+        return kind in self.kinds
+
+    def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "name": self.name,
             "family": self.family,
+            "kinds": [kind for kind in KINDS if kind in self.kinds],
             "severity": self.severity,
             "summary": self.summary,
             "why": self.why,
@@ -66,8 +77,9 @@ class Rule:
         }
 
     def as_text(self) -> str:
+        kinds = ", ".join(kind for kind in KINDS if kind in self.kinds)
         return (
-            f"{self.code} {self.name} [{self.severity}] ({self.family})\n\n"
+            f"{self.code} {self.name} [{self.severity}] ({self.family}; kind: {kinds})\n\n"
             f"{self.summary}\n\nWhy it matters:\n  {self.why}\n\n"
             f"Example:\n{_indent(self.example)}\n\nFix:\n  {self.fix}\n"
         )
@@ -89,21 +101,34 @@ def rule(
     why: str,
     example: str,
     fix: str,
+    kinds: frozenset[str] = IMAGE,
 ) -> Callable[[Check], Check]:
-    """Register a check function under a stable code with its documentation."""
+    """Register a check function under a stable code with its documentation; it runs on specs
+    of ``kinds`` (image unless stated: the image families predate the other kinds) and gets
+    that kind's context."""
+    if not kinds <= ALL_KINDS:
+        raise RuntimeError(f"rule {code}: unknown kinds {sorted(kinds - ALL_KINDS)}")
 
     def register(check: Check) -> Check:
-        _add(Rule(code, name, severity, summary, why, example, fix, check))
+        _add(Rule(code, name, severity, summary, why, example, fix, check, kinds))
         return check
 
     return register
 
 
 def document(
-    code: str, name: str, severity: Severity, *, summary: str, why: str, example: str, fix: str
+    code: str,
+    name: str,
+    severity: Severity,
+    *,
+    summary: str,
+    why: str,
+    example: str,
+    fix: str,
+    kinds: frozenset[str] = ALL_KINDS,
 ) -> None:
     """Register a rule whose diagnostics are emitted by the loader or schema stage."""
-    _add(Rule(code, name, severity, summary, why, example, fix, None))
+    _add(Rule(code, name, severity, summary, why, example, fix, None, kinds))
 
 
 def _add(entry: Rule) -> None:

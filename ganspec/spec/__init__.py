@@ -9,17 +9,35 @@ from __future__ import annotations
 from typing import Any
 
 from ganspec.spec.image import ImageSpec
+from ganspec.spec.tabular import TabularSpec
 
-SPEC_KINDS: dict[str, type[ImageSpec]] = {"image": ImageSpec}
+Spec = ImageSpec | TabularSpec
+SPEC_KINDS: dict[str, type[ImageSpec] | type[TabularSpec]] = {
+    "image": ImageSpec,
+    "tabular": TabularSpec,
+}
 SPEC_VERSION = 1
-
-Spec = ImageSpec
 
 
 def json_schema() -> dict[str, Any]:
-    """JSON Schema of every spec kind, with the field descriptions editors show."""
+    """JSON Schema of every spec kind, with the field descriptions editors show.
+
+    One ``oneOf`` branch per kind; each branch's ``kind`` is a single constant, so an editor
+    picks the branch the document's ``kind`` names.
+    """
     schemas = [model.model_json_schema() for model in SPEC_KINDS.values()]
-    schema = schemas[0] if len(schemas) == 1 else {"oneOf": schemas}
+    if len(schemas) == 1:
+        schema = schemas[0]
+    else:
+        definitions: dict[str, Any] = {}
+        branches = []
+        for kind, one in zip(SPEC_KINDS, schemas, strict=True):
+            for name, definition in one.pop("$defs", {}).items():
+                if definitions.setdefault(name, definition) != definition:
+                    raise RuntimeError(f"two spec kinds define different models named {name}")
+            definitions[f"{kind}_spec"] = one
+            branches.append({"$ref": f"#/$defs/{kind}_spec"})
+        schema = {"oneOf": branches, "$defs": definitions}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "ganspec spec"
     return schema
