@@ -117,6 +117,7 @@ def test_collapse_means_a_shrinking_spread_not_a_compact_start() -> None:
     assert health.check_collapse(float("nan"), untrained=0.6)["status"] == "fail"
 
 
+@pytest.mark.generic
 def test_health_replaces_its_own_previous_run_and_no_other(
     cfg: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -136,6 +137,7 @@ def test_health_replaces_its_own_previous_run_and_no_other(
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.generic
 def test_a_crashed_health_run_does_not_block_the_next_and_reports_every_field(
     cfg: dict[str, Any],
     tmp_path: Path,
@@ -161,6 +163,7 @@ def test_a_crashed_health_run_does_not_block_the_next_and_reports_every_field(
     assert set(crashed) == set(report)
 
 
+@pytest.mark.generic
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_a_sigterm_mid_run_ends_it_through_finally_so_the_next_run_is_not_blocked(
     cfg: dict[str, Any],
@@ -191,6 +194,7 @@ def test_a_sigterm_mid_run_ends_it_through_finally_so_the_next_run_is_not_blocke
     assert code == 0, report["checks"]
 
 
+@pytest.mark.generic
 def test_health_samples_only_from_a_checkpoint_that_matches_its_checksum(
     cfg: dict[str, Any],
     tmp_path: Path,

@@ -35,6 +35,8 @@ from runfolder import (
 )
 from storage import CorruptFile
 
+pytestmark = pytest.mark.generic  # the same code for every spec
+
 CPU = torch.device("cpu")
 
 
