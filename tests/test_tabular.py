@@ -16,6 +16,7 @@ import random
 import subprocess
 import sys
 from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -703,3 +704,31 @@ def test_diagnostic_json_round_trips_with_the_data_location(tmp_path: Path) -> N
     payload = json.loads(diagnostics.format_json(report.diagnostics))
     assert payload == [asdict(d) for d in report.diagnostics]
     assert payload[0]["data"]["line"] == 3
+
+
+# --- review findings: values that once crashed or passed wrongly --------------------------------
+
+
+def test_time_zones_are_compared_in_utc_never_a_traceback(tmp_path: Path) -> None:
+    """A %z format gives aware datetimes, a YAML bound ending in Z is aware too; the data and
+    the other bounds are naive. All of them are compared as naive UTC."""
+    spec = spec_data()
+    columns = spec["data"]["columns"]
+    columns["signup_date"] = {
+        "type": "datetime",
+        "format": "%Y-%m-%d %H:%M%z",
+        "max": "2030-01-01 00:00+0000",
+    }
+    columns["churn_date"]["min"] = datetime(2019, 1, 1, tzinfo=timezone.utc)
+    rows = [
+        "C001,ann@example.com,30,basic,10.5,2021-01-01 10:00+0200,",
+        "C002,bob@example.com,41,pro,,2021-02-01 23:30-0300,2021-02-03",  # 02:30 UTC on the 2nd
+    ]
+    report = validate_file(write(tmp_path, rows, spec=spec))
+    assert report.diagnostics == [], described(report)
+    broken = [rows[0], "C002,bob@example.com,41,pro,,2021-02-02 01:00+0200,2021-02-01"]
+    finding = only(validate_file(write(tmp_path, broken, spec=spec)), "GS726")
+    assert finding.data is not None and finding.data.line == 3
+    early = [rows[0], "C002,bob@example.com,41,pro,,2018-02-01 01:00+0200,2018-06-01"]
+    finding = only(validate_file(write(tmp_path, early, spec=spec)), "GS724")
+    assert "churn_date" in finding.message

@@ -9,7 +9,7 @@ Every default below is SDV 2.0.0's ``CTGANSynthesizer`` default or ganspec's sta
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -114,13 +114,22 @@ Category = Annotated[str | StrictInt, BeforeValidator(_category)]
 DateBound = datetime | date | str
 
 
-def as_datetime(value: DateBound, fmt: str) -> datetime:
-    """A declared date bound as a datetime: YAML dates as they are, text through the format."""
-    if isinstance(value, datetime):
+def naive_utc(value: datetime) -> datetime:
+    """Every datetime compared is naive UTC: an aware one (a %z format, a YAML bound with Z)
+    cannot be compared with a naive one, so offsets are applied here, once."""
+    if value.tzinfo is None:
         return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def as_datetime(value: DateBound, fmt: str) -> datetime:
+    """A declared date bound as a naive UTC datetime: YAML dates as they are, text through
+    the format."""
+    if isinstance(value, datetime):
+        return naive_utc(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
-    return datetime.strptime(value, fmt)
+    return naive_utc(datetime.strptime(value, fmt))
 
 
 class IdColumn(StrictModel):

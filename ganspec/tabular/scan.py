@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from ganspec.spec.tabular import (
     Range,
     TabularSpec,
     constraint_of,
+    naive_utc,
 )
 from ganspec.tabular.contract import constraint_columns, private_columns, type_problems
 from ganspec.tabular.tables import Table, Unreadable, open_table
@@ -141,14 +142,12 @@ def _datetime_parser(fmt: str) -> Callable[[Any], datetime]:
         if type(cell) is str:
             value = cache.get(cell)
             if value is None:
-                value = strptime(cell, fmt)
+                value = naive_utc(strptime(cell, fmt))
                 if len(cache) < MAX_DATE_CACHE:
                     cache[cell] = value
             return value
         if isinstance(cell, datetime):
-            if cell.tzinfo is not None:
-                return cell.astimezone(timezone.utc).replace(tzinfo=None)
-            return cell
+            return naive_utc(cell)
         if isinstance(cell, date):
             return datetime(cell.year, cell.month, cell.day)
         raise ValueError
