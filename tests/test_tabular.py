@@ -732,3 +732,46 @@ def test_time_zones_are_compared_in_utc_never_a_traceback(tmp_path: Path) -> Non
     early = [rows[0], "C002,bob@example.com,41,pro,,2018-02-01 01:00+0200,2018-06-01"]
     finding = only(validate_file(write(tmp_path, early, spec=spec)), "GS724")
     assert "churn_date" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("cell", "column"),
+    [
+        (" 67", "age"),
+        ("67 ", "age"),
+        ("6_7", "age"),
+        ("\u0666\u0667", "age"),  # Arabic-Indic digits
+        ("\uff16\uff17", "age"),  # full-width digits
+        ("67.0", "age"),
+        (" 1.5", "spend"),
+        ("1_0.5", "spend"),
+        ("\u0661.5", "spend"),
+        ("0x10", "spend"),
+        ("nan", "spend"),
+    ],
+)
+def test_numbers_are_what_pandas_reads_ascii_digits_without_spaces(
+    tmp_path: Path, cell: str, column: str
+) -> None:
+    values = {"age": "67", "spend": "0", column: cell}
+    row = f"C004,dee@example.com,{values['age']},pro,{values['spend']},2022-03-03,"
+    finding = only(validate_file(write(tmp_path, [*ROWS[:3], row])), "GS722")
+    assert finding.message.startswith(f"{column} {cell!r} is not a "), finding.message
+
+
+@pytest.mark.parametrize("cell", ["+67", "-0", "1e1", "1.", ".5", "-2.5E-1"])
+def test_plain_signed_and_exponent_numbers_are_read(tmp_path: Path, cell: str) -> None:
+    spec = spec_data()
+    spec["data"]["columns"]["spend"] = {"type": "numerical", "dtype": "float", "nullable": True}
+    spec["data"]["columns"]["age"].pop("min")
+    age = cell if cell in ("+67", "-0") else "67"
+    row = f"C004,dee@example.com,{age},pro,{cell},2022-03-03,"
+    report = validate_file(write(tmp_path, [*ROWS[:3], row], spec=spec))
+    assert report.diagnostics == [], described(report)
+
+
+def test_parquet_whole_floats_are_whole_numbers() -> None:
+    """Parquet (through pandas) keeps a nullable int column as float64: 7.0 is a whole number."""
+    assert scan._parse_int(7.0) == 7
+    with pytest.raises(ValueError):
+        scan._parse_int(7.5)

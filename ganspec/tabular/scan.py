@@ -99,19 +99,28 @@ class Scan:
 # --- parsing one cell ------------------------------------------------------------------------
 
 
+# What pandas reads as a number: ASCII digits only. Python's int() and float() also take
+# surrounding spaces, underscores and Unicode digits (Arabic-Indic, full-width), which the
+# render's pandas would not read as numbers.
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _parse_int(cell: Any) -> int:
     if type(cell) is str:
-        if "_" in cell:
+        if _INT.fullmatch(cell) is None:
             raise ValueError
         return int(cell)
     if type(cell) is int:
         return cell
+    if type(cell) is float and cell.is_integer():  # Parquet keeps nullable ints as float64
+        return int(cell)
     raise ValueError
 
 
 def _parse_float(cell: Any) -> float:
     if type(cell) is str:
-        if "_" in cell:
+        if _FLOAT.fullmatch(cell) is None:
             raise ValueError
         value = float(cell)
     elif type(cell) in (int, float):
