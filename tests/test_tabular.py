@@ -531,6 +531,13 @@ def test_an_unknown_kind_is_one_message_with_a_did_you_mean() -> None:
         ("[basic, standard, premium]", "[basic, yes, premium]", "GS104", "", "quote it"),
         ("min: 2019-01-01, max: 2023", "min: 2024-01-01, max: 2023", "GS104", "", "later than"),
         ("type: customers, rows: 2000", "type: customers, rows: 0", "GS104", "", "at least 1"),
+        (
+            'format: "%Y-%m-%d", min: 2019-01-01',
+            'format: "%Y-%m-%d %Q", min: 2019-01-01',
+            "GS104",
+            "data.columns.signup_date.format",
+            "'Q' is a bad directive",
+        ),
     ],
 )
 def test_schema_errors_in_tabular_specs_are_placed_and_worded(

@@ -208,6 +208,10 @@ class BooleanColumn(StrictModel):
     nullable: Flag = Field(False, description="Whether a value may be missing.")
 
 
+# Any aware datetime with every field set: the round trip that checks a format.
+_FORMAT_PROBE = datetime(2001, 2, 3, 4, 5, 6, 789, tzinfo=timezone.utc)
+
+
 class DatetimeColumn(StrictModel):
     """Dates or times written in one strftime format."""
 
@@ -218,6 +222,17 @@ class DatetimeColumn(StrictModel):
     min: DateBound | None = Field(None, description="Earliest allowed value (inclusive).")
     max: DateBound | None = Field(None, description="Latest allowed value (inclusive).")
     nullable: Flag = Field(False, description="Whether a value may be missing.")
+
+    @field_validator("format")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        """A format strptime cannot use would blame every row of the data: catch it here, by
+        writing a fixed datetime in the format and reading it back."""
+        try:
+            datetime.strptime(_FORMAT_PROBE.strftime(value), value)
+        except ValueError as exc:
+            raise ValueError(f"format {value!r} cannot be read back: {exc}") from None
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> DatetimeColumn:
