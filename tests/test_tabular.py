@@ -782,3 +782,18 @@ def test_parquet_whole_floats_are_whole_numbers() -> None:
     assert scan._parse_int(7.0) == 7
     with pytest.raises(ValueError):
         scan._parse_int(7.5)
+
+
+def test_a_long_field_is_read_up_to_ganspecs_own_cap(tmp_path: Path) -> None:
+    """Python's csv refuses fields over 128 KiB by default; pandas does not, nor does ganspec
+    below its 1 MiB cap. Past the cap the message names the cap, not a quoting mistake."""
+    long = "x" * 200_000
+    rows = [*ROWS[:3], f"C004,{long}@example.com,67,pro,0,2022-03-03,"]
+    report = validate_file(write(tmp_path, rows))
+    assert report.diagnostics == [], described(report)
+    lines = "\n".join(["y" * 400_000] * 3)  # each line under the cap, the field over it
+    rows = [*ROWS[:3], f'C004,"{lines}",67,pro,0,2022-03-03,']
+    finding = only(validate_file(write(tmp_path, rows)), "GS720")
+    assert "longer than ganspec checks (1 MiB)" in finding.message
+    assert "quote" not in f"{finding.message} {finding.fix}"
+    assert finding.data is not None and finding.data.line == 7

@@ -30,6 +30,7 @@ from ganspec.spec.tabular import (
 from ganspec.tabular import customers
 
 MAX_LINE_BYTES = 1 << 20  # one CSV line; a longer one is no table ganspec can check
+_CAP = f"{MAX_LINE_BYTES >> 20} MiB"
 PARQUET_BATCH = 4096
 
 # scikit-learn's bundled tables: files under sklearn/datasets/data and the column names its
@@ -147,8 +148,7 @@ def _decoded_lines(handle: IO[bytes], label: str) -> Iterator[str]:
         number += 1
         if len(raw) > MAX_LINE_BYTES:
             raise Unreadable(
-                f"line {number} is longer than {MAX_LINE_BYTES // (1 << 20)} MiB: not a table "
-                "ganspec can check",
+                f"line {number} is longer than ganspec checks ({_CAP})",
                 where=DataLocation(label, line=number),
                 path=("data", "source", "path"),
             )
@@ -177,6 +177,8 @@ def _csv_table(source: CsvSource, folder: Path) -> Table:
             f"cannot read {elide(label, 200)}: {exc.strerror or exc}",
             path=("data", "source", "path"),
         ) from None
+    # csv's own field cap (128 KiB) would refuse valid files: ganspec's cap is its line cap.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     lines = _decoded_lines(handle, label)
     reader = csv.reader(lines, delimiter=source.delimiter, strict=True)
     try:
@@ -210,6 +212,12 @@ def _next_record(reader: Any, label: str) -> list[str] | None:
         return None
     except csv.Error as exc:
         line = reader.line_num
+        if "field larger than field limit" in str(exc):
+            raise Unreadable(
+                f"line {line} ends a field longer than ganspec checks ({_CAP})",
+                where=DataLocation(label, line=line),
+                path=("data", "source", "path"),
+            ) from None
         raise Unreadable(
             f"line {line} is not valid CSV: {exc}",
             'quote fields that hold the delimiter, a quote or a line break ("a,b")',
