@@ -206,6 +206,7 @@ def _csv_table(source: CsvSource, folder: Path) -> Table:
 
 def _next_record(reader: Any, label: str) -> list[str] | None:
     """The next record, None at the end; a malformed one is Unreadable at its line."""
+    start = reader.line_num + 1  # a quoted line break makes a record span lines
     try:
         return next(reader)
     except StopIteration:
@@ -214,8 +215,16 @@ def _next_record(reader: Any, label: str) -> list[str] | None:
         line = reader.line_num
         if "field larger than field limit" in str(exc):
             raise Unreadable(
-                f"line {line} ends a field longer than ganspec checks ({_CAP})",
-                where=DataLocation(label, line=line),
+                f"the record that starts on line {start} has a field longer than ganspec "
+                f"checks ({_CAP}); if that field should be short, a quote in it is never closed",
+                where=DataLocation(label, line=start),
+                path=("data", "source", "path"),
+            ) from None
+        if "unexpected end of data" in str(exc):
+            raise Unreadable(
+                f"a quoted field opened on line {start} is never closed",
+                'close the quote, or double a quote inside a quoted field ("")',
+                where=DataLocation(label, line=start),
                 path=("data", "source", "path"),
             ) from None
         raise Unreadable(
