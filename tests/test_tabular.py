@@ -249,10 +249,11 @@ def test_values_of_private_columns_are_never_quoted(tmp_path: Path) -> None:
             2,
             "a quoted field opened on line 2 is never closed",
         ),
+        ("\r".join([HEADER, *ROWS, ""]).encode(), 1, "the file uses CR line endings (old Mac)"),
         (b"", None, "is empty"),
         ((HEADER + "\n").encode(), 1, "a header but no rows"),
     ],
-    ids=["latin-1", "bad-quote", "unclosed-quote", "empty", "header-only"],
+    ids=["latin-1", "bad-quote", "unclosed-quote", "cr-only", "empty", "header-only"],
 )
 def test_unreadable_data_is_one_clear_error_with_its_line(
     tmp_path: Path, raw: bytes, line: int | None, phrase: str
@@ -802,3 +803,8 @@ def test_a_long_field_is_read_up_to_ganspecs_own_cap(tmp_path: Path) -> None:
     assert "longer than ganspec checks (1 MiB)" in finding.message
     assert "not valid CSV" not in finding.message and finding.fix is None
     assert finding.data is not None and finding.data.line == 5  # where the record starts
+
+
+def test_crlf_line_endings_are_read(tmp_path: Path) -> None:
+    report = validate_file(write(tmp_path, raw="\r\n".join([HEADER, *ROWS, ""]).encode()))
+    assert report.diagnostics == [], described(report)

@@ -146,6 +146,14 @@ def _decoded_lines(handle: IO[bytes], label: str) -> Iterator[str]:
         if not raw:
             return
         number += 1
+        if number == 1 and b"\r" in raw.rstrip(b"\r\n"):  # a lone CR inside the header
+            raise Unreadable(
+                "the file uses CR line endings (old Mac): its lines are not separated as CSV "
+                "readers expect",
+                "convert them, e.g. `tr '\\r' '\\n' < in.csv > out.csv`",
+                where=DataLocation(label, line=1),
+                path=("data", "source", "path"),
+            )
         if len(raw) > MAX_LINE_BYTES:
             raise Unreadable(
                 f"line {number} is longer than ganspec checks ({_CAP})",
