@@ -544,6 +544,8 @@ def test_an_unknown_kind_is_one_message_with_a_did_you_mean() -> None:
             "data.columns.signup_date.format",
             "'Q' is a bad directive",
         ),
+        ("equals: false}", "equals: 2020-01-01}", "GS104", "", "quote it ('2020-01-01')"),
+        ("equals: false}", "equals: 1.5}", "GS104", "", "1.5 is a real number; equals takes"),
     ],
 )
 def test_schema_errors_in_tabular_specs_are_placed_and_worded(

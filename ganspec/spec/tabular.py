@@ -377,9 +377,29 @@ class Bounds(StrictModel):
     bounds: BoundsOptions
 
 
+def _equals_value(value: Any) -> Any:
+    """One message naming the value and what is accepted, not one per branch of the union."""
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, date):
+        raise ValueError(
+            f"YAML reads {value} as a date; equals takes text, a whole number or true/false: "
+            f"quote it ('{value}')"
+        )
+    if isinstance(value, float):
+        raise ValueError(
+            f"{value:g} is a real number; equals takes text, a whole number or true/false: "
+            f"quote it ('{value:g}') if the column holds that text"
+        )
+    raise ValueError("equals takes text, a whole number or true/false")
+
+
 class NullWhen(StrictModel):
     column: ColumnName
-    equals: StrictBool | StrictInt | Annotated[str, Field(max_length=200)]
+    equals: Annotated[
+        StrictBool | StrictInt | Annotated[str, Field(max_length=200)],
+        BeforeValidator(_equals_value),
+    ]
 
 
 class NullRuleOptions(StrictModel):
