@@ -810,3 +810,25 @@ def test_a_long_field_is_read_up_to_ganspecs_own_cap(tmp_path: Path) -> None:
 def test_crlf_line_endings_are_read(tmp_path: Path) -> None:
     report = validate_file(write(tmp_path, raw="\r\n".join([HEADER, *ROWS, ""]).encode()))
     assert report.diagnostics == [], described(report)
+
+
+@pytest.mark.parametrize(
+    ("cell", "ok"),
+    [("true", True), ("True", True), ("TRUE", True), ("FALSE", True), ("tRUE", False)],
+)
+def test_booleans_are_spelled_as_pandas_reads_them(tmp_path: Path, cell: str, ok: bool) -> None:
+    spec = spec_data()
+    spec["data"]["columns"]["vip"] = {"type": "boolean"}
+    rows = [f"{row},false" for row in ROWS[:3]] + [f"{ROWS[3]},{cell}"]
+    report = validate_file(write(tmp_path, rows, header=HEADER + ",vip", spec=spec))
+    if ok:
+        assert report.diagnostics == [], described(report)
+    else:
+        assert f"vip '{cell}' is not true or false" in only(report, "GS722").message
+
+
+def test_an_unnamed_header_field_asks_for_a_name(tmp_path: Path) -> None:
+    rows = [f"{row},x" for row in ROWS]
+    finding = only(validate_file(write(tmp_path, rows, header=HEADER + ",")), "GS721")
+    assert finding.message == "the header's field 8 has no name"
+    assert finding.fix == "name the unnamed column (field 8), or remove it from the data"

@@ -202,7 +202,7 @@ class CategoricalColumn(StrictModel):
 
 
 class BooleanColumn(StrictModel):
-    """true/false (any case in a CSV file)."""
+    """true/false (true, True or TRUE in a CSV file, as pandas reads them)."""
 
     type: Literal["boolean"]
     nullable: Flag = Field(False, description="Whether a value may be missing.")

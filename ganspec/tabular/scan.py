@@ -48,7 +48,11 @@ MAX_UNKNOWN_VALUES = 1_000  # distinct undeclared categories remembered per colu
 # Cells people write for "no value" that a declared type rejects: the fix then names
 # data.source.null_values.
 _NULL_LOOKING = frozenset({"NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "-", "?"})
-_BOOLEANS = {"true": True, "false": False}
+# The spellings pandas reads as booleans (tRUE or FaLsE stay text there).
+_BOOLEANS = {
+    **dict.fromkeys(("true", "True", "TRUE"), True),
+    **dict.fromkeys(("false", "False", "FALSE"), False),
+}
 
 
 class _Missing:
@@ -135,7 +139,7 @@ def _parse_float(cell: Any) -> float:
 def _parse_bool(cell: Any) -> bool:
     if type(cell) is bool:
         return cell
-    return _BOOLEANS[cell.lower()]
+    return _BOOLEANS[cell]
 
 
 def _text(cell: Any) -> str:
@@ -429,6 +433,18 @@ def _match_header(spec: TabularSpec, table: Table, scan: Scan) -> dict[str, int]
             )
         )
     for name in extra:
+        if name == "":  # e.g. a trailing delimiter: a name to declare is no fix
+            field_number = positions[name] + 1
+            scan.add(
+                DataFinding(
+                    "GS721",
+                    ("data", "columns"),
+                    f"the header's field {field_number} has no name",
+                    f"name the unnamed column (field {field_number}), or remove it from the data",
+                    table.header_at,
+                )
+            )
+            continue
         scan.add(
             DataFinding(
                 "GS721",
