@@ -81,6 +81,7 @@ def installed_distributions() -> dict[str, Path]:
     return found
 
 
+@functools.cache
 def rendered_by_ganspec(metadata: Path) -> bool:
     """Whether an installed distribution is a project ganspec rendered (its pyproject.toml
     description says so): installing it again under its own name replaces nothing else."""
@@ -137,10 +138,18 @@ def project_requirements(kind: str) -> frozenset[str]:
     return frozenset(normalise(name) for name in _REQUIREMENT.findall(text))
 
 
+_STDLIB = frozenset(normalise(name) for name in sys.stdlib_module_names)
+
+
+@functools.cache
+def _normalised_modules(kind: str) -> frozenset[str]:
+    return frozenset(normalise(name) for name in project_modules(kind))
+
+
 def collision(name: str, kind: str) -> str | None:
     """What ``name`` would collide with, in words; None when it is free."""
     key = normalise(name)
-    if key in {normalise(n) for n in project_modules(kind)}:
+    if key in _normalised_modules(kind):
         return "a module of the rendered project"
     if key in project_requirements(kind):
         return "a dependency of the rendered project"
@@ -149,7 +158,7 @@ def collision(name: str, kind: str) -> str | None:
     installed = installed_distributions().get(key)
     if installed is not None and not rendered_by_ganspec(installed):
         return "a distribution installed in this Python environment"
-    if key in {normalise(n) for n in sys.stdlib_module_names}:
+    if key in _STDLIB:
         return "a standard-library module"
     return None
 

@@ -112,8 +112,7 @@ def validate_document(document: SourceDocument) -> Report:
                 None,
             )
         )
-    more = report.context.unlisted() if isinstance(report.context, TabularContext) else None
-    return report.finish(more)
+    return report.finish(report.context.unlisted())
 
 
 def _context(spec: Spec, document: SourceDocument) -> RuleContext | TabularContext:

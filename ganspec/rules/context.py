@@ -42,6 +42,11 @@ class RuleContext:
     def discriminator_trace(self) -> Trace:
         return trace(self.spec.discriminator.layers, self.discriminator_input)
 
+    def unlisted(self) -> None:
+        """Findings counted but never made into diagnostics: an image spec has none (a
+        tabular spec's data scan counts what it does not word)."""
+        return None
+
     @cached_property
     def footprint(self) -> Footprint | None:
         """Memory of one training step; None while a trace is incomplete."""

@@ -3,7 +3,6 @@ itself and with what CTGAN, opacus and SDV accept, before any data is read."""
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterator
 
@@ -11,15 +10,10 @@ from ganspec.rules.registry import TABULAR, Finding, rule
 from ganspec.spec.tabular import CategoricalColumn, DatetimeColumn, NumericalColumn
 from ganspec.tabular.context import TabularContext
 from ganspec.tabular.contract import constraint_columns, type_problems
+from ganspec.tabular.scan import closest
 
 DP = ("privacy", "differential_privacy")
 CTGAN = ("synthesizer", "ctgan")
-
-
-def _closest(name: str, choices: list[str]) -> str | None:
-    lowered = {choice.lower(): choice for choice in choices}
-    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[match[0]] if match else None
 
 
 def _learned(ctx: TabularContext) -> Iterator[tuple[str, object]]:
@@ -230,7 +224,7 @@ def unknown_columns(ctx: TabularContext) -> Iterator[Finding]:
     for path, name in _references(ctx):
         if name in ctx.columns:
             continue
-        close = _closest(name, declared)
+        close = closest(name, declared)
         hint = f"; did you mean '{close}'?" if close else ""
         if close is None:
             fix = "declare it under data.columns, or name a declared one"

@@ -381,7 +381,8 @@ def _row_check(constraint: object, checks: dict[str, _ColumnCheck]) -> RowCheck 
 # --- the pass ----------------------------------------------------------------------------------
 
 
-def _closest(word: str, choices: list[str]) -> str | None:
+def closest(word: str, choices: list[str]) -> str | None:
+    """The choice a misspelt column name most likely meant, ignoring case."""
     lowered = {choice.lower(): choice for choice in choices}
     match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
@@ -408,7 +409,7 @@ def _match_header(spec: TabularSpec, table: Table, scan: Scan) -> dict[str, int]
     extra = [name for name in positions if name not in declared]
     missing = [name for name in declared if name not in positions]
     for name in missing:
-        close = _closest(name, extra)
+        close = closest(name, extra)
         if close is not None:  # one mistake (a renamed column), reported once
             extra.remove(close)
             scan.add(
