@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from storage import SIDECAR, fsync_folder, write_atomic
+from storage import SIDECAR, fsync_folder, sidecar, write_atomic
 
 EPOCH_CHECKPOINT = re.compile(r"epoch_(\d+)\.pt")
 _CHECKPOINT = r"(?:last|last_good|epoch_\d+)\.pt"
@@ -105,7 +105,7 @@ def prune_epoch_checkpoints(out: Path, keep: int) -> None:
     checkpoints = epoch_checkpoints(out)
     for old in checkpoints[: max(len(checkpoints) - keep, 0)]:
         old.unlink()
-        old.with_name(old.name + SIDECAR).unlink(missing_ok=True)
+        sidecar(old).unlink(missing_ok=True)
 
 
 # --- JSON-lines logs -------------------------------------------------------------------------
@@ -164,9 +164,12 @@ def trim_log(path: Path, step: int, say: Callable[[str], None] = print) -> None:
 HEALTH_RECORD = "health.json"  # the files the last health run left, and its report
 
 
-def fingerprint(out: Path) -> dict[str, list[int]]:
-    """Size and modification time of each run file in ``out``: any change shows."""
-    stats = {str(p.relative_to(out)): p.stat() for p in run_files(out)}
+def fingerprint(out: Path, files: list[Path] | None = None) -> dict[str, list[int]]:
+    """Size and modification time of each run file in ``out`` (``files``, when already
+    listed): any change shows."""
+    stats = {
+        str(p.relative_to(out)): p.stat() for p in (run_files(out) if files is None else files)
+    }
     return {name: [s.st_size, s.st_mtime_ns] for name, s in stats.items()}
 
 
@@ -190,7 +193,7 @@ def take_over_for_health(out: Path, overwrite: bool) -> Path | None:
     record = read_health_record(out)
     files = run_files(out)
     finished = record is not None and record.get("status", "finished") == "finished"
-    if files and finished and record.get("files") == fingerprint(out):
+    if files and finished and record.get("files") == fingerprint(out, files):
         for path in files:
             path.unlink()
         (out / HEALTH_RECORD).unlink()
