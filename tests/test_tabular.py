@@ -533,10 +533,34 @@ def test_an_unknown_kind_is_one_message_with_a_did_you_mean() -> None:
     [
         ("min: 18, max: 90", "min: 18, maxx: 90", "GS103", "data.columns.age.maxx", "'max'"),
         ("{type: boolean}", "{type: bool}", "GS104", "data.columns.churned.type", "boolean"),
-        ("  - positive: monthly_spend", "  - postive: monthly_spend", "GS103", "", "'positive'"),
-        ("[basic, standard, premium]", "[basic, yes, premium]", "GS104", "", "quote it"),
-        ("min: 2019-01-01, max: 2023", "min: 2024-01-01, max: 2023", "GS104", "", "later than"),
-        ("type: customers, rows: 2000", "type: customers, rows: 0", "GS104", "", "at least 1"),
+        (
+            "  - positive: monthly_spend",
+            "  - postive: monthly_spend",
+            "GS103",
+            "constraints[3].postive",
+            "'positive'",
+        ),
+        (
+            "[basic, standard, premium]",
+            "[basic, yes, premium]",
+            "GS104",
+            "data.columns.plan.values[1]",
+            "quote it",
+        ),
+        (
+            "min: 2019-01-01, max: 2023",
+            "min: 2024-01-01, max: 2023",
+            "GS104",
+            "data.columns.signup_date",
+            "later than",
+        ),
+        (
+            "type: customers, rows: 2000",
+            "type: customers, rows: 0",
+            "GS104",
+            "data.source.rows",
+            "at least 1",
+        ),
         (
             'format: "%Y-%m-%d", min: 2019-01-01',
             'format: "%Y-%m-%d %Q", min: 2019-01-01',
@@ -544,8 +568,20 @@ def test_an_unknown_kind_is_one_message_with_a_did_you_mean() -> None:
             "data.columns.signup_date.format",
             "'Q' is a bad directive",
         ),
-        ("equals: false}", "equals: 2020-01-01}", "GS104", "", "quote it ('2020-01-01')"),
-        ("equals: false}", "equals: 1.5}", "GS104", "", "1.5 is a real number; equals takes"),
+        (
+            "equals: false}",
+            "equals: 2020-01-01}",
+            "GS104",
+            "constraints[4].null_rule.when.equals",
+            "quote it ('2020-01-01')",
+        ),
+        (
+            "equals: false}",
+            "equals: 1.5}",
+            "GS104",
+            "constraints[4].null_rule.when.equals",
+            "1.5 is a real number; equals takes",
+        ),
     ],
 )
 def test_schema_errors_in_tabular_specs_are_placed_and_worded(
@@ -556,7 +592,7 @@ def test_schema_errors_in_tabular_specs_are_placed_and_worded(
     report = validate_text(text.replace(old, new), "schema.yaml")
     [finding] = report.diagnostics
     assert finding.code == code and phrase in f"{finding.message} {finding.fix}", finding
-    assert not path or finding.path == path
+    assert finding.path == path
     line = text.replace(old, new).splitlines()[finding.line - 1]
     assert new.split(":")[0].strip(" -{") in line
 
