@@ -95,36 +95,19 @@ def rendered_by_ganspec(metadata: Path) -> bool:
     return False
 
 
-# What a kind's rendered project will hold while its templates do not exist yet (tabular:
-# issue 10's planned modules and dependencies), so that names are checked against it already.
-PLANNED_MODULES: dict[str, frozenset[str]] = {
-    "tabular": frozenset(
-        {"config", "contract", "customers", "data", "metadata", "train", "sample"}
-        | {"evaluate", "health", "tests"}
-    ),
-}
-PLANNED_REQUIREMENTS: dict[str, frozenset[str]] = {
-    "tabular": frozenset(
-        {"sdv", "ctgan", "rdt", "sdmetrics", "copulas", "faker", "opacus", "torch", "numpy"}
-        | {"pandas", "scikit-learn", "pyarrow", "matplotlib", "tqdm", "pytest", "pyyaml"}
-    ),
-}
-
-
 @functools.cache
 def project_modules(kind: str) -> frozenset[str]:
     """Module and folder names of the rendered project (config, data, train, tests, ...),
-    read from its templates."""
-    root = shipped("templates") / kind / "project"
-    if not root.is_dir():
-        return PLANNED_MODULES.get(kind, frozenset())
+    read from its templates (the shared ones in templates/common included)."""
+    root = shipped("templates")
     names: set[str] = set()
-    for path in root.iterdir():
-        name = path.name.removesuffix(".j2")
-        if path.is_dir():
-            names.add(name)
-        elif name.endswith(".py"):
-            names.add(name.removesuffix(".py"))
+    for folder in (root / "common", root / kind / "project"):
+        for path in folder.iterdir() if folder.is_dir() else ():
+            name = path.name.removesuffix(".j2")
+            if path.is_dir():
+                names.add(name)
+            elif name.endswith(".py"):
+                names.add(name.removesuffix(".py"))
     return frozenset(names)
 
 
@@ -132,8 +115,6 @@ def project_modules(kind: str) -> frozenset[str]:
 def project_requirements(kind: str) -> frozenset[str]:
     """Distributions the rendered pyproject.toml depends on (torch, numpy, pytest, ...)."""
     template = shipped("templates") / kind / "project" / "pyproject.toml.j2"
-    if not template.is_file():
-        return PLANNED_REQUIREMENTS.get(kind, frozenset())
     text = template.read_text(encoding="utf-8")
     return frozenset(normalise(name) for name in _REQUIREMENT.findall(text))
 

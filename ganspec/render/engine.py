@@ -86,25 +86,39 @@ def render_project(kind: str, context: dict[str, Any], agents: set[str]) -> dict
     """Every file of the project as text, keyed by its path relative to the output folder."""
     root = templates_dir()
     env = _environment(root)
-    project = root / kind / "project"
+    omitted = set(context.get("omit", ()))
     files: dict[str, str] = {}
-    for source in sorted(project.rglob("*")):
+    for project, source in project_sources(kind):
         relative = source.relative_to(project)
-        if not source.is_file() or _SKIP_PARTS & set(relative.parts):
+        if relative.as_posix() in omitted:
             continue
         if source.suffix == ".j2":
             template = env.get_template(relative_template(root, source))
             files[str(relative.with_suffix(""))] = template.render(context)
         else:
             files[_RENAMED.get(str(relative), str(relative))] = source.read_text(encoding="utf-8")
-    files["PROMPT.md"] = env.get_template("agents/PROMPT.md.j2").render(context)
+    files["PROMPT.md"] = env.get_template(agent_template(kind, "PROMPT.md.j2")).render(context)
     if agents:
-        files["AGENTS.md"] = env.get_template("agents/AGENTS.md.j2").render(context)
+        files["AGENTS.md"] = env.get_template(agent_template(kind, "AGENTS.md.j2")).render(context)
     for agent in sorted(agents):
         if agent in AGENT_FILES:
             template, target = AGENT_FILES[agent]
+            template = agent_template(kind, template.removeprefix("agents/"))
             files[target] = env.get_template(template).render(context)
     return {path: _tidy(path, text) for path, text in files.items()}
+
+
+def project_sources(kind: str) -> list[tuple[Path, Path]]:
+    """(folder, file) of every template of a kind's project: ``templates/common/`` (modules
+    every kind shares, such as storage.py) and then ``templates/KIND/project/``."""
+    root = templates_dir()
+    found = []
+    for project in (root / "common", root / kind / "project"):
+        for source in sorted(project.rglob("*")):
+            relative = source.relative_to(project)
+            if source.is_file() and not _SKIP_PARTS & set(relative.parts):
+                found.append((project, source))
+    return found
 
 
 def _tidy(path: str, text: str) -> str:
@@ -119,6 +133,14 @@ def relative_template(root: Path, source: Path) -> str:
     return source.relative_to(root).as_posix()
 
 
-def render_prompt(context: dict[str, Any]) -> str:
-    text = _environment(templates_dir()).get_template("agents/PROMPT.md.j2").render(context)
+def agent_template(kind: str, name: str) -> str:
+    """A kind's own agent template (``tabular/agents/PROMPT.md.j2``) where it has one, else
+    the image kind's in ``agents/``."""
+    own = f"{kind}/agents/{name}"
+    return own if (templates_dir() / own).is_file() else f"agents/{name}"
+
+
+def render_prompt(kind: str, context: dict[str, Any]) -> str:
+    template = agent_template(kind, "PROMPT.md.j2")
+    text = _environment(templates_dir()).get_template(template).render(context)
     return _tidy("PROMPT.md", text)

@@ -9,11 +9,12 @@ from ganspec import __version__
 from ganspec.render.context import build_context
 from ganspec.render.engine import render_project, render_prompt, templates_dir
 from ganspec.render.formatting import format_and_check
+from ganspec.render.tabular_context import build_tabular_context
 from ganspec.render.writer import Plan, apply, plan, sha256
 from ganspec.validate import Report, validate_file
 
 # Kinds with project templates. A valid spec of another kind is refused, never half-rendered.
-RENDERABLE_KINDS = frozenset({"image"})
+RENDERABLE_KINDS = frozenset({"image", "tabular"})
 
 
 class NotRenderable(Exception):
@@ -45,10 +46,28 @@ def render_files(report: Report, agents: set[str]) -> dict[str, str]:
     """All rendered files (formatted and ruff-checked) for a spec that validated clean."""
     assert report.context is not None and report.spec is not None
     kind = report.spec.kind
-    context = build_context(report.context, _project_template(kind))
+    context = context_for(report)
     files = render_project(kind, context, agents)
-    files["config.yaml"] = context["config_yaml"]
+    if kind == "image":
+        files["config.yaml"] = context["config_yaml"]
+    elif context["customers"]:  # the generator validate checked the spec against, verbatim
+        files["customers.py"] = customers_module()
     return format_and_check(files)
+
+
+def context_for(report: Report) -> dict:
+    """The templates' context for the spec's kind."""
+    assert report.context is not None and report.spec is not None
+    template = _project_template(report.spec.kind)
+    if report.spec.kind == "tabular":
+        return build_tabular_context(report.context, template)
+    return build_context(report.context, template)
+
+
+def customers_module() -> str:
+    from ganspec.tabular import customers
+
+    return Path(customers.__file__).read_text(encoding="utf-8")
 
 
 def render_spec(
@@ -84,4 +103,4 @@ def render_spec(
 def prompt_for(report: Report) -> str:
     assert report.context is not None and report.spec is not None
     require_renderable(report)
-    return render_prompt(build_context(report.context, _project_template(report.spec.kind)))
+    return render_prompt(report.spec.kind, context_for(report))
