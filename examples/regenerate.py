@@ -15,7 +15,7 @@ from ganspec.validate import validate_file
 
 EXAMPLES = Path(__file__).resolve().parent
 SPECS = EXAMPLES.parent / "specs"
-RENDERED_PRESETS = ("dcgan-digits-32",)
+RENDERED_PRESETS = ("dcgan-digits-32", "ctgan-customers")
 
 
 def rendered(preset: str) -> dict[str, str]:

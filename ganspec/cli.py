@@ -90,7 +90,7 @@ def render(
     left alone and listed; --dry-run shows the plan without writing. With --smoke, a successful
     render is followed by its health check (see `ganspec smoke`), whose exit code is returned.
     Exit 1: the spec has errors or the folder cannot be written; 2: a bad manifest, or a valid
-    spec of a kind ganspec cannot render yet (tabular), with nothing written.
+    spec of a kind ganspec cannot render yet, with nothing written.
     """
     from ganspec.diagnostics import format_text, printable, summary
     from ganspec.render.engine import parse_agents
@@ -131,7 +131,10 @@ def render(
     if not dry_run:
         if smoke:
             sys.exit(_smoke(out, None, "auto", as_json=False, synthetic=False, timeout=None))
-        click.echo(f"next: cd {out} && pip install -e '.[test]' && pytest -q")
+        install = "pip install torch==2.13.0 -e '.[test]'"  # sdv alone pulls a CUDA torch
+        if report.spec is not None and report.spec.kind == "image":
+            install = "pip install -e '.[test]'"
+        click.echo(f"next: cd {out} && {install} && pytest -q")
 
 
 def _not_nan(_ctx: click.Context, _param: click.Parameter, seconds: float | None) -> float | None:

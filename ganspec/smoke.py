@@ -20,7 +20,7 @@ from ganspec.child import Interrupted, TimedOut, run_bounded
 from ganspec.render.writer import MANIFEST
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-REQUIRED = (MANIFEST, Path("config.yaml"), Path("health.py"))
+REQUIRED = (MANIFEST, Path("health.py"))  # image projects also have config.yaml, tabular not
 STDERR_TAIL_LINES = 30
 DEFAULT_TIMEOUT_S = 600.0  # a few steps take seconds to minutes, a first data download included
 STDOUT_LIMIT = 1 << 20  # the report is one line of a few KB
@@ -256,8 +256,12 @@ def format_report(report: dict[str, Any], project: Path | None = None) -> str:
 
 
 def _figures(report: dict[str, Any]) -> list[str]:
+    """The figures the report has: a GAN's D trajectories and diversity (image projects), a
+    synthesizer's privacy spent (tabular DP), then steps, time and memory for both."""
     lines = []
     for key, label in (("d_real", "D(real)"), ("d_fake", "D(fake)")):
+        if key not in report:
+            continue
         t = report.get(key) or {}
         lines.append(
             f"  {label:<8} first {_number(t.get('first'))}  last {_number(t.get('last'))}  "
@@ -266,10 +270,17 @@ def _figures(report: dict[str, Any]) -> list[str]:
     band = report.get("d_fake_healthy")
     if band:
         lines.append(f"  D(fake) healthy band: [{band[0]}, {band[1]}]")
-    lines.append(
-        f"  diversity ratio (generated/real pairwise distance): "
-        f"{_number(report.get('diversity_ratio'))}"
-    )
+    if "diversity_ratio" in report:
+        lines.append(
+            f"  diversity ratio (generated/real pairwise distance): "
+            f"{_number(report.get('diversity_ratio'))}"
+        )
+    privacy = report.get("privacy")
+    if isinstance(privacy, dict):
+        lines.append(
+            f"  privacy: epsilon {_number(privacy.get('epsilon_spent'))} of "
+            f"{_number(privacy.get('epsilon_target'))} spent, delta {privacy.get('delta')}"
+        )
     memory = f"peak RSS {_number(report.get('peak_rss_mib'), 4)} MiB"
     if report.get("cuda_max_memory_allocated_mib") is not None:
         memory += f", CUDA peak {_number(report['cuda_max_memory_allocated_mib'], 4)} MiB"
@@ -281,6 +292,7 @@ def _figures(report: dict[str, Any]) -> list[str]:
         f"{report.get('device')}, data {source}, "
         f"{_number(report.get('seconds_per_step'))} s/step (median), {memory}"
     )
-    lines.append(f"  metrics: {report.get('metrics')}")
-    lines.append(f"  samples: {report.get('samples') or 'none'}")
+    if "metrics" in report:
+        lines.append(f"  metrics: {report.get('metrics')}")
+        lines.append(f"  samples: {report.get('samples') or 'none'}")
     return lines

@@ -14,8 +14,8 @@ from ganspec.validate import Report, validate_text
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 PRESET_NAMES = sorted(path.stem for path in SPECS.glob("*.yaml"))
-# Each preset's kind: tests of networks, shapes, rendering and training take the image ones;
-# tabular specs have no layers and no project templates yet (issue 10's render slice).
+# Each preset's kind: tests of networks, shapes and training take the image ones; tabular
+# specs have no layers (tests/test_tabular.py, tests/test_tabular_render.py).
 PRESET_KINDS = {
     name: yaml.safe_load((SPECS / f"{name}.yaml").read_text(encoding="utf-8"))["kind"]
     for name in PRESET_NAMES

@@ -664,18 +664,6 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("preset", TABULAR_PRESETS)
-def test_render_refuses_a_tabular_spec_honestly_and_writes_nothing(
-    preset: str, tmp_path: Path
-) -> None:
-    code, out = run("render", str(SPECS / f"{preset}.yaml"), "--out", str(tmp_path / "p"))
-    assert code == 2, out
-    assert "rendering tabular projects is not built yet" in out and "nothing was written" in out
-    assert not (tmp_path / "p").exists()
-    code, out = run("prompt", str(SPECS / f"{preset}.yaml"))
-    assert code == 2 and "not built yet" in out
-
-
 def test_render_reports_errors_first_with_exit_1(tmp_path: Path) -> None:
     spec = write(tmp_path, [*ROWS[:3], ROWS[3].replace("C004", "C002")])
     code, out = run("render", str(spec), "--out", str(tmp_path / "p"))

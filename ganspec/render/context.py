@@ -3,8 +3,6 @@ derived from it (shape tables, contracts, acceptance tests). Templates never re-
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
 from typing import Any
 
 from ganspec import __version__
@@ -51,20 +49,7 @@ def _rows(result: Trace) -> list[dict[str, str]]:
     ]
 
 
-def acceptance_tests(project_template: Path) -> list[dict[str, str]]:
-    """Test names and their first docstring line, read from the project's test templates."""
-    tests = []
-    for path in sorted((project_template / "tests").glob("test_*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                doc = (ast.get_docstring(node) or "").strip().splitlines()
-                summary = doc[0] if doc else node.name.removeprefix("test_").replace("_", " ")
-                tests.append({"file": f"tests/{path.name}", "name": node.name, "doc": summary})
-    return tests
-
-
-def build_context(context: RuleContext, project_template: Path) -> dict[str, Any]:
+def build_context(context: RuleContext) -> dict[str, Any]:
     spec = context.spec
     _, g_out = output_layer(spec.generator.layers)
     d_loss, g_loss = LOSS_FORMULAS[spec.training.loss]
@@ -86,5 +71,4 @@ def build_context(context: RuleContext, project_template: Path) -> dict[str, Any
         "d_scores": SCORES[spec.discriminator.output],
         "d_loss": d_loss,
         "g_loss": g_loss,
-        "acceptance_tests": acceptance_tests(project_template),
     }

@@ -7,6 +7,7 @@ values (data), never as template source.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -97,6 +98,7 @@ def render_project(kind: str, context: dict[str, Any], agents: set[str]) -> dict
             files[str(relative.with_suffix(""))] = template.render(context)
         else:
             files[_RENAMED.get(str(relative), str(relative))] = source.read_text(encoding="utf-8")
+    context = {**context, "acceptance_tests": acceptance_tests(files)}
     files["PROMPT.md"] = env.get_template(agent_template(kind, "PROMPT.md.j2")).render(context)
     if agents:
         files["AGENTS.md"] = env.get_template(agent_template(kind, "AGENTS.md.j2")).render(context)
@@ -106,6 +108,20 @@ def render_project(kind: str, context: dict[str, Any], agents: set[str]) -> dict
             template = agent_template(kind, template.removeprefix("agents/"))
             files[target] = env.get_template(template).render(context)
     return {path: _tidy(path, text) for path, text in files.items()}
+
+
+def acceptance_tests(files: dict[str, str]) -> list[dict[str, str]]:
+    """Test names and their first docstring line, read from the rendered tests/test_*.py."""
+    tests = []
+    for path in sorted(files):
+        if not (path.startswith("tests/test_") and path.endswith(".py")):
+            continue
+        for node in ast.parse(files[path]).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                doc = (ast.get_docstring(node) or "").strip().splitlines()
+                summary = doc[0] if doc else node.name.removeprefix("test_").replace("_", " ")
+                tests.append({"file": path, "name": node.name, "doc": summary})
+    return tests
 
 
 def project_sources(kind: str) -> list[tuple[Path, Path]]:
@@ -141,6 +157,6 @@ def agent_template(kind: str, name: str) -> str:
 
 
 def render_prompt(kind: str, context: dict[str, Any]) -> str:
-    template = agent_template(kind, "PROMPT.md.j2")
-    text = _environment(templates_dir()).get_template(template).render(context)
-    return _tidy("PROMPT.md", text)
+    """PROMPT.md alone (its acceptance list needs the rendered tests, so the project is
+    rendered in memory too)."""
+    return render_project(kind, context, set())["PROMPT.md"]

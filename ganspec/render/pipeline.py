@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ganspec import __version__
 from ganspec.render.context import build_context
-from ganspec.render.engine import render_project, render_prompt, templates_dir
+from ganspec.render.engine import render_project, render_prompt
 from ganspec.render.formatting import format_and_check
 from ganspec.render.tabular_context import build_tabular_context
 from ganspec.render.writer import Plan, apply, plan, sha256
@@ -27,8 +27,7 @@ def require_renderable(report: Report) -> None:
     if kind not in RENDERABLE_KINDS:
         raise NotRenderable(
             f"{report.file} is a valid kind: {kind} spec, but rendering {kind} projects is not "
-            "built yet (issue 10, next slice); nothing was written. `ganspec validate` checks "
-            "the spec and its data today"
+            "built yet; nothing was written. `ganspec validate` checks the spec today"
         )
 
 
@@ -36,10 +35,6 @@ def require_renderable(report: Report) -> None:
 class RenderOutcome:
     report: Report
     plan: Plan | None = None
-
-
-def _project_template(kind: str) -> Path:
-    return templates_dir() / kind / "project"
 
 
 def render_files(report: Report, agents: set[str]) -> dict[str, str]:
@@ -58,10 +53,9 @@ def render_files(report: Report, agents: set[str]) -> dict[str, str]:
 def context_for(report: Report) -> dict:
     """The templates' context for the spec's kind."""
     assert report.context is not None and report.spec is not None
-    template = _project_template(report.spec.kind)
     if report.spec.kind == "tabular":
-        return build_tabular_context(report.context, template)
-    return build_context(report.context, template)
+        return build_tabular_context(report.context)
+    return build_context(report.context)
 
 
 def customers_module() -> str:

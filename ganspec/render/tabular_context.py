@@ -9,11 +9,9 @@ anything from the spec.
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from ganspec import __version__
-from ganspec.render.context import acceptance_tests
 from ganspec.spec.tabular import (
     Bounds,
     CategoricalColumn,
@@ -34,6 +32,7 @@ from ganspec.spec.tabular import (
 )
 from ganspec.tabular.context import TabularContext
 from ganspec.tabular.contract import private_columns
+
 
 def _col(name: str) -> str:
     """``df["name"]`` for any column name (a repr is a valid, escaped Python string)."""
@@ -58,10 +57,11 @@ def column_context(name: str, column: Column, private: str | None) -> dict[str, 
         "learned": private is None and column.type != "id",
     }
     if isinstance(column, NumericalColumn):
+        whole = int if column.dtype == "int" else float
         info.update(
             dtype=column.dtype,
-            min=column.min,
-            max=column.max,
+            min=None if column.min is None else whole(column.min),
+            max=None if column.max is None else whole(column.max),
             decimals=column.decimals,
             pandas_dtype="Int64" if column.dtype == "int" else "float64",
         )
@@ -114,7 +114,8 @@ def constraint_context(index: int, constraint: object, columns: dict[str, Column
     elif isinstance(constraint, Range):
         o = constraint.range
         op = "<" if o.strict else "<="
-        condition = f"({_col(o.low)} {op} {_col(o.middle)}) & ({_col(o.middle)} {op} {_col(o.high)})"
+        low, middle, high = _col(o.low), _col(o.middle), _col(o.high)
+        condition = f"({low} {op} {middle}) & ({middle} {op} {high})"
         entry.update(
             text=f"{o.low} {op} {o.middle} {op} {o.high}",
             expression=_holds(condition, o.low, o.middle, o.high),
@@ -160,8 +161,7 @@ def constraint_context(index: int, constraint: object, columns: dict[str, Column
         if o.high is not None:
             parts.append(f"({_col(o.column)} {high_op} {o.high!r})")
         shown = " ".join(
-            p for p in (f"{o.low:g} {low_op}" if o.low is not None else "", o.column)
-            if p
+            p for p in (f"{o.low:g} {low_op}" if o.low is not None else "", o.column) if p
         )
         if o.high is not None:
             shown += f" {high_op} {o.high:g}"
@@ -175,8 +175,9 @@ def constraint_context(index: int, constraint: object, columns: dict[str, Column
         ):
             equals = str(equals)
         condition = f"{_col(o.when.column)}.eq({equals!r}).fillna(False).astype(bool)"
+        shown = str(equals).lower() if isinstance(equals, bool) else equals
         entry.update(
-            text=f"{o.column} is missing exactly where {o.when.column} is {equals!r}",
+            text=f"{o.column} is missing exactly where {o.when.column} is {shown}",
             target=o.column,
             when=o.when.column,
             condition=condition,
@@ -208,7 +209,7 @@ def _fake_summary(columns: list[dict[str, Any]]) -> str:
     return text + (f"; dropped, never written: {', '.join(dropped)}" if dropped else "")
 
 
-def build_tabular_context(context: TabularContext, project_template: Path) -> dict[str, Any]:
+def build_tabular_context(context: TabularContext) -> dict[str, Any]:
     spec: TabularSpec = context.spec
     private = {
         name: ("fake" if why == "pii" else why.removeprefix("sensitive (").rstrip(")"))
@@ -234,11 +235,6 @@ def build_tabular_context(context: TabularContext, project_template: Path) -> di
     if source.type in ("csv", "parquet"):
         data_path = str((context.folder / source.path).resolve())
     omit = [] if dp is not None else ["dpgan.py", "tests/test_dpgan.py"]
-    tests = [
-        test
-        for test in acceptance_tests(project_template)
-        if test["file"].removeprefix("tests/") not in {p.removeprefix("tests/") for p in omit}
-    ]
     target = spec.validation.ml_efficacy.target if spec.validation.ml_efficacy else None
     # Columns a null rule ties to the ML target give its value away (churn_date is missing
     # exactly when churned is false): ML efficacy leaves them out of the model's inputs.
@@ -289,5 +285,4 @@ def build_tabular_context(context: TabularContext, project_template: Path) -> di
         "parquet": source.type == "parquet" or spec.output.format == "parquet",
         "output": spec.output.model_dump(mode="json"),
         "validation": spec.validation.model_dump(mode="json"),
-        "acceptance_tests": tests,
     }
