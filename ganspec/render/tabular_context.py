@@ -130,7 +130,12 @@ def constraint_context(index: int, constraint: object, columns: dict[str, Column
         )
     elif isinstance(constraint, FixedIncrements):
         o = constraint.fixed_increments
+        bounds = columns[o.column]
         entry.update(
+            column=o.column,
+            increment=o.increment,
+            min=getattr(bounds, "min", None),
+            max=getattr(bounds, "max", None),
             text=f"{o.column} is a multiple of {o.increment}",
             expression=_holds(f"{_col(o.column)} % {o.increment} == 0", o.column),
             sdv=f"FixedIncrements({o.column!r}, {o.increment})",
@@ -211,10 +216,9 @@ def _fake_summary(columns: list[dict[str, Any]]) -> str:
 
 def build_tabular_context(context: TabularContext) -> dict[str, Any]:
     spec: TabularSpec = context.spec
-    private = {
-        name: ("fake" if why == "pii" else why.removeprefix("sensitive (").rstrip(")"))
-        for name, why in private_columns(spec).items()
-    }
+    # Never learned: privacy.sensitive says fake or drop; a pii column not listed is faked.
+    private = {name: "fake" for name in private_columns(spec)}
+    private.update(spec.privacy.sensitive)
     columns = [
         column_context(name, column, private.get(name))
         for name, column in spec.data.columns.items()
