@@ -20,7 +20,12 @@ from ganspec.diagnostics import MAX_PER_CODE, Diagnostic, elide
 from ganspec.source import PathKey, Position, SourceDocument
 from ganspec.spec import SPEC_KINDS, SPEC_VERSION, Spec
 from ganspec.spec.layers import LAYER_TYPES, OP_KEYS, op_of
-from ganspec.spec.tabular import CONSTRAINT_KEYS, CONSTRAINT_TYPES, constraint_of
+from ganspec.spec.tabular import (
+    CONSTRAINT_KEYS,
+    CONSTRAINT_TYPES,
+    combinations_form,
+    constraint_of,
+)
 
 # Words people write for a field, mapped to the field ganspec calls it.
 SYNONYMS: dict[str, str] = {
@@ -117,7 +122,7 @@ class _Mapper:
         skip_tag = False
         for part in loc:
             list_item = bool(path) and isinstance(path[-1], int)
-            if isinstance(node, dict) and not skip_tag and _is_tag(part, node, list_item):
+            if not skip_tag and _is_tag(part, node, list_item, path[-1] if path else None):
                 skip_tag = True
                 continue
             skip_tag = False
@@ -134,6 +139,9 @@ class _Mapper:
         self, path: PathKey, value: Any, error: dict[str, Any], model_for: type[BaseModel]
     ) -> Diagnostic:
         kind = error["type"]
+        at = getattr((error.get("ctx") or {}).get("error"), "at", None)
+        if kind == "value_error" and isinstance(at, tuple):  # ErrorAt: about one part
+            path = (*path, *at)
         field = path[-1] if path else ""
         if kind == "extra_forbidden":
             choices = _fields_at(model_for, path[:-1], self.doc.data)
@@ -228,11 +236,16 @@ class _Mapper:
 _MISSING = object()
 
 
-def _is_tag(part: Any, node: dict[str, Any], list_item: bool) -> bool:
+def _is_tag(part: Any, node: Any, list_item: bool, key: str | int | None) -> bool:
     """Pydantic inserts union tags into locs: a layer's op key or a constraint's kind key (both
     list items), or a source's or column's ``type`` value. A column named ``range`` under
-    ``data.columns`` is a key, not a tag: it is no list item."""
+    ``data.columns`` is a key, not a tag: it is no list item. The form of a
+    fixed_combinations value (``list`` or ``mapping``) is a tag too."""
     if not isinstance(part, str):
+        return False
+    if key == "fixed_combinations" and part == combinations_form(node):
+        return True
+    if not isinstance(node, dict):
         return False
     if list_item and part in (op_of(node), constraint_of(node)):
         return True

@@ -122,6 +122,10 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
         "ctgan-customers",
         {**SMALL, "privacy.sensitive.age": "fake", "data.columns.age.max": DELETE},
     ),
+    "GS714": (
+        "dpctgan-customers",
+        {**SMALL, "constraints[1].fixed_combinations": ["country", "city"]},
+    ),
     "GS720": ("ctgan-customers", {"data.source": {"type": "csv", "path": "no-such-file.csv"}}),
     "GS721": ("ctgan-customers", {**SMALL, "data.columns.region": {"type": "categorical"}}),
     "GS722": ("ctgan-customers", {**SMALL, "data.columns.age": {"type": "boolean"}}),

@@ -386,6 +386,8 @@ def _dp(**changes: Any) -> dict[str, Any]:
 
 
 SMALL = {"data.source.rows": 200}  # the customers presets' table, small: fast tests
+# Every (country, city) pair the customers table makes.
+PAIRS = [[country, city] for country, cities in customers.CITIES.items() for city in cities]
 # code -> (preset, changes that break it, changes that fix it as the finding suggests)
 FIRES_THEN_FIXED: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "GS701": (
@@ -449,6 +451,11 @@ FIRES_THEN_FIXED: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"privacy.sensitive.plan": "fake", "data.columns.plan.values": DELETE},
         {"privacy.sensitive.plan": "drop", "data.columns.plan.values": DELETE},
     ),
+    "GS714": (
+        "dpctgan-customers",
+        {"constraints[1].fixed_combinations": ["country", "city"]},
+        {"constraints[1].fixed_combinations": {"columns": ["country", "city"], "allowed": PAIRS}},
+    ),
 }
 
 
@@ -465,7 +472,7 @@ def test_rule_fires_on_the_broken_spec_and_is_silent_on_the_fixed_one(code: str)
 
 def test_every_tabular_rule_is_documented_and_runs_on_tabular_specs_only() -> None:
     tabular = {code for code, rule in RULES.items() if code.startswith("GS7")}
-    assert tabular == {f"GS7{n:02d}" for n in range(1, 14)} | {f"GS72{n}" for n in range(8)}
+    assert tabular == {f"GS7{n:02d}" for n in range(1, 15)} | {f"GS72{n}" for n in range(8)}
     for code in tabular:
         assert RULES[code].kinds == {"tabular"} and RULES[code].family == "tabular data contract"
     assert RULES["GS601"].kinds == RULES["GS602"].kinds == {"image", "tabular"}
@@ -515,6 +522,113 @@ def test_an_unknown_column_gets_a_did_you_mean_everywhere_columns_are_named() ->
         ("privacy.sensitive.emial", "'email'?"),
         ("validation.ml_efficacy.target", "'churned'?"),
     ]
+
+
+# --- fixed_combinations: the data's, or declared ----------------------------------------------
+
+DP_CUSTOMERS = SPECS / "dpctgan-customers.yaml"
+
+
+def _line_of(text: str, diagnostic: Diagnostic) -> str:
+    return text.splitlines()[diagnostic.line - 1]
+
+
+def test_declared_combinations_parse_and_validate_clean() -> None:
+    """The mapping form: the columns and every allowed tuple, checked against the data."""
+    report = validate_text(mutated("dpctgan-customers", SMALL), "declared.yaml")
+    assert report.diagnostics == [], described(report)
+    constraint = report.context.spec.constraints[1]  # type: ignore[union-attr]
+    assert constraint.names() == ["country", "city"]
+    assert constraint.allowed() == [tuple(pair) for pair in PAIRS]
+    listed = validate_text(mutated("ctgan-customers", SMALL), "seen.yaml")
+    combinations = listed.context.spec.constraints[1]  # type: ignore[union-attr]
+    assert combinations.names() == ["country", "city"] and combinations.allowed() is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "phrase"),
+    [
+        ("- [DE, Munich]", "- [DE]", "allowed[4] has 1 value, but columns names 2"),
+        ("- [DE, Munich]", "- [US, Chicago]", "allowed[4] repeats allowed[1] [US, Chicago]"),
+    ],
+    ids=["short-row", "duplicate-row"],
+)
+def test_a_bad_declared_combination_is_a_schema_error_at_its_row(
+    old: str, new: str, phrase: str
+) -> None:
+    text = DP_CUSTOMERS.read_text().replace(old, new)
+    [finding] = validate_text(text, "rows.yaml").diagnostics
+    assert finding.code == "GS104" and phrase in finding.message, finding
+    assert finding.path == "constraints[1].fixed_combinations.allowed[4]"
+    assert _line_of(text, finding).strip() == new
+
+
+def test_an_undeclared_value_in_a_combination_is_flagged_at_its_line() -> None:
+    text = DP_CUSTOMERS.read_text().replace("- [FR, Paris]", "- [FR, Pariss]")
+    report = validate_text(text, "typo.yaml")
+    finding = only(report, "GS708")
+    assert finding.path == "constraints[1].fixed_combinations.allowed[5][1]"
+    assert "'Pariss' is not one of the declared values of 'city'" in finding.message
+    assert finding.fix == "'Paris'" and "Pariss" in _line_of(text, finding)
+
+
+def test_a_column_of_the_mapping_form_is_placed_on_its_line() -> None:
+    text = DP_CUSTOMERS.read_text().replace("columns: [country, city]", "columns: [country, citty]")
+    finding = only(validate_text(text, "column.yaml"), "GS707")
+    assert finding.path == "constraints[1].fixed_combinations.columns[1]"
+    assert "columns: [country, citty]" in _line_of(text, finding)
+    assert "did you mean 'city'?" in finding.message
+
+
+def _customers_csv(folder: Path, cities: dict[str, str]) -> dict[str, Any]:
+    """30 customers rows, the first row of each country named in ``cities`` given that city;
+    the spec changes that read them."""
+    rows = [list(row) for row in customers.text_rows(0, 30)]
+    country, city = customers.COLUMNS.index("country"), customers.COLUMNS.index("city")
+    for name, value in cities.items():
+        next(row for row in rows if row[country] == name)[city] = value
+    lines = [",".join(row) for row in [list(customers.COLUMNS), *rows]]
+    (folder / "c.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"data.source": {"type": "csv", "path": "c.csv"}}
+
+
+def test_a_real_row_outside_the_declared_combinations_is_gs726_with_its_row(
+    tmp_path: Path,
+) -> None:
+    """Without DP too; a row missing one of the columns passes (city declares no values here,
+    so only the missing-value rule lets the empty city through)."""
+    changes = _customers_csv(tmp_path, {"US": "Paris", "DE": ""})
+    changes["data.columns.city"] = {"type": "categorical", "nullable": True}
+    changes["constraints[1].fixed_combinations"] = {
+        "columns": ["country", "city"],
+        "allowed": PAIRS,
+    }
+    (tmp_path / "spec.yaml").write_text(mutated("ctgan-customers", changes))
+    finding = only(validate_file(tmp_path / "spec.yaml"), "GS726")
+    assert finding.path == "constraints[1]"
+    assert finding.message.startswith(
+        "country US, city Paris is not a declared combination (fixed_combinations)"
+    )
+    country = customers.COLUMNS.index("country")
+    us = next(i for i, row in enumerate(customers.text_rows(0, 30)) if row[country] == "US")
+    assert finding.data is not None and (finding.data.line, finding.data.row) == (us + 2, us + 1)
+
+
+def test_an_undeclared_city_in_the_data_is_one_finding_not_also_a_combination(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "spec.yaml").write_text(
+        mutated("dpctgan-customers", _customers_csv(tmp_path, {"US": "Pariss"}))
+    )
+    finding = only(validate_file(tmp_path / "spec.yaml"), "GS724")
+    assert "city 'Pariss' is not one of its declared values" in finding.message
+
+
+def test_explain_says_where_the_combinations_come_from() -> None:
+    code, out = run("validate", str(DP_CUSTOMERS), "--explain")
+    assert code == 0 and "[1] fixed_combinations: country, city (14 declared combinations)" in out
+    code, out = run("validate", str(CUSTOMERS), "--explain")
+    assert "[1] fixed_combinations: country, city (the combinations seen in the data)" in out
 
 
 # --- the schema: one clear message per mistake ------------------------------------------------
@@ -685,7 +799,7 @@ def test_init_rule_and_presets_know_the_tabular_kind(tmp_path: Path) -> None:
     assert validate_file(tmp_path / "s.yaml").diagnostics == []
     code, out = run("rule", "--all", "--format", "json")
     listed = {rule["code"]: rule for rule in json.loads(out)}
-    assert {f"GS7{n:02d}" for n in range(1, 14)} <= set(listed)
+    assert {f"GS7{n:02d}" for n in range(1, 15)} <= set(listed)
     assert listed["GS726"]["kinds"] == ["tabular"] and listed["GS601"]["kinds"] == [
         "image",
         "tabular",

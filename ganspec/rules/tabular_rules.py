@@ -7,7 +7,12 @@ import math
 from collections.abc import Iterator
 
 from ganspec.rules.registry import TABULAR, Finding, rule
-from ganspec.spec.tabular import CategoricalColumn, DatetimeColumn, NumericalColumn
+from ganspec.spec.tabular import (
+    CategoricalColumn,
+    DatetimeColumn,
+    FixedCombinations,
+    NumericalColumn,
+)
 from ganspec.tabular.context import TabularContext
 from ganspec.tabular.contract import constraint_columns, type_problems
 from ganspec.tabular.scan import closest
@@ -244,9 +249,10 @@ def unknown_columns(ctx: TabularContext) -> Iterator[Finding]:
     summary="A constraint names columns of a type it cannot use, the same column twice, or a "
     "value its column cannot hold.",
     why="inequality and range compare two (three) numerical or datetime columns; "
-    "fixed_combinations fixes categorical ones; fixed_increments, one_hot, positive, negative "
-    "and bounds are about numbers (SDV 2.0's sdv.cag rules). SDV refuses anything else when "
-    "the constraint is added, after the data was loaded.",
+    "fixed_combinations fixes categorical ones (its declared combinations use their columns' "
+    "declared values); fixed_increments, one_hot, positive, negative and bounds are about "
+    "numbers (SDV 2.0's sdv.cag rules). SDV refuses anything else when the constraint is "
+    "added, after the data was loaded.",
     example="constraints:\n  - inequality: {low: plan, high: churn_date}   # plan is categorical",
     fix="Name columns of the types the constraint accepts, or remove the constraint.",
     kinds=TABULAR,
@@ -414,4 +420,37 @@ def fake_domain(ctx: TabularContext) -> Iterator[Finding]:
                 ("privacy", "sensitive", name),
                 f"{name} is to be faked but declares no {' and '.join(lacking)} to fake it from",
                 f"declare {' and '.join(lacking)} on column {name}, or {name}: drop",
+            )
+
+
+# GS714 sits with GS704 and GS705 in meaning (what DP must not read from the data); it is
+# registered last so that `ganspec rule --all` lists the codes in order.
+@rule(
+    "GS714",
+    "dp-needs-declared-combinations",
+    "error",
+    summary="With differential privacy, a fixed_combinations constraint does not declare its "
+    "allowed combinations.",
+    why="The combinations present in the data are private: a rare pair (a city seen once in "
+    "a country) points at the people behind it. Taking the allowed set from the data, as "
+    "SDV's FixedCombinations does, reads it outside the privacy budget; a DP synthesizer "
+    "keeps to combinations declared before the data is seen.",
+    example="privacy: {differential_privacy: {epsilon: 3, delta: 1.0e-5}}\n"
+    "constraints:\n  - fixed_combinations: [country, city]   # the pairs the data has",
+    fix="Write the mapping form with every allowed combination: fixed_combinations: "
+    "{columns: [country, city], allowed: [[US, New York], [DE, Berlin], ...]}.",
+    kinds=TABULAR,
+)
+def dp_combinations(ctx: TabularContext) -> Iterator[Finding]:
+    if ctx.spec.privacy.differential_privacy is None:
+        return
+    for index, constraint in enumerate(ctx.spec.constraints):
+        if isinstance(constraint, FixedCombinations) and constraint.allowed() is None:
+            names = constraint.names()
+            yield Finding(
+                ("constraints", index, "fixed_combinations"),
+                f"the combinations of {', '.join(names)} present in the data are private: "
+                "read from the data, a rare one would leak the rows that hold it",
+                f"fixed_combinations: {{columns: [{', '.join(names)}], allowed: [[every "
+                "allowed combination], ...]}",
             )

@@ -45,6 +45,15 @@ Identifier = Annotated[str, AfterValidator(_check_identifier)]
 RuleCode = Annotated[str, AfterValidator(_check_rule_code)]
 
 
+class ErrorAt(ValueError):
+    """A model validator's error about one part of the model (a row of a list, say): the schema
+    check places it at ``at`` under the model, so that its line is that part's line."""
+
+    def __init__(self, message: str, *at: str | int) -> None:
+        super().__init__(message)
+        self.at = at
+
+
 class StrictModel(BaseModel):
     """Unknown keys are errors and numbers must be finite: typos never pass silently."""
 

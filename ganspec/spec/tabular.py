@@ -25,6 +25,7 @@ from pydantic import (
 
 from ganspec.spec.common import (
     Count,
+    ErrorAt,
     Flag,
     Identifier,
     NonNegative,
@@ -318,11 +319,85 @@ class Range(StrictModel):
     range: RangeOptions
 
 
-class FixedCombinations(StrictModel):
-    """Only the combinations of these categorical columns seen in the data (e.g. country and
-    city)."""
+CombinationColumns = Annotated[list[ColumnName], Field(min_length=2, max_length=32)]
 
-    fixed_combinations: Annotated[list[ColumnName], Field(min_length=2, max_length=32)]
+
+class FixedCombinationsOptions(StrictModel):
+    """The declared form: every allowed combination written out, so that none is read from
+    the data (differential privacy needs this: the set present in the data is private)."""
+
+    columns: CombinationColumns = Field(description="The categorical columns, in order.")
+    allowed: Annotated[list[list[Category]], Field(min_length=1, max_length=100_000)] = Field(
+        description="Every allowed combination: one list of values per row, in the order of "
+        "columns, e.g. [[US, New York], [DE, Berlin]]."
+    )
+
+    @model_validator(mode="after")
+    def _rows(self) -> FixedCombinationsOptions:
+        width = len(self.columns)
+        first: dict[tuple[str, ...], int] = {}
+        for index, row in enumerate(self.allowed):
+            if len(row) != width:
+                raise ErrorAt(
+                    f"allowed[{index}] has {len(row)} value{'s' * (len(row) != 1)}, but "
+                    f"columns names {width} "
+                    f"({', '.join(self.columns)}): give one value per column",
+                    "allowed",
+                    index,
+                )
+            key = tuple(str(value) for value in row)
+            seen = first.setdefault(key, index)
+            if seen != index:
+                raise ErrorAt(
+                    f"allowed[{index}] repeats allowed[{seen}] "
+                    f"[{', '.join(key)}]: list each combination once",
+                    "allowed",
+                    index,
+                )
+        return self
+
+
+def combinations_form(value: Any) -> str | None:
+    """Which form a fixed_combinations value is written in: a list of columns, or a mapping
+    with columns and allowed. Also the tag pydantic puts in an error's location."""
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict | FixedCombinationsOptions):
+        return "mapping"
+    return None
+
+
+class FixedCombinations(StrictModel):
+    """Only some combinations of these categorical columns (e.g. country and city): those seen
+    in the data (a list of columns, SDV's FixedCombinations), or those declared under allowed
+    (a mapping: {columns, allowed})."""
+
+    fixed_combinations: Annotated[
+        Annotated[CombinationColumns, Tag("list")]
+        | Annotated[FixedCombinationsOptions, Tag("mapping")],
+        Discriminator(
+            combinations_form,
+            custom_error_type="combinations_form",
+            custom_error_message="fixed_combinations is a list of columns, [a, b], or a "
+            "mapping {columns: [a, b], allowed: [[x, y], ...]}",
+        ),
+    ] = Field(
+        description="A list of categorical columns (only the combinations seen in the data), "
+        "or {columns, allowed} (only the combinations declared: needed with differential "
+        "privacy)."
+    )
+
+    def names(self) -> list[str]:
+        """The columns, whichever the form."""
+        value = self.fixed_combinations
+        return list(value.columns if isinstance(value, FixedCombinationsOptions) else value)
+
+    def allowed(self) -> list[tuple[str | int, ...]] | None:
+        """The declared combinations; None when they are the data's."""
+        value = self.fixed_combinations
+        if isinstance(value, FixedCombinationsOptions):
+            return [tuple(row) for row in value.allowed]
+        return None
 
 
 class FixedIncrementsOptions(StrictModel):

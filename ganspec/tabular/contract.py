@@ -3,13 +3,17 @@ a constraint names, which column types it accepts, which columns are private."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 
+from ganspec.diagnostics import elide
 from ganspec.source import PathKey
 from ganspec.spec.tabular import (
     Bounds,
+    CategoricalColumn,
     Column,
     FixedCombinations,
+    FixedCombinationsOptions,
     FixedIncrements,
     Inequality,
     Negative,
@@ -45,8 +49,10 @@ def constraint_columns(constraint: object) -> Iterator[tuple[PathKey, str]]:
         for end in ("low", "middle", "high"):
             yield ("range", end), getattr(constraint.range, end)
     elif isinstance(constraint, FixedCombinations):
-        for index, name in enumerate(constraint.fixed_combinations):
-            yield ("fixed_combinations", index), name
+        declared = isinstance(constraint.fixed_combinations, FixedCombinationsOptions)
+        at: PathKey = ("fixed_combinations", "columns") if declared else ("fixed_combinations",)
+        for index, name in enumerate(constraint.names()):
+            yield (*at, index), name
     elif isinstance(constraint, OneHot):
         for index, name in enumerate(constraint.one_hot):
             yield ("one_hot", index), name
@@ -102,6 +108,43 @@ def type_problems(
         )
     if isinstance(constraint, NullRule):
         yield from _null_rule_problems(constraint, columns)
+    if isinstance(constraint, FixedCombinations):
+        yield from _combination_problems(constraint, columns)
+
+
+def _combination_problems(
+    constraint: FixedCombinations, columns: dict[str, Column]
+) -> Iterator[tuple[PathKey, str, str]]:
+    """Each declared combination's values must be declared values of their columns (when the
+    column lists its values): a value no row can hold allows a combination that never is."""
+    rows = constraint.allowed()
+    if rows is None:
+        return
+    known: dict[int, tuple[str, set[str], list[str]]] = {}
+    for at, name in enumerate(constraint.names()):
+        column = columns.get(name)
+        if isinstance(column, CategoricalColumn) and column.values is not None:
+            values = [str(value) for value in column.values]
+            known[at] = (name, set(values), values)
+    suggested: dict[tuple[int, str], str | None] = {}
+    for row, combination in enumerate(rows):
+        for at, (name, allowed, values) in known.items():
+            value = str(combination[at])
+            if value in allowed:
+                continue
+            key = (at, value)
+            if key not in suggested:
+                close = difflib.get_close_matches(value, values, n=1, cutoff=0.6)
+                suggested[key] = close[0] if close else None
+            close = suggested[key]
+            hint = f"; did you mean '{elide(close)}'?" if close else ""
+            yield (
+                ("fixed_combinations", "allowed", row, at),
+                f"'{elide(value)}' is not one of the declared values of '{name}'{hint}",
+                f"'{elide(close)}'"
+                if close
+                else f"add '{elide(value)}' to the values of {name}, or remove the combination",
+            )
 
 
 def _null_rule_problems(

@@ -9,6 +9,7 @@ from ganspec.spec.tabular import (
     CsvSource,
     CustomersSource,
     DatetimeColumn,
+    FixedCombinations,
     IdColumn,
     NumericalColumn,
     ParquetSource,
@@ -103,7 +104,7 @@ def explain_tabular(context: TabularContext) -> str:
     lines += ["", f"constraints ({len(spec.constraints)})"]
     for index, constraint in enumerate(spec.constraints):
         names = ", ".join(name for _, name in constraint_columns(constraint))
-        lines.append(f"  [{index}] {constraint_of(constraint)}: {names}")
+        lines.append(f"  [{index}] {constraint_of(constraint)}: {names}{_declared(constraint)}")
     dp = spec.privacy.differential_privacy
     ctgan = spec.synthesizer.ctgan
     lines += [
@@ -117,6 +118,16 @@ def explain_tabular(context: TabularContext) -> str:
         _data_line(context),
     ]
     return "\n".join(lines)
+
+
+def _declared(constraint: object) -> str:
+    """How many combinations a fixed_combinations declares, or that it takes the data's."""
+    if not isinstance(constraint, FixedCombinations):
+        return ""
+    allowed = constraint.allowed()
+    if allowed is None:
+        return " (the combinations seen in the data)"
+    return f" ({len(allowed):,} declared combination{'s' * (len(allowed) != 1)})"
 
 
 def _data_line(context: TabularContext) -> str:

@@ -25,6 +25,7 @@ from ganspec.spec.tabular import (
     Bounds,
     Column,
     DatetimeColumn,
+    FixedCombinations,
     FixedIncrements,
     IdColumn,
     Inequality,
@@ -353,9 +354,37 @@ def _null_rule(constraint: NullRule, checks: dict[str, _ColumnCheck]) -> RowChec
     return check
 
 
+def _combinations(constraint: FixedCombinations, checks: dict[str, _ColumnCheck]) -> RowCheck:
+    """Only the declared combinations. Categorical values are compared as the text the scan
+    reads them as; a row with a missing value passes, and so does one with a value its column
+    does not declare (GS724 reports that value)."""
+    names = constraint.names()
+    allowed = {tuple(str(value) for value in row) for row in constraint.allowed() or ()}
+    columns = [checks[name] for name in names]
+    slots = [column.slot for column in columns]
+    declared = [column.allowed for column in columns]
+
+    def check(row: list[Any]) -> Callable[[], str] | None:
+        values = tuple(row[slot] for slot in slots)
+        if values in allowed or None in values or MISSING in values:
+            return None
+        for value, known in zip(values, declared, strict=True):
+            if known is not None and value not in known:
+                return None
+
+        def describe() -> str:
+            pairs = zip(columns, values, strict=True)
+            shown = ", ".join(f"{c.name} {c.show(v)}" for c, v in pairs)
+            return f"{shown} is not a declared combination"
+
+        return describe
+
+    return check
+
+
 def _row_check(constraint: object, checks: dict[str, _ColumnCheck]) -> RowCheck | None:
     """The check of one constraint on parsed rows; None when it only constrains synthesis
-    (fixed_combinations holds on the real data by definition)."""
+    (fixed_combinations without allowed holds on the real data by definition)."""
     if isinstance(constraint, Inequality):
         options = constraint.inequality
         return _ordered([options.low, options.high], checks, options.strict)
@@ -375,6 +404,8 @@ def _row_check(constraint: object, checks: dict[str, _ColumnCheck]) -> RowCheck 
         return _bounds(constraint, checks)
     if isinstance(constraint, NullRule):
         return _null_rule(constraint, checks)
+    if isinstance(constraint, FixedCombinations) and constraint.allowed() is not None:
+        return _combinations(constraint, checks)
     return None
 
 
