@@ -122,10 +122,12 @@ def constraint_context(index: int, constraint: object, columns: dict[str, Column
             sdv=f"Range({o.low!r}, {o.middle!r}, {o.high!r}, strict_boundaries={o.strict})",
         )
     elif isinstance(constraint, FixedCombinations):
-        names = constraint.fixed_combinations
+        names, allowed = constraint.names(), constraint.allowed()
+        where = f"{len(allowed)} declared" if allowed else "the real table's"
         entry.update(
-            text=f"only the ({', '.join(names)}) combinations of the real table",
+            text=f"({', '.join(names)}): only {where} combinations",
             columns=names,
+            allowed=None if allowed is None else [tuple(map(str, row)) for row in allowed],
             sdv=f"FixedCombinations({names!r})",
         )
     elif isinstance(constraint, FixedIncrements):

@@ -1,0 +1,50 @@
+"""One short fit for the whole test session: the contract is checked on what it samples.
+
+A few epochs do not make good data, but every row written must already keep the contract:
+that is what sample.py guarantees, whatever the quality.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import synthesizer
+from data import load_real, split
+from runfolder import synthesizer_path
+from storage import write_checked
+
+TEST_EPOCHS = 2
+TEST_ROWS = 200
+FIT_ROWS = 600
+
+
+@pytest.fixture(scope="session")
+def real() -> pd.DataFrame:
+    return load_real()
+
+
+@pytest.fixture(scope="session")
+def train_rows(real: pd.DataFrame) -> pd.DataFrame:
+    return split(real)[0]
+
+
+@pytest.fixture(scope="session")
+def fitted_run(tmp_path_factory: pytest.TempPathFactory, train_rows: pd.DataFrame) -> Path:
+    """A run folder holding a synthesizer fitted for TEST_EPOCHS epochs on the first
+    FIT_ROWS training rows (quick), as train.py saves it."""
+    run = tmp_path_factory.mktemp("run")
+    model = synthesizer.build(epochs=TEST_EPOCHS, device="cpu")
+    synthesizer.fit(model, train_rows.head(FIT_ROWS))
+    write_checked([synthesizer_path(run)], lambda file: synthesizer.save(model, file))
+    return run
+
+
+@pytest.fixture(scope="session")
+def synthetic(fitted_run: Path) -> pd.DataFrame:
+    """TEST_ROWS rows exactly as sample.py writes them."""
+    import sample
+
+    return sample.synthetic_table(fitted_run, TEST_ROWS, {})
