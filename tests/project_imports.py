@@ -16,17 +16,19 @@ from pathlib import Path
 from types import ModuleType
 
 
-def _module_names(folder: Path) -> set[str]:
-    return {path.stem for path in folder.glob("*.py")}
+def _module_names(folders: list[Path]) -> set[str]:
+    return {path.stem for folder in folders for path in folder.glob("*.py")}
 
 
 @contextmanager
-def project_imports(folder: Path) -> Iterator[dict[str, ModuleType]]:
-    """Yields a dict that imports ``name`` from ``folder`` on first access."""
-    folder = folder.resolve()
-    names = _module_names(folder)
+def project_imports(*given: Path) -> Iterator[dict[str, ModuleType]]:
+    """Yields a dict that imports ``name`` from the folders (a rendered project, or a kind's
+    templates and templates/common) on first access."""
+    folders = [folder.resolve() for folder in given]
+    names = _module_names(folders)
     shadowed = {name: sys.modules.pop(name) for name in names if name in sys.modules}
-    sys.path.insert(0, str(folder))
+    for folder in reversed(folders):
+        sys.path.insert(0, str(folder))
 
     class Modules(dict[str, ModuleType]):
         def __missing__(self, name: str) -> ModuleType:
@@ -37,10 +39,11 @@ def project_imports(folder: Path) -> Iterator[dict[str, ModuleType]]:
     try:
         yield Modules()
     finally:
-        sys.path.remove(str(folder))
+        for folder in folders:
+            sys.path.remove(str(folder))
         for name, module in list(sys.modules.items()):
             where = getattr(module, "__file__", None) or ""
-            if where and Path(where).resolve().is_relative_to(folder):
+            if where and any(Path(where).resolve().is_relative_to(f) for f in folders):
                 del sys.modules[name]
         sys.modules.update(shadowed)
         importlib.invalidate_caches()

@@ -26,6 +26,7 @@ from tests.conftest import DELETE, ROOT, SPECS, mutated, preset_data, validate_m
 from tests.project_imports import project_imports
 
 TEMPLATE = ROOT / "templates" / "image" / "project"
+COMMON = ROOT / "templates" / "common"  # storage.py, shared by every kind
 
 SIGMOID_LAST = {"discriminator.layers[4].act": "sigmoid"}
 SMALL = {"data.source.rows": 200}
@@ -329,6 +330,12 @@ def test_the_rendered_projects_modules_and_dependencies_are_read_from_its_templa
     assert {"torch", "numpy", "pillow", "pyyaml", "tqdm", "pytest"} <= (
         project_names.project_requirements("image")
     )
+    tabular = project_names.project_modules("tabular")
+    assert {"contract", "data", "metadata", "synthesizer", "train", "sample", "evaluate"} <= tabular
+    assert {"storage", "runfolder", "health", "dpgan", "tests"} <= tabular
+    assert {"sdv", "opacus", "torch", "pandas", "scikit-learn"} <= (
+        project_names.project_requirements("tabular")
+    )
 
 
 def test_every_name_validate_accepts_renders_a_name_packaging_accepts() -> None:
@@ -544,7 +551,7 @@ def test_norm_rules_agree_with_torch(preset: str, changes: dict[str, object]) ->
     assert ctx is not None
     codes = {(d.path, d.code) for d in report.diagnostics if d.code in ("GS210", "GS211")}
     traces = {"generator": ctx.generator_trace, "discriminator": ctx.discriminator_trace}
-    with project_imports(TEMPLATE) as modules:
+    with project_imports(TEMPLATE, COMMON) as modules:
         make_norm = modules["models"].make_norm
         for network, trace in traces.items():
             layers = getattr(ctx.spec, network).layers
@@ -567,7 +574,7 @@ def test_norm_rules_agree_with_torch(preset: str, changes: dict[str, object]) ->
 @pytest.fixture(scope="module")
 def split_indices() -> Iterator[Any]:
     """The rendered data.py's own split of a source into training and held-out samples."""
-    with project_imports(TEMPLATE) as modules:
+    with project_imports(TEMPLATE, COMMON) as modules:
         yield modules["data"].split_indices
 
 

@@ -22,6 +22,7 @@ from tests.conftest import IMAGE_PRESETS, ROOT, SPECS, preset_data
 from tests.project_imports import project_imports
 
 TEMPLATE = ROOT / "templates" / "image" / "project"
+COMMON = ROOT / "templates" / "common"  # storage.py, shared by every kind
 
 LAYERS = TypeAdapter(list[Layer])
 
@@ -247,7 +248,7 @@ def test_footprint_counts_the_parameters_torch_builds_and_bounds_what_autograd_s
     assert footprint is not None
     cfg = {**config_data(report.spec), "name": report.spec.name}
     batch = 4
-    with project_imports(TEMPLATE) as modules:
+    with project_imports(TEMPLATE, COMMON) as modules:
         torch.manual_seed(0)
         models = modules["models"]
         generator, discriminator = models.Generator(cfg), models.Discriminator(cfg)
