@@ -142,7 +142,7 @@ def score(project: Path, table: Path, out: Path) -> dict[str, Any]:
     """The project's evaluate.py on ``table`` (exit 1, a missed bar, is a result too)."""
     command = [sys.executable, "evaluate.py", "--table", str(table), "--out", str(out)]
     try:
-        run_process(command + ["--no-plots"], project, out.parent / "evaluate.log", ok=(0, 1))
+        run_process([*command, "--no-plots"], project, out.parent / "evaluate.log", ok=(0, 1))
     except RunFailed as exc:  # e.g. a table that does not parse with the declared types
         return {"error": str(exc)}
     return json.loads((out / "evaluation.json").read_text())
@@ -153,8 +153,8 @@ def run_ours(project: Path, epochs: int, rows: int, device: str) -> dict[str, An
     run, table = project / "runs" / "bench", project / "synthetic" / "ours.csv"
     train = [sys.executable, "train.py", "--epochs", str(epochs), "--out", str(run)]
     sample = [sys.executable, "sample.py", "--rows", str(rows), "--run", str(run)]
-    fit = run_process(train + ["--device", device], project, project / "train.log")
-    draw = run_process(sample + ["--out", str(table)], project, project / "sample.log")
+    fit = run_process([*train, "--device", device], project, project / "train.log")
+    draw = run_process([*sample, "--out", str(table)], project, project / "sample.log")
     timing = {"wall": fit["wall"] + draw["wall"], "cpu": fit["cpu"] + draw["cpu"]}
     timing |= {"train_wall": fit["wall"], "sample_wall": draw["wall"]}
     return timing | {"table": table, "fit": json.loads((run / "fit.json").read_text())}
