@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import sys
 import tempfile
 import time
@@ -52,7 +51,12 @@ def check(name: str, passed: bool, detail: str) -> dict[str, str]:
     return {"name": name, "status": "pass" if passed else "fail", "detail": detail}
 
 
-def peak_rss_mib() -> float:
+def peak_rss_mib() -> float | None:
+    """Peak resident memory (None on Windows, which has no ``resource`` module)."""
+    try:
+        import resource
+    except ImportError:
+        return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 if sys.platform != "darwin" else peak / 2**20
 

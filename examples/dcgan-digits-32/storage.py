@@ -15,7 +15,9 @@ and checked in chunks.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -172,3 +174,21 @@ def is_intact(path: Path) -> bool:
     except CorruptFile:
         return False
     return True
+
+
+def move_aside(out: Path, files: list[Path]) -> Path:
+    """Rename ``files`` into a new ``out/previous-<time>/``, keeping their relative paths."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in itertools.count(1):
+        target = out / (f"previous-{stamp}" if n == 1 else f"previous-{stamp}-{n}")
+        try:
+            target.mkdir()  # a new folder: no rename below can land on an existing file
+            break
+        except FileExistsError:
+            continue
+    for path in files:
+        destination = target / path.relative_to(out)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, destination)
+    fsync_folder(out)
+    return target

@@ -13,17 +13,14 @@ ended, and they go only while they are exactly as recorded.
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from storage import SIDECAR, fsync_folder, sidecar, write_atomic
+from storage import SIDECAR, move_aside, sidecar, write_atomic
 
 EPOCH_CHECKPOINT = re.compile(r"epoch_(\d+)\.pt")
 _CHECKPOINT = r"(?:last|last_good|epoch_\d+)\.pt"
@@ -67,24 +64,6 @@ def prepare_fresh(out: Path, overwrite: bool) -> Path | None:
             f"into {out / 'previous-<time>'}/ (nothing is deleted)"
         )
     return move_aside(out, previous)
-
-
-def move_aside(out: Path, files: list[Path]) -> Path:
-    """Rename ``files`` into a new ``out/previous-<time>/``, keeping their relative paths."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in itertools.count(1):
-        target = out / (f"previous-{stamp}" if n == 1 else f"previous-{stamp}-{n}")
-        try:
-            target.mkdir()  # a new folder: no rename below can land on an existing file
-            break
-        except FileExistsError:
-            continue
-    for path in files:
-        destination = target / path.relative_to(out)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(path, destination)
-    fsync_folder(out)
-    return target
 
 
 def epoch_checkpoints(out: Path) -> list[Path]:

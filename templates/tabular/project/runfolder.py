@@ -7,12 +7,9 @@ the folder (your notes, another model) is never touched.
 
 from __future__ import annotations
 
-import itertools
-import os
-import time
 from pathlib import Path
 
-from storage import fsync_folder, sidecar
+from storage import move_aside
 
 SYNTHESIZER = "synthesizer.pkl"
 FIT_RECORD = "fit.json"
@@ -44,25 +41,5 @@ def prepare_fresh(out: Path, overwrite: bool) -> Path | None:
     return move_aside(out, previous)
 
 
-def move_aside(out: Path, files: list[Path]) -> Path:
-    """Rename ``files`` into a new ``out/previous-<time>/``."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in itertools.count(1):
-        target = out / (f"previous-{stamp}" if n == 1 else f"previous-{stamp}-{n}")
-        try:
-            target.mkdir()  # a new folder: no rename below can land on an existing file
-            break
-        except FileExistsError:
-            continue
-    for path in files:
-        os.rename(path, target / path.name)
-    fsync_folder(out)
-    return target
-
-
 def synthesizer_path(out: Path) -> Path:
     return out / SYNTHESIZER
-
-
-def checksum_path(out: Path) -> Path:
-    return sidecar(out / SYNTHESIZER)
