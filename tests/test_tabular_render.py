@@ -109,11 +109,54 @@ def test_bad_real_data_is_refused_with_its_row_never_a_traceback(tmp_path: Path)
     data.write_text("\n".join(text) + "\n")
     trained = run([sys.executable, "train.py", "--epochs", "1"], project)
     assert trained.returncode == 2
-    assert "'alcohol'" in trained.stderr and "row(s) [6]" in trained.stderr
+    assert "'alcohol'" in trained.stderr and "line(s) [6]" in trained.stderr
     assert "Traceback" not in trained.stderr
     data.unlink()
     missing = run([sys.executable, "train.py", "--epochs", "1"], project)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_a_semicolon_csv_in_and_parquet_out_keep_the_contract(tmp_path: Path) -> None:
+    """The file paths users take: a ';'-separated CSV with its own null marker is read with
+    the declared types, and the Parquet table sample.py writes reads back the same."""
+    data = tmp_path / "wine.csv"
+    spec = (SPECS / "ctgan-wine.yaml").read_text()
+    spec = spec.replace(
+        "{type: sklearn, name: wine}",
+        '{type: csv, path: wine.csv, delimiter: ";", null_values: ["n/a"]}',
+    )
+    spec = spec.replace(
+        "format: csv\n  path: synthetic/wine.csv", "format: parquet\n  path: w.parquet"
+    )
+    spec = spec.replace(
+        "  nulls: keep\n",
+        "  nulls: keep\n  column_order: [target, alcohol, "
+        + (", ".join(f'"{c}"' for c in load_wine().feature_names[1:]))
+        + "]\n",
+    )
+    frame = load_wine(as_frame=True).frame.astype({"magnesium": int, "proline": int})
+    frame.to_csv(data, index=False, sep=";")
+    (tmp_path / "spec.yaml").write_text(spec)
+    project = tmp_path / "project"
+    result = CliRunner().invoke(cli, ["render", str(tmp_path / "spec.yaml"), "--out", str(project)])
+    assert result.exit_code == 0, result.output
+    assert '"pyarrow' in (project / "pyproject.toml").read_text()
+    tests = run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_contract.py",
+            "-k",
+            "real_table or schema or written_file",
+        ],
+        project,
+    )
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+    assert "4 passed" in tests.stdout
 
 
 def test_the_customers_generator_ships_verbatim() -> None:

@@ -65,11 +65,12 @@ def _bad(series: pd.Series, parsed: pd.Series, what: str) -> None:
     """Refuse a column whose values did not parse, naming the first rows that failed."""
     failed = parsed.isna() & series.notna()
     if failed.any():
-        rows = [int(i) + 2 for i in series.index[failed][:5]]  # +2: header, 1-based
+        where = [int(i) + 1 for i in series.index[failed][:5]]
+        place = "row(s)"
         values = [str(v) for v in series[failed][:5]]
         raise DataError(
             f"column {series.name!r}: {int(failed.sum())} value(s) are not {what}, e.g. "
-            f"{values} on row(s) {rows}"
+            f"{values} on {place} {where}"
         )
 
 
