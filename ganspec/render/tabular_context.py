@@ -8,7 +8,6 @@ anything from the spec.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from ganspec import __version__
@@ -39,14 +38,6 @@ def _col(name: str) -> str:
     return f"df[{name!r}]"
 
 
-def _iso(value: datetime | date | str | None, fmt: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return datetime.strptime(value, fmt).isoformat()
-
-
 def column_context(name: str, column: Column, private: str | None) -> dict[str, Any]:
     """One column as the templates use it: its type, bounds, pandas dtype and fate."""
     info: dict[str, Any] = {
@@ -73,11 +64,13 @@ def column_context(name: str, column: Column, private: str | None) -> dict[str, 
             pandas_dtype="Int64" if ints else "object",
         )
     elif isinstance(column, DatetimeColumn):
+        low, high = column.bounds()
         info.update(
             format=column.format,
             aware="%z" in column.format or "%Z" in column.format,
-            min=_iso(column.min, column.format),
-            max=_iso(column.max, column.format),
+            # naive UTC, as data.py reads every datetime (a %z offset is applied, then dropped)
+            min=None if low is None else low.isoformat(),
+            max=None if high is None else high.isoformat(),
             pandas_dtype="datetime64[ns]",
         )
     elif column.type == "boolean":
@@ -161,12 +154,13 @@ def constraint_context(index: int, constraint: object, columns: dict[str, Column
         )
     elif isinstance(constraint, Bounds):
         o = constraint.bounds
+        above, below = (">", "<") if o.strict else (">=", "<=")
         low_op, high_op = ("<", "<") if o.strict else ("<=", "<=")
         parts = []
         if o.low is not None:
-            parts.append(f"({o.low!r} {low_op} {_col(o.column)})")
+            parts.append(f"({_col(o.column)} {above} {o.low!r})")
         if o.high is not None:
-            parts.append(f"({_col(o.column)} {high_op} {o.high!r})")
+            parts.append(f"({_col(o.column)} {below} {o.high!r})")
         shown = " ".join(
             p for p in (f"{o.low:g} {low_op}" if o.low is not None else "", o.column) if p
         )
