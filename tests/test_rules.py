@@ -127,6 +127,7 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
         "dpctgan-customers",
         {**SMALL, "constraints[1].fixed_combinations": ["country", "city"]},
     ),
+    "GS715": ("ctgan-customers", {**SMALL, "output.nulls": "none"}),
     "GS720": ("ctgan-customers", {"data.source": {"type": "csv", "path": "no-such-file.csv"}}),
     "GS721": ("ctgan-customers", {**SMALL, "data.columns.region": {"type": "categorical"}}),
     "GS722": ("ctgan-customers", {**SMALL, "data.columns.age": {"type": "boolean"}}),

@@ -33,8 +33,8 @@ BOUNDS: dict[str, tuple[object, object]] = {
     "monthly_spend": (5.0, 500.0),
     "credit_limit": (500, 20000),
     "support_tickets": (0, 30),
-    "signup_date": (pd.Timestamp("2019-01-01"), pd.Timestamp("2023-12-31")),
-    "churn_date": (pd.Timestamp("2019-01-02"), pd.Timestamp("2024-12-31")),
+    "signup_date": (pd.Timestamp("2019-01-01T00:00:00"), pd.Timestamp("2023-12-31T00:00:00")),
+    "churn_date": (pd.Timestamp("2019-01-02T00:00:00"), pd.Timestamp("2024-12-31T00:00:00")),
 }
 # categorical columns -> every allowed value
 VALUES: dict[str, list[object]] = {
@@ -69,11 +69,15 @@ def inequality_0(df: pd.DataFrame, real: pd.DataFrame) -> pd.Series:
 
 
 def fixed_combinations_1(df: pd.DataFrame, real: pd.DataFrame) -> pd.Series:
-    """constraints[1]: (country, city): only the real table's combinations."""
+    """constraints[1]: (country, city): only the real table's combinations.
+
+    A row with a missing value in these columns passes."""
     names = ["country", "city"]
-    seen = set(real[names].astype(str).itertuples(index=False, name=None))
+    known = real[names].dropna()
+    seen = set(known.astype(str).itertuples(index=False, name=None))
     rows = df[names].astype(str).itertuples(index=False, name=None)
-    return pd.Series([row in seen for row in rows], index=df.index, dtype=bool)
+    allowed = [row in seen for row in rows]
+    return pd.Series(allowed, index=df.index, dtype=bool) | df[names].isna().any(axis=1)
 
 
 def fixed_increments_2(df: pd.DataFrame, real: pd.DataFrame) -> pd.Series:

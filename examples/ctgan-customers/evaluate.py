@@ -75,7 +75,17 @@ def read_synthetic(path: Path) -> pd.DataFrame:
         raw = raw.map(lambda v: v if v is None else str(v))
     else:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    return pd.DataFrame({name: PARSERS[name](raw[name]) for name in raw.columns})
+    unknown = [name for name in raw.columns if name not in PARSERS]
+    missing = [name for name in LEARNED if name not in raw.columns]
+    if unknown or missing:
+        raise DataError(
+            f"{path} is not a table of this spec: undeclared columns {unknown}, learned "
+            f"columns missing {missing}"
+        )
+    try:
+        return pd.DataFrame({name: PARSERS[name](raw[name]) for name in raw.columns})
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
 
 
 # --- privacy -----------------------------------------------------------------------------------
@@ -267,8 +277,14 @@ def evaluate(synthetic: pd.DataFrame, plots: Path | None = None) -> dict:
     if report["closer_to_train"] > MAX_CLOSER_TO_TRAIN:
         failed.append(f"closer to train {report['closer_to_train']:.3f} > {MAX_CLOSER_TO_TRAIN}")
     report["ml_efficacy"] = ml_efficacy(synthetic, train, holdout)
-    if report["ml_efficacy"]["ratio"] < MIN_ML_RATIO:
-        failed.append(f"ML efficacy ratio {report['ml_efficacy']['ratio']:.3f} < {MIN_ML_RATIO}")
+    ml = report["ml_efficacy"]
+    if ml["train_real_test_real"] <= 0:
+        failed.append(
+            f"ML efficacy: a model trained on real rows scores {ml['train_real_test_real']:.3f} "
+            "on held-out rows, so there is nothing to compare the synthetic rows against"
+        )
+    elif ml["ratio"] < MIN_ML_RATIO:
+        failed.append(f"ML efficacy ratio {ml['ratio']:.3f} < {MIN_ML_RATIO}")
     if plots is not None:
         column_plots(synthetic, train, plots)
     report["failed"] = failed

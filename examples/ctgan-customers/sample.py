@@ -54,6 +54,18 @@ DATE_FORMATS = {
     "signup_date": "%Y-%m-%d",
     "churn_date": "%Y-%m-%d",
 }
+CONDITION_COLUMNS = [
+    "age",
+    "country",
+    "city",
+    "plan",
+    "monthly_spend",
+    "credit_limit",
+    "support_tickets",
+    "signup_date",
+    "churned",
+    "churn_date",
+]  # learned columns: not ids, not faked or dropped ones
 MAX_ROUNDS = 20  # rounds of sampling to replace rows that break the contract
 MAX_DRAW = 100_000  # rows drawn in one round at most
 
@@ -85,12 +97,19 @@ def conditions(pairs: list[str]) -> dict[str, object]:
     values: dict[str, object] = {}
     for pair in pairs:
         column, sep, text = pair.partition("=")
-        if not sep or column not in synthesizer.MODEL_COLUMNS:
+        if not sep or column not in CONDITION_COLUMNS:
             raise SampleError(
                 f"--condition {pair!r}: expected COLUMN=VALUE with a learned column, one of "
-                f"{synthesizer.MODEL_COLUMNS}"
+                f"{CONDITION_COLUMNS}"
             )
-        values[column] = typed(column, text)
+        value = typed(column, text)
+        allowed = contract.VALUES.get(column)
+        if allowed is not None and str(value) not in {str(v) for v in allowed}:
+            raise SampleError(f"--condition {pair!r}: {column} is one of {allowed}")
+        low, high = contract.BOUNDS.get(column, (None, None))
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise SampleError(f"--condition {pair!r}: {column} lies in [{low}, {high}]")
+        values[column] = value
     return values
 
 
@@ -111,12 +130,13 @@ def typed(column: str, text: str) -> object:
 
 
 def reference() -> pd.DataFrame:
-    """The training rows: fixed_combinations allows only their combinations."""
-    return split(load_real())[0]
+    """The real table: its training rows fix which combinations are allowed, and its
+    faked and key columns are what no written value may equal."""
+    return load_real()
 
 
 def learned_rows(
-    model: object, rows: int, wanted: dict[str, object], real: pd.DataFrame
+    model: object, rows: int, wanted: dict[str, object], real: pd.DataFrame | None
 ) -> pd.DataFrame:
     """``rows`` sampled rows that keep the contract: rows that break it are dropped and more
     are drawn, as many as the share kept so far says are needed."""
@@ -134,7 +154,7 @@ def learned_rows(
             batch = synthesizer.sample(model, ask, draw)
         drawn += ask
         batch = as_written(batch)
-        batch = batch[contract.valid_rows(batch, real)]
+        batch = batch[contract.valid_rows(batch, batch if real is None else real)]
         if NULLS == "none":
             batch = batch.dropna()
         kept.append(batch)
@@ -231,12 +251,36 @@ def synthetic_table(run: Path, rows: int, wanted: dict[str, object]) -> pd.DataF
     check_file(path)
     model = synthesizer.load(path)
     real = reference()
-    table = learned_rows(model, rows, wanted, real)
+    train = split(real)[0]
+    try:
+        table = learned_rows(model, rows, wanted, train)
+    except ValueError as exc:  # SDV cannot meet a condition, for one
+        raise SampleError(
+            f"cannot sample {rows} rows{' for ' + str(wanted) if wanted else ''}: {exc}"
+        ) from None
+    table = fresh_keys(table, real)
     table = fake_columns(table, real)
     table = finish(table)
-    broken = contract.problems(table, real, columns=OUTPUT_COLUMNS)
+    broken = contract.problems(table, train, columns=OUTPUT_COLUMNS)
     if broken:
         raise SampleError("the sampled table breaks the contract:\n  " + "\n  ".join(broken))
+    return table
+
+
+def fresh_keys(table: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    """SDV makes ids from the regex in order, the way many real keys were made: an id equal to
+    a real one is replaced by the next regex value no row and no real row holds."""
+    from rdt.transformers.utils import strings_from_regex
+
+    taken = set(real["customer_id"].dropna()) | set(table["customer_id"].dropna())
+    clashes = table["customer_id"].isin(set(real["customer_id"].dropna()))
+    if clashes.any():
+        generated, _ = strings_from_regex("C[0-9]{7}")
+        free = (value for value in generated if value not in taken)
+        replacements = [next(free, None) for _ in range(int(clashes.sum()))]
+        if None in replacements:
+            raise SampleError("the id regex has too few values to avoid the real ids")
+        table.loc[clashes, "customer_id"] = replacements
     return table
 
 

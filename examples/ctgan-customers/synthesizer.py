@@ -132,7 +132,8 @@ def sample_conditions(
 
 
 def with_ids(table: pd.DataFrame) -> pd.DataFrame:
-    """SDV made the ids already (from the metadata's regex, never the real ones)."""
+    """SDV made the ids already, from the metadata's regex (sample.py replaces one that
+    equals a real id)."""
     return table
 
 

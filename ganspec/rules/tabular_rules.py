@@ -11,6 +11,7 @@ from ganspec.spec.tabular import (
     CategoricalColumn,
     DatetimeColumn,
     FixedCombinations,
+    NullRule,
     NumericalColumn,
 )
 from ganspec.tabular.context import TabularContext
@@ -453,4 +454,31 @@ def dp_combinations(ctx: TabularContext) -> Iterator[Finding]:
                 "read from the data, a rare one would leak the rows that hold it",
                 f"fixed_combinations: {{columns: [{', '.join(names)}], allowed: [[every "
                 "allowed combination], ...]}",
+            )
+
+
+@rule(
+    "GS715",
+    "no-nulls-against-a-null-rule",
+    "error",
+    summary="output.nulls is none, yet a null_rule says a column must be missing on some rows.",
+    why="With nulls: none the output keeps only rows without a missing value, so every row on "
+    "which the null rule requires one is thrown away: the output silently loses a whole group "
+    "of rows (every customer who has not churned), or sampling runs out of rows.",
+    example="output: {nulls: none}\n"
+    "constraints:\n  - null_rule: {column: churn_date, when: {column: churned, equals: false}}",
+    fix="Keep missing values in the output (nulls: keep), or remove the null rule.",
+    kinds=TABULAR,
+)
+def nulls_against_null_rule(ctx: TabularContext) -> Iterator[Finding]:
+    if ctx.spec.output.nulls != "none":
+        return
+    for index, constraint in enumerate(ctx.spec.constraints):
+        if isinstance(constraint, NullRule):
+            rule = constraint.null_rule
+            yield Finding(
+                ("output", "nulls"),
+                f"nulls: none drops every row on which constraints[{index}] requires "
+                f"{rule.column} to be missing ({rule.when.column} is {rule.when.equals})",
+                "nulls: keep",
             )

@@ -63,8 +63,10 @@ def test_keys_are_unique_and_never_missing(synthetic: pd.DataFrame) -> None:
     assert keys.str.fullmatch("C[0-9]{7}").all()
 
 
-def test_faked_columns_never_hold_a_real_value(synthetic: pd.DataFrame, real: pd.DataFrame) -> None:
-    """name, email are made, never learned: no real value appears."""
+def test_faked_personal_data_never_holds_a_real_value(
+    synthetic: pd.DataFrame, real: pd.DataFrame
+) -> None:
+    """Made by Faker, never learned, and no real value appears: name, email."""
     assert not set(synthetic["name"].dropna()) & set(real["name"].dropna())
     assert not set(synthetic["email"].dropna()) & set(real["email"].dropna())
 
