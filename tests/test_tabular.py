@@ -448,8 +448,8 @@ FIRES_THEN_FIXED: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     ),
     "GS713": (
         "ctgan-customers",
-        {"privacy.sensitive.plan": "fake", "data.columns.plan.values": DELETE},
-        {"privacy.sensitive.plan": "drop", "data.columns.plan.values": DELETE},
+        {"privacy.sensitive.age": "fake", "data.columns.age.max": DELETE},
+        {"privacy.sensitive.age": "drop", "data.columns.age.max": DELETE},
     ),
     "GS714": (
         "dpctgan-customers",

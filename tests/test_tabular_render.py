@@ -67,6 +67,8 @@ def test_train_sample_evaluate_and_smoke_run_as_the_readme_says(tmp_path: Path) 
     project = render(SPECS / f"{END_TO_END}.yaml", tmp_path / "project")
     trained = run([sys.executable, "train.py", "--epochs", "1", "--device", "cpu"], project)
     assert trained.returncode == 0, trained.stderr[-3000:]
+    written = project / "synthetic" / "customers.csv"  # train.py writes the declared output
+    assert len(written.read_text().splitlines()) == 2001
     run_folder = project / "runs" / "ctgan_customers"
     record = json.loads((run_folder / "fit.json").read_text())
     assert record["epochs"] == 1 and record["seed"] == 0 and len(record["losses"]) == 1

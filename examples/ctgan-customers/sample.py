@@ -4,9 +4,10 @@
     python sample.py --rows 100 --out some.csv
     python sample.py --condition country=US --rows 50   # conditional sampling
 
-Rows come from the fitted synthesizer (``train.py`` first). Only rows that keep the contract
-are written: SDV rejects rows that break a constraint and samples again, and a final check
-here refuses to write a table that does not match the declared schema. Columns never learned
+Rows come from the fitted synthesizer (``train.py`` fits it and writes this table once).
+Only rows that keep the contract are written: rows that break a constraint are rejected
+and more are drawn, and a final check here refuses to write a table that does not match the
+declared schema. Columns never learned
 are made here, not sampled: name (Faker name), email (Faker email).
 The same fitted synthesizer always writes the same table.
 """
@@ -244,12 +245,16 @@ def encoded(table: pd.DataFrame) -> bytes:
 
 
 def synthetic_table(run: Path, rows: int, wanted: dict[str, object]) -> pd.DataFrame:
-    """The synthetic table as it will be written; SampleError when it cannot keep the contract."""
+    """The synthetic table of the fit saved in ``run``; SampleError when there is none."""
     path = synthesizer_path(run)
     if not path.is_file():
         raise SampleError(f"{path} does not exist: fit one first with `python train.py`")
     check_file(path)
-    model = synthesizer.load(path)
+    return table_from(synthesizer.load(path), rows, wanted)
+
+
+def table_from(model: object, rows: int, wanted: dict[str, object]) -> pd.DataFrame:
+    """The synthetic table as it will be written; SampleError when it cannot keep the contract."""
     real = reference()
     train = split(real)[0]
     try:
@@ -284,12 +289,17 @@ def fresh_keys(table: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def write_table(path: Path, table: pd.DataFrame) -> None:
+    """The table in the declared format, written atomically (a crash leaves the old file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, encoded(table))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         table = synthetic_table(args.run, args.rows, conditions(args.condition))
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(args.out, encoded(table))
+        write_table(args.out, table)
     except (SampleError, DataError, CorruptFile) as exc:
         print(f"sample.py: {exc}", file=sys.stderr)
         return 1

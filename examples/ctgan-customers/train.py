@@ -1,7 +1,8 @@
-"""Fit the synthesizer on the real customers table.
+"""Fit the synthesizer on the real customers table, then write the synthetic one.
 
-    python train.py                    # the spec's 300 epochs, into runs/ctgan_customers/
+    python train.py                    # 300 epochs into runs/ctgan_customers/, then the table
     python train.py --epochs 5         # a quick fit
+    python train.py --no-sample        # fit only (sample.py writes the table later)
     python train.py --overwrite        # fit afresh; the previous fit moves to previous-<time>/
 
 The real table is read with its declared types and checked against the contract first: a
@@ -9,6 +10,9 @@ table that breaks it is refused with the rows named, never learned from. The see
 keeps 20.0% of the rows out of training for evaluate.py's privacy checks. The same
 seed fits the same synthesizer. It is written atomically with its sha256 beside it
 (``synthesizer.pkl.sha256``), and ``fit.json`` records the seed, epochs, time and losses.
+
+Then the synthetic table is written from the model in memory, exactly as sample.py writes it:
+2000 rows to synthetic/customers.csv.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 from pathlib import Path
 
 import contract
+import sample
 import synthesizer
 from data import DataError, load_real, split
 from runfolder import FIT_RECORD, RunFolderError, prepare_fresh, synthesizer_path
@@ -35,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument(
         "--overwrite", action="store_true", help="move a previous fit aside instead of stopping"
+    )
+    parser.add_argument(
+        "--no-sample", action="store_true", help="do not write the synthetic table after the fit"
     )
     args = parser.parse_args(argv)
     if args.epochs < 1:
@@ -74,6 +82,9 @@ def train(args: argparse.Namespace) -> dict:
         "losses": synthesizer.losses(model),
     }
     write_atomic(args.out / FIT_RECORD, json.dumps(record, indent=2).encode("utf-8"))
+    if not args.no_sample:  # the model is in memory: no second process, no reload
+        sample.write_table(sample.OUTPUT, sample.table_from(model, sample.ROWS, {}))
+        record["written"] = str(sample.OUTPUT)
     return record
 
 
@@ -84,10 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, RunFolderError) as exc:
         print(f"train.py: {exc}", file=sys.stderr)
         return 2
+    except sample.SampleError as exc:  # the fit is saved; only the table could not be made
+        print(f"train.py: fitted and saved, but no table written: {exc}", file=sys.stderr)
+        return 1
     print(
         f"fitted {record['epochs']} epochs on {record['train_rows']} rows in "
         f"{record['seconds']:.1f} s: {synthesizer_path(args.out)}"
     )
+    if "written" in record:
+        print(f"wrote {sample.ROWS} rows to {record['written']}")
     return 0
 
 

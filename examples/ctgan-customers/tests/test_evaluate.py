@@ -36,5 +36,5 @@ def test_evaluate_scores_every_bar(synthetic: pd.DataFrame) -> None:
     assert report["constraint_adherence"] == 1.0
     assert report["contract_problems"] == []
     assert 0 <= report["closer_to_train"] <= 1
-    assert report["ml_efficacy"]["target"] == "churned"
+    assert report["ml_efficacy"]["target"] == "plan"
     assert isinstance(report["failed"], list)
