@@ -1,7 +1,7 @@
 """Tabular presets: a rendered project against a plain SDV script, and DP-CTGAN's privacy budget.
 
-1. ``ctgan-customers`` and ``ctgan-wine``: the rendered project (``train.py`` then
-   ``sample.py``, two processes, as its README runs them) against the script a user writes
+1. ``ctgan-customers`` and ``ctgan-wine``: the rendered project (``train.py``, which fits and
+   then writes the declared output table, as its README runs it) against the script a user writes
    from SDV 2.0's docs: ``Metadata.detect_from_dataframes`` on the training rows (the
    project's explicit metadata only if detection fails, or with ``--plain-metadata
    explicit``), ``CTGANSynthesizer(metadata, epochs=E)`` with SDV's defaults otherwise, fit,
@@ -21,11 +21,11 @@
    the CPU seconds of ``train.py``. Mean and standard error over seeds.
 
     python benchmarks/tabular.py [--presets ctgan-customers ctgan-wine dpctgan-customers]
-        [--pairs 3] [--dp-seeds 3] [--epochs N] [--rows N] [--json PATH]
+        [--pairs 3] [--dp-seeds 3] [--epochs N] [--json PATH]
     python benchmarks/tabular.py --report PATH      # the tables of an earlier --json again
 
-``--epochs`` overrides every fit's epochs (default: each spec's own, 300); ``--rows`` the
-rows sampled (default: each spec's ``output.rows``). No network: the data is made from a seed
+``--epochs`` overrides every fit's epochs (default: each spec's own); both sides sample the
+spec's ``output.rows``. No network: the data is made from a seed
 (customers) or bundled with scikit-learn (wine).
 
 Targets: wall-time ratio plain/ours >= 0.95 (ours no more than ~5% slower); quality ours >=
@@ -155,15 +155,11 @@ def score(project: Path, table: Path, out: Path) -> dict[str, Any]:
     return json.loads((out / "evaluation.json").read_text())
 
 
-def run_ours(project: Path, epochs: int, rows: int, device: str) -> dict[str, Any]:
-    """train.py then sample.py, the README's two commands, timed as one."""
-    run, table = project / "runs" / "bench", project / "synthetic" / "ours.csv"
+def run_ours(project: Path, epochs: int, spec: dict, device: str) -> dict[str, Any]:
+    """train.py: the fit, then the declared output table, in one process (the README's command)."""
+    run, table = project / "runs" / "bench", project / spec["output"]["path"]
     train = [sys.executable, "train.py", "--epochs", str(epochs), "--out", str(run)]
-    sample = [sys.executable, "sample.py", "--rows", str(rows), "--run", str(run)]
-    fit = run_process([*train, "--device", device], project, project / "train.log")
-    draw = run_process([*sample, "--out", str(table)], project, project / "sample.log")
-    timing = {"wall": fit["wall"] + draw["wall"], "cpu": fit["cpu"] + draw["cpu"]}
-    timing |= {"train_wall": fit["wall"], "sample_wall": draw["wall"], "train_cpu": fit["cpu"]}
+    timing = run_process([*train, "--device", device], project, project / "train.log")
     return timing | {"table": table, "fit": json.loads((run / "fit.json").read_text())}
 
 
@@ -186,7 +182,7 @@ def ab_preset(preset: str, args: argparse.Namespace, scratch: Path) -> dict[str,
     """Pairs of (ours, plain), alternated, each in a fresh copy of the project, then scored."""
     spec = load_spec(preset)
     epochs = args.epochs or spec["synthesizer"]["ctgan"]["epochs"]
-    rows = args.rows or spec["output"]["rows"]
+    rows = spec["output"]["rows"]
     rendered = render(spec, scratch / preset)
     runs: dict[str, list[dict[str, Any]]] = {"ours": [], "plain": []}
     for pair in range(args.pairs):
@@ -194,7 +190,7 @@ def ab_preset(preset: str, args: argparse.Namespace, scratch: Path) -> dict[str,
         for who in order:
             project = copy_of(rendered, scratch / preset / f"{who}-{pair}")
             if who == "ours":
-                result = run_ours(project, epochs, rows, args.device)
+                result = run_ours(project, epochs, spec, args.device)
             else:
                 result = run_plain(project, epochs, rows, args.device, args.plain_metadata)
             result["evaluation"] = score(project, result["table"], project / "evaluation")
@@ -223,7 +219,7 @@ def dp_run(spec: dict, epsilon: float, seed: int, args: argparse.Namespace, scra
     spec["privacy"]["differential_privacy"]["epsilon"] = epsilon
     project = render(spec, scratch / DP_PRESET / f"eps{epsilon:g}-seed{seed}")
     epochs = args.epochs or spec["synthesizer"]["ctgan"]["epochs"]
-    result = run_ours(project, epochs, args.rows or spec["output"]["rows"], args.device)
+    result = run_ours(project, epochs, spec, args.device)
     evaluation = score(project, result["table"], project / "evaluation")
     privacy = result["fit"]["privacy"]
     print(
@@ -237,7 +233,7 @@ def dp_run(spec: dict, epsilon: float, seed: int, args: argparse.Namespace, scra
         "epochs": epochs,
         "privacy": privacy,
         "train_seconds": result["fit"]["seconds"],
-        "cpu_seconds": result["train_cpu"],
+        "cpu_seconds": result["cpu"],
         "wall_seconds": result["wall"],
         "evaluation": evaluation,
     }
@@ -275,7 +271,7 @@ def ab_table(results: list[dict[str, Any]]) -> list[str]:
     """Wall seconds as median (min) over pairs: the min is the run least hit by others' load."""
     lines = [
         "| preset | epochs | rows | plain's metadata | wall ours (s), median (min): "
-        "train + sample | wall plain (s), median (min) | ratio plain/ours of medians "
+        "fit | wall plain (s), median (min) | ratio plain/ours of medians "
         "(target >= 0.95) (of mins) | CPU ours (s) | CPU plain (s) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -285,11 +281,10 @@ def ab_table(results: list[dict[str, Any]]) -> list[str]:
         median = {who: statistics.median(values) for who, values in wall.items()}
         ratio = median["plain"] / median["ours"]
         verdict = "PASS" if ratio >= MIN_RATIO else "FAIL"
-        train = statistics.median(x["train_wall"] for x in ours)
-        sample = statistics.median(x["sample_wall"] for x in ours)
+        fit = statistics.median(x["fit"]["seconds"] for x in ours)
         lines.append(
             f"| {r['preset']} | {r['epochs']} | {r['rows']} | {r['plain_metadata']} | "
-            f"{median['ours']:.1f} ({min(wall['ours']):.1f}): {train:.1f} + {sample:.1f} | "
+            f"{median['ours']:.1f} ({min(wall['ours']):.1f}): {fit:.1f} | "
             f"{median['plain']:.1f} ({min(wall['plain']):.1f}) | {ratio:.2f} {verdict} "
             f"({min(wall['plain']) / min(wall['ours']):.2f}) | "
             f"{statistics.median(x['cpu'] for x in ours):.1f} | "
@@ -348,7 +343,6 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3, help="ours/plain pairs per preset")
     parser.add_argument("--dp-seeds", type=int, default=3, help="seeds 0..N-1 per epsilon")
     parser.add_argument("--epochs", type=int, help="every fit's epochs (default: the spec's)")
-    parser.add_argument("--rows", type=int, help="rows sampled (default: the spec's)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument(
         "--plain-metadata",
