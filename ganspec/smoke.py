@@ -79,6 +79,7 @@ class HealthReport(_Strict):
     run: str | None = None
     metrics: str | None = None
     samples: str | None = None
+    step_unit: Literal["step", "epoch"] = "step"
     checkpoint: str | None = None
 
     @model_validator(mode="after")
@@ -287,10 +288,12 @@ def _figures(report: dict[str, Any]) -> list[str]:
     source = report.get("data_source") or "?"
     if report.get("synthetic"):
         source += " (--synthetic)"
+    unit = report.get("step_unit", "step")  # tabular projects fit in epochs
+    timing = "s/step (median)" if unit == "step" else f"s/{unit} (mean)"
     lines.append(
-        f"  {report.get('steps')}/{report.get('steps_requested')} steps on "
+        f"  {report.get('steps')}/{report.get('steps_requested')} {unit}s on "
         f"{report.get('device')}, data {source}, "
-        f"{_number(report.get('seconds_per_step'))} s/step (median), {memory}"
+        f"{_number(report.get('seconds_per_step'))} {timing}, {memory}"
     )
     if "metrics" in report:
         lines.append(f"  metrics: {report.get('metrics')}")

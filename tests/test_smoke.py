@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from ganspec.cli import cli
-from ganspec.smoke import HealthReport
+from ganspec.smoke import HealthReport, check_report, format_report
 from tests.conftest import ROOT, SPECS, mutated
 from tests.project_imports import project_imports
 
@@ -345,3 +345,25 @@ def test_render_smoke_of_a_project_whose_training_crashes_is_unhealthy(
     assert "✗ FAIL  no_crash: RuntimeError: boom: G is broken" in out
     assert "raise RuntimeError('boom: G is broken')" in out  # the crash's last lines
     assert out.strip().splitlines()[-1] == "unhealthy: no_crash"
+
+
+def test_a_tabular_report_reads_in_epochs_without_gan_figures() -> None:
+    """A tabular project's health report has no D(real)/D(fake) or diversity to show, fits in
+    epochs, and may carry the privacy spent."""
+    report = {
+        "healthy": True,
+        "checks": [{"name": "contract", "status": "pass", "detail": "200 rows"}],
+        "steps": 2,
+        "steps_requested": 2,
+        "step_unit": "epoch",
+        "device": "cpu",
+        "data_source": "customers",
+        "seconds_per_step": 1.5,
+        "peak_rss_mib": 500.0,
+        "privacy": {"epsilon_spent": 2.99, "epsilon_target": 3.0, "delta": 1e-05},
+    }
+    check_report(report)
+    text = format_report(report)
+    assert "2/2 epochs on cpu" in text and "1.5 s/epoch (mean)" in text
+    assert "epsilon 2.99 of 3 spent" in text
+    assert "D(real)" not in text and "diversity" not in text and "metrics:" not in text

@@ -123,6 +123,7 @@ def health(args: argparse.Namespace) -> dict:
         "error": None,
         "steps": 0,
         "steps_requested": args.steps,
+        "step_unit": "epoch",  # a tabular fit's step is an epoch
         "device": args.device,
         "synthetic": False,
         "data_source": "customers",
