@@ -48,9 +48,8 @@ class ContractRules(SingleTableProgrammableConstraint):
 
     def reverse_transform(self, data: pd.DataFrame) -> pd.DataFrame:
         df = data
-        data.loc[df["churned"].eq(False).fillna(False).astype(bool), "churn_date"] = (
-            None  # constraints[4]
-        )
+        # constraints[4]: churn_date is missing where the rule says
+        data.loc[df["churned"].eq(False).fillna(False).astype(bool), "churn_date"] = None
         return data
 
     def is_valid(self, data: pd.DataFrame) -> pd.Series:
