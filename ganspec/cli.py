@@ -147,7 +147,9 @@ def _not_nan(_ctx: click.Context, _param: click.Parameter, seconds: float | None
 @cli.command("smoke")
 @click.argument("project", type=click.Path(path_type=Path))
 @click.option(
-    "--steps", type=click.IntRange(min=1), help="Training steps (health.py's default: 6)."
+    "--steps",
+    type=click.IntRange(min=1),
+    help="Training steps (health.py's default: 6; a tabular project: 2 epochs).",
 )
 @click.option(
     "--device",
@@ -180,9 +182,11 @@ def smoke_command(
 ) -> None:
     """Train a rendered PROJECT for a few steps and report on its health.
 
-    Runs the project's own health.py (with its .venv or venv when it has one): finite losses,
-    G's output shape and range, non-zero gradients in both networks, D(real)/D(fake), a
-    mode-collapse signal, seconds per step and peak memory. Exit 0 healthy, 1 unhealthy (the
+    Runs the project's own health.py (with its .venv or venv when it has one). Image projects:
+    finite losses, G's output shape and range, non-zero gradients in both networks,
+    D(real)/D(fake), a mode-collapse signal, seconds per step and peak memory. Tabular projects:
+    --steps epochs, then finite losses, the contract on sampled rows, unique keys and a reload
+    that samples the same rows. Exit 0 healthy, 1 unhealthy (the
     failing checks are named), 2 not a rendered project, no report, a malformed one, or none
     within --timeout. Stopped by a timeout or a signal, health.py's whole process group goes.
     """
