@@ -39,6 +39,13 @@ def run(command: list[str], cwd: Path, timeout: int = 600) -> subprocess.Complet
     )
 
 
+def replaced(text: str, old: str, new: str) -> str:
+    """``text`` with ``old`` replaced, which must be there: an edit that silently missed would
+    leave the test checking the preset instead of the variant it names."""
+    assert old in text, old
+    return text.replace(old, new)
+
+
 def render(spec: Path, out: Path) -> Path:
     result = CliRunner().invoke(cli, ["render", str(spec), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -105,7 +112,7 @@ def test_bad_real_data_is_refused_with_its_row_never_a_traceback(tmp_path: Path)
     """A CSV whose value does not parse stops train.py with the column and row (exit 2)."""
     data = tmp_path / "wine.csv"
     spec = (SPECS / "ctgan-wine.yaml").read_text()
-    spec = spec.replace("{type: sklearn, name: wine}", "{type: csv, path: wine.csv}")
+    spec = replaced(spec, "{type: sklearn, name: wine}", "{type: csv, path: wine.csv}")
     frame = load_wine(as_frame=True).frame
     frame.astype({"magnesium": int, "proline": int}).to_csv(data, index=False)
     (tmp_path / "spec.yaml").write_text(spec)
@@ -129,14 +136,16 @@ def test_a_semicolon_csv_in_and_parquet_out_keep_the_contract(tmp_path: Path) ->
     the declared types, and the Parquet table sample.py writes reads back the same."""
     data = tmp_path / "wine.csv"
     spec = (SPECS / "ctgan-wine.yaml").read_text()
-    spec = spec.replace(
+    spec = replaced(
+        spec,
         "{type: sklearn, name: wine}",
         '{type: csv, path: wine.csv, delimiter: ";", null_values: ["n/a"]}',
     )
-    spec = spec.replace(
-        "format: csv\n  path: synthetic/wine.csv", "format: parquet\n  path: w.parquet"
+    spec = replaced(
+        spec, "format: csv\n  path: synthetic/wine.csv", "format: parquet\n  path: w.parquet"
     )
-    spec = spec.replace(
+    spec = replaced(
+        spec,
         "  nulls: keep\n",
         "  nulls: keep\n  column_order: [target, alcohol, "
         + (", ".join(f'"{c}"' for c in load_wine().feature_names[1:]))

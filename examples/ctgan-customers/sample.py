@@ -18,6 +18,7 @@ import argparse
 import io
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -187,7 +188,7 @@ def fake_columns(table: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def distinct_fakes(make: object, rows: int, real: set[str]) -> list[str]:
+def distinct_fakes(make: Callable[[], str], rows: int, real: set[str]) -> list[str]:
     """``rows`` fake values, none equal to a real one (Faker's names can be real people's)."""
     values = []
     for _ in range(rows):
@@ -253,9 +254,13 @@ def synthetic_table(run: Path, rows: int, wanted: dict[str, object]) -> pd.DataF
     return table_from(synthesizer.load(path), rows, wanted)
 
 
-def table_from(model: object, rows: int, wanted: dict[str, object]) -> pd.DataFrame:
-    """The synthetic table as it will be written; SampleError when it cannot keep the contract."""
-    real = reference()
+def table_from(
+    model: object, rows: int, wanted: dict[str, object], real: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The synthetic table as it will be written; SampleError when it cannot keep the contract.
+    ``real``: the real table when the caller has read it already (train.py), else it is read."""
+    if real is None:
+        real = reference()
     train = split(real)[0]
     try:
         table = learned_rows(model, rows, wanted, train)

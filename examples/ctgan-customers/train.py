@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 import contract
 import sample
 import synthesizer
@@ -50,8 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def checked_real() -> tuple:
-    """(train, holdout) of a real table that keeps the contract; DataError otherwise."""
+def checked_real() -> pd.DataFrame:
+    """The real table, when it keeps the contract; DataError otherwise."""
     real = load_real()
     broken = contract.problems(real, real)
     if broken:
@@ -59,12 +61,13 @@ def checked_real() -> tuple:
             "the real table breaks the spec's contract (`ganspec validate` names each row):\n  "
             + "\n  ".join(broken)
         )
-    return split(real)
+    return real
 
 
 def train(args: argparse.Namespace) -> dict:
     """Fit and save; the fit record (also written to OUT/fit.json)."""
-    train_rows, holdout = checked_real()
+    real = checked_real()
+    train_rows, holdout = split(real)
     moved = prepare_fresh(args.out, args.overwrite)
     if moved is not None:
         print(f"the previous fit was moved to {moved}", file=sys.stderr)
@@ -83,7 +86,8 @@ def train(args: argparse.Namespace) -> dict:
     }
     write_atomic(args.out / FIT_RECORD, json.dumps(record, indent=2).encode("utf-8"))
     if not args.no_sample:  # the model is in memory: no second process, no reload
-        sample.write_table(sample.OUTPUT, sample.table_from(model, sample.ROWS, {}))
+        table = sample.table_from(model, sample.ROWS, {}, real)
+        sample.write_table(sample.OUTPUT, table)
         record["written"] = str(sample.OUTPUT)
     return record
 

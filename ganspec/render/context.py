@@ -51,6 +51,7 @@ def _rows(result: Trace) -> list[dict[str, str]]:
 
 def build_context(context: RuleContext) -> dict[str, Any]:
     spec = context.spec
+    config = config_yaml(spec)
     _, g_out = output_layer(spec.generator.layers)
     d_loss, g_loss = LOSS_FORMULAS[spec.training.loss]
     data_range = spec.data.range
@@ -59,7 +60,8 @@ def build_context(context: RuleContext) -> dict[str, Any]:
         "name": spec.name,
         "description": spec.description,
         "spec": spec.model_dump(mode="json"),
-        "config_yaml": config_yaml(spec),
+        "config_yaml": config,
+        "extra_files": {"config.yaml": config},  # every number; train.py reads it
         "data_shape": format_shape(context.data_shape),
         "disc_input_shape": format_shape(context.discriminator_input),
         "is_image": spec.data.shape.is_image,

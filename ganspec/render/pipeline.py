@@ -43,10 +43,7 @@ def render_files(report: Report, agents: set[str]) -> dict[str, str]:
     kind = report.spec.kind
     context = context_for(report)
     files = render_project(kind, context, agents)
-    if kind == "image":
-        files["config.yaml"] = context["config_yaml"]
-    elif context["customers"]:  # the generator validate checked the spec against, verbatim
-        files["customers.py"] = customers_module()
+    files.update(context["extra_files"])  # written as they are, not from a template
     return format_and_check(files)
 
 
@@ -56,12 +53,6 @@ def context_for(report: Report) -> dict:
     if report.spec.kind == "tabular":
         return build_tabular_context(report.context)
     return build_context(report.context)
-
-
-def customers_module() -> str:
-    from ganspec.tabular import customers
-
-    return Path(customers.__file__).read_text(encoding="utf-8")
 
 
 def render_spec(

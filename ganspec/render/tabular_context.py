@@ -8,6 +8,7 @@ anything from the spec.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ganspec import __version__
@@ -210,6 +211,12 @@ def _fake_summary(columns: list[dict[str, Any]]) -> str:
     return text + (f"; dropped, never written: {', '.join(dropped)}" if dropped else "")
 
 
+def customers_source() -> str:
+    from ganspec.tabular import customers
+
+    return Path(customers.__file__).read_text(encoding="utf-8")
+
+
 def build_tabular_context(context: TabularContext) -> dict[str, Any]:
     spec: TabularSpec = context.spec
     # Never learned: privacy.sensitive says fake or drop; a pii column not listed is faked.
@@ -242,8 +249,12 @@ def build_tabular_context(context: TabularContext) -> dict[str, Any]:
         {c["target"] for c in constraints if c["kind"] == "null_rule" and c["when"] == target}
         | {c["when"] for c in constraints if c["kind"] == "null_rule" and c["target"] == target}
     )
+    extra_files = {}
+    if isinstance(source, CustomersSource):  # the generator validate checked the data with
+        extra_files["customers.py"] = customers_source()
     return {
         "kind": "tabular",
+        "extra_files": extra_files,
         "ml_leaks": leaks,
         "contract_bounds": [
             c["name"]
@@ -281,7 +292,6 @@ def build_tabular_context(context: TabularContext) -> dict[str, Any]:
         "dp": None if dp is None else dp.model_dump(mode="json"),
         "ctgan": ctgan.model_dump(mode="json"),
         "source": source.model_dump(mode="json"),
-        "customers": isinstance(source, CustomersSource),
         "parquet": source.type == "parquet" or spec.output.format == "parquet",
         "output": spec.output.model_dump(mode="json"),
         "validation": spec.validation.model_dump(mode="json"),
