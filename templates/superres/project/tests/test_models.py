@@ -4,6 +4,7 @@ same output sizes, and the released file format loads strictly with ``weights_on
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,15 @@ SCALES = {
     "realesr-general-wdn-x4v3": 4,
     "RealESRGAN_x2plus": 2,
 }
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """Tiny tensors gain nothing from intra-op threads; on a busy small CPU they cost seconds."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
 
 
 def n_params(model: torch.nn.Module) -> int:
