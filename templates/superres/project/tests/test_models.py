@@ -15,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's mo
 
 import models
 
-# Counts of the released .pth files (sum of numel over params_ema).
+# Counts of the released .pth files (sum of numel over params_ema, or params where a file has
+# only that).
 RELEASE_PARAMS = {
     "RealESRGAN_x4plus": 16_697_987,
     "RealESRGAN_x4plus_anime_6B": 4_467_779,
