@@ -105,15 +105,20 @@ def alignment(model: nn.Module) -> int:
     return int(getattr(model, "unshuffle", 1))
 
 
-def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
-    """``x`` (N, C, H, W) padded at the bottom and right to sides divisible by ``multiple``:
-    reflected as upstream's mod_pad does, replicated where the image is too small to reflect."""
-    pad_h = -x.shape[2] % multiple
-    pad_w = -x.shape[3] % multiple
+def pad_bottom_right(x: Tensor, pad_h: int, pad_w: int) -> Tensor:
+    """``x`` (N, C, H, W) with ``pad_h`` rows added at the bottom and ``pad_w`` columns at the
+    right: reflected, as upstream pads, or replicated where the image is too small to reflect
+    (reflection needs fewer pad pixels than the side has)."""
     if pad_h == 0 and pad_w == 0:
         return x
     mode = "reflect" if pad_h < x.shape[2] and pad_w < x.shape[3] else "replicate"
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
+    """``x`` (N, C, H, W) padded at the bottom and right to sides divisible by ``multiple``
+    (upstream's mod_pad), see ``pad_bottom_right``."""
+    return pad_bottom_right(x, -x.shape[2] % multiple, -x.shape[3] % multiple)
 
 
 def tiled_forward(
