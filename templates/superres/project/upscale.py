@@ -31,7 +31,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 import cv2
 import numpy as np
@@ -323,12 +322,12 @@ def upscale_files(
     bit_depth: str = contract.BIT_DEPTH,
     skip_existing: bool = contract.SKIP_EXISTING,
     jpeg_quality: int = contract.JPEG_QUALITY,
-    progress: TextIO | None = sys.stderr,
+    progress: bool = True,
 ) -> Summary:
     """Upscale each file of ``inputs`` into ``out_dir`` (``images.output_path`` names it),
-    one progress line per file on ``progress``. A file that cannot be read, upscaled or
-    written is recorded in ``Summary.failed`` and the rest go on; outputs are written
-    atomically (never a partial file)."""
+    one progress line per file on stderr (unless ``progress`` is False). A file that cannot
+    be read, upscaled or written is recorded in ``Summary.failed`` and the rest go on;
+    outputs are written atomically (never a partial file)."""
     summary = Summary()
     for number, source in enumerate(inputs, 1):
         source = Path(source)
@@ -356,9 +355,9 @@ def upscale_files(
     return summary
 
 
-def _say(stream: TextIO | None, line: str) -> None:
-    if stream is not None:
-        print(line, file=stream, flush=True)
+def _say(progress: bool, line: str) -> None:
+    if progress:
+        print(line, file=sys.stderr, flush=True)
 
 
 # --- torchrun shards -------------------------------------------------------------------------
@@ -493,7 +492,16 @@ def check_formats(
                 raise UpscaleError(f"{source}: {error}") from None
 
 
+def quiet_opencv() -> None:
+    """Keep OpenCV's own decoder warnings off stderr: a file it cannot decode is reported once,
+    in our one-line message."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is not None and hasattr(logging, "setLogLevel"):
+        logging.setLogLevel(logging.LOG_LEVEL_FATAL)
+
+
 def main(argv: list[str] | None = None) -> int:
+    quiet_opencv()
     try:
         args = parse_args(argv)
         settings = settings_from(args)
