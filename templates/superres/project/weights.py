@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import os
 import pickle
+import secrets
 import sys
 import tempfile
 import warnings
@@ -187,7 +188,9 @@ def save_release(model: nn.Module, path: Path, key: str = "params_ema") -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open with 0o666 honours the umask (tempfile.mkstemp would leave the file 0600).
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save({key: state}, handle)
