@@ -12,9 +12,9 @@ For each model (``RealESRGAN_x4plus``, ``RealESRGAN_x4plus_anime_6B``,
   ``enhance``'s 8/16-bit guess, gray and alpha handling, outscale), called as
   ``inference_realesrgan.py`` calls it.
 
-Both run the same random weights (``weights.random_model(seed)``, written in the release format
+Both run the same seeded random weights (see ``write_weights``), written in the release format
 with ``weights.save_release`` and read back by each side: ours with ``weights.read_state``, the
-reference with upstream's ``torch.load`` + ``params_ema``), on the same network code (the
+reference with upstream's ``torch.load`` + ``params_ema``; on the same network code (the
 project's ``models.py``), device and thread count, so only the inference logic differs.
 
 Figures, per model and mode, ours and the reference side by side with the ratio ours/reference:
@@ -87,6 +87,7 @@ MODEL_NAMES = ("RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-gener
 PHOTOS = ("china.jpg", "flower.jpg")
 SEED = 0
 WARMUP_CROP = (16, 16)
+CALIBRATION_CROP = (16, 16)
 QUICK = {
     "rrdb_crop": (12, 16),
     "compact_crop": (24, 32),
@@ -311,7 +312,9 @@ def project_modules(project: Path) -> dict[str, ModuleType]:
     first on sys.path: the modules have generic names)."""
     if not (project / "upscale.py").is_file():
         raise SystemExit(f"{project} has no upscale.py: pass --project a superres project")
-    sys.path.insert(0, str(project.resolve()))
+    folder = str(project.resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     names = ("contract", "models", "weights", "upscale")
     return {name: importlib.import_module(name) for name in names}
 
@@ -347,11 +350,28 @@ def crop_for(modules: dict[str, ModuleType], name: str, config: dict[str, Any]) 
 
 
 def write_weights(modules: dict[str, ModuleType], name: str, folder: Path) -> Path:
-    """Seeded random weights for ``name`` in the release format ({"params_ema": state})."""
-    weights = modules["weights"]
+    """Seeded random weights for ``name``, saved with the project's ``weights.save_release``
+    (``{"params_ema": state}``, the released files' format).
+
+    The network is initialised as ``weights.random_model`` initialises the contract's model
+    (``models.build`` under ``torch.manual_seed(SEED)``). A default-initialised RRDBNet puts
+    nearly every output below 0 (97% of x4plus's pixels on a photo crop), which clamps to black
+    and would hide any seam; so its last conv's bias is shifted to bring each channel's mean
+    output to mid-gray on a small crop of the first photo. SRVGGNetCompact adds its output to
+    a nearest-neighbour upscale of the input and is in range as initialised.
+    """
+    models = modules["models"]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        model = models.build(name).eval()
+    last = getattr(model, "conv_last", None)
+    if last is not None:
+        rgb = photos(CALIBRATION_CROP)[0][:, :, ::-1].astype(np.float32) / 255
+        with torch.no_grad():
+            mean = model(torch.from_numpy(rgb.transpose(2, 0, 1).copy())[None]).mean((0, 2, 3))
+            last.bias -= mean - 0.5
     path = folder / f"{name}.pth"
-    torch.manual_seed(SEED)
-    weights.save_release(weights.random_model(SEED, name), path)
+    modules["weights"].save_release(model, path)
     return path
 
 
