@@ -142,7 +142,9 @@ class SuperresOutput(StrictModel):
     """What the project writes."""
 
     folder: FilePath = Field(
-        "results", description="Output folder, relative to where upscale.py runs."
+        "results",
+        description="Output folder, relative to the rendered project's folder (a path on the "
+        "command line: to the working directory).",
     )
     format: Literal["png", "jpg", "webp", "npy"] = Field(
         "png", description="npy keeps the exact array (dtype and channels) for your code."

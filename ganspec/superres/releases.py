@@ -81,7 +81,7 @@ RELEASES: dict[str, Release] = {
             "8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292",
             "v0.2.5.0",
             32,
-            "general images, small and fast; denoise strength adjustable",
+            "general images, small and fast, denoise adjustable",
         ),
     )
 }
