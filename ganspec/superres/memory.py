@@ -38,7 +38,7 @@ def values_per_pixel(release: Release) -> float:
     """Values alive at the peak per input pixel."""
     if release.arch == "SRVGGNetCompact":
         return _SRVGG
-    trunk_share = 4 / release.scale**2  # x2: the trunk and tail see a quarter of the pixels
+    trunk_share = (release.scale / 4) ** 2  # x2: the trunk sees a quarter of the pixels
     return max(_RRDB_TAIL, _RRDB_TRUNK) * trunk_share
 
 
