@@ -159,3 +159,17 @@ def test_contract_py_holds_the_spec_numbers(preset: str, tmp_path: Path) -> None
     code = "".join(text for path, text in files.items() if path.endswith(".py"))
     imports = re.findall(r"^\s*(?:import|from) (\w+)", code, flags=re.MULTILINE)
     assert not {"torchvision", "basicsr", "realesrgan", "spandrel", "PIL", "ganspec"} & set(imports)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("RealESRGAN_x4pluss", "RealESRGAN_x4plus"),
+        ("realesrgan-general-x4v3", "realesr-general-x4v3"),
+    ],
+)
+def test_a_misspelt_model_name_gets_the_release_name_as_fix(typed: str, meant: str) -> None:
+    """Release names mix cases (RealESRGAN_x4plus, realesr-general-x4v3): matched ignoring case."""
+    text = spec_text("realesrgan-anime-6b", name=typed)
+    (found,) = [d for d in validate_text(text).diagnostics if d.code == "GS104"]
+    assert found.path == "model.name" and found.fix == f"name: {meant}"
