@@ -340,8 +340,9 @@ def _choice_fix(error: dict[str, Any], value: Any, field: str | int) -> str | No
         return None
     if not isinstance(given, str) or not allowed:
         return None
-    match = difflib.get_close_matches(given.lower(), allowed, n=1, cutoff=0.6)
-    return f"{field}: {match[0]}" if match else None
+    by_lower = {choice.lower(): choice for choice in allowed}  # RealESRGAN_x4plus, realesr-...
+    match = difflib.get_close_matches(given.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"{field}: {by_lower[match[0]]}" if match else None
 
 
 # pydantic error type -> what the value should have been.

@@ -12,7 +12,9 @@ from ganspec.rules.context import RuleContext
 from ganspec.schema_check import check_schema, path_text
 from ganspec.source import PathKey, SourceDocument, UnusableInput, parse_text, read_spec_file
 from ganspec.spec import Spec
+from ganspec.spec.superres import SuperresSpec
 from ganspec.spec.tabular import TabularSpec
+from ganspec.superres.context import SuperresContext
 from ganspec.tabular.context import TabularContext
 
 
@@ -24,7 +26,7 @@ class Report:
     text: str = ""  # the spec as read, once
     diagnostics: list[Diagnostic] = field(default_factory=list)
     spec: Spec | None = None
-    context: RuleContext | TabularContext | None = None
+    context: RuleContext | TabularContext | SuperresContext | None = None
     unusable: bool = False
     ignored: Counter[str] = field(default_factory=Counter)
     # Findings beyond MAX_PER_CODE of one code, by severity: counted, not listed.
@@ -115,11 +117,15 @@ def validate_document(document: SourceDocument) -> Report:
     return report.finish(report.context.unlisted())
 
 
-def _context(spec: Spec, document: SourceDocument) -> RuleContext | TabularContext:
-    """The context the spec's kind's rules take. A tabular spec's data paths start at the
-    spec file's folder (the working folder for a spec given as text)."""
+def _context(
+    spec: Spec, document: SourceDocument
+) -> RuleContext | TabularContext | SuperresContext:
+    """The context the spec's kind's rules take. Tabular data and superres weights paths start
+    at the spec file's folder (the working folder for a spec given as text)."""
     if isinstance(spec, TabularSpec):
         return TabularContext(spec, Path(document.file).parent)
+    if isinstance(spec, SuperresSpec):
+        return SuperresContext(spec, Path(document.file).parent)
     return RuleContext(spec)
 
 

@@ -22,6 +22,7 @@ PRESET_KINDS = {
 }
 IMAGE_PRESETS = [name for name in PRESET_NAMES if PRESET_KINDS[name] == "image"]
 TABULAR_PRESETS = [name for name in PRESET_NAMES if PRESET_KINDS[name] == "tabular"]
+SUPERRES_PRESETS = [name for name in PRESET_NAMES if PRESET_KINDS[name] == "superres"]
 DELETE = object()
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

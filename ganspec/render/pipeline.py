@@ -9,12 +9,13 @@ from ganspec import __version__
 from ganspec.render.context import build_context
 from ganspec.render.engine import render_project, render_prompt
 from ganspec.render.formatting import format_and_check
+from ganspec.render.superres_context import build_superres_context
 from ganspec.render.tabular_context import build_tabular_context
 from ganspec.render.writer import Plan, apply, plan, sha256
 from ganspec.validate import Report, validate_file
 
 # Kinds with project templates. A valid spec of another kind is refused, never half-rendered.
-RENDERABLE_KINDS = frozenset({"image", "tabular"})
+RENDERABLE_KINDS = frozenset({"image", "tabular", "superres"})
 
 
 class NotRenderable(Exception):
@@ -37,21 +38,25 @@ class RenderOutcome:
     plan: Plan | None = None
 
 
-def render_files(report: Report, agents: set[str]) -> dict[str, str]:
-    """All rendered files (formatted and ruff-checked) for a spec that validated clean."""
+def render_files(report: Report, agents: set[str], out: Path | None = None) -> dict[str, str]:
+    """All rendered files (formatted and ruff-checked) for a spec that validated clean; ``out``
+    is the project's folder, where the project resolves the paths the spec gives (superres
+    weights and images are written relative to it, so the project moves with its folder)."""
     assert report.context is not None and report.spec is not None
     kind = report.spec.kind
-    context = context_for(report)
+    context = context_for(report, out)
     files = render_project(kind, context, agents)
     files.update(context["extra_files"])  # written as they are, not from a template
     return format_and_check(files)
 
 
-def context_for(report: Report) -> dict:
+def context_for(report: Report, out: Path | None = None) -> dict:
     """The templates' context for the spec's kind."""
     assert report.context is not None and report.spec is not None
     if report.spec.kind == "tabular":
         return build_tabular_context(report.context)
+    if report.spec.kind == "superres":
+        return build_superres_context(report.context, out)
     return build_context(report.context)
 
 
@@ -68,7 +73,7 @@ def render_spec(
     if report.exit_code != 0:
         return RenderOutcome(report)
     require_renderable(report)
-    files = render_files(report, agents)
+    files = render_files(report, agents, out)
     encoded = {path: text.encode("utf-8") for path, text in files.items()}
     spec_hash = sha256(report.text.encode("utf-8"))  # the spec as validated, not re-read
     changes = plan(

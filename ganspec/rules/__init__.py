@@ -6,6 +6,7 @@ from ganspec.rules import (  # noqa: F401 - importing registers the rules
     protocol_rules,
     schema_rules,
     shape_rules,
+    superres_rules,
     tabular_data_rules,
     tabular_rules,
     training_rules,

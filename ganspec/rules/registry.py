@@ -22,11 +22,13 @@ FAMILIES: dict[str, str] = {
     "GS5": "validation protocol",
     "GS6": "project and resources",
     "GS7": "tabular data contract",
+    "GS8": "super-resolution",
 }
-KINDS = ("image", "tabular")
+KINDS = ("image", "tabular", "superres")
 ALL_KINDS = frozenset(KINDS)
 IMAGE = frozenset({"image"})
 TABULAR = frozenset({"tabular"})
+SUPERRES = frozenset({"superres"})
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from ganspec.spec.image import ImageSpec
+from ganspec.spec.superres import SuperresSpec
 from ganspec.spec.tabular import TabularSpec
 
-Spec = ImageSpec | TabularSpec
-SPEC_KINDS: dict[str, type[ImageSpec] | type[TabularSpec]] = {
+Spec = ImageSpec | TabularSpec | SuperresSpec
+SPEC_KINDS: dict[str, type[ImageSpec] | type[TabularSpec] | type[SuperresSpec]] = {
     "image": ImageSpec,
     "tabular": TabularSpec,
+    "superres": SuperresSpec,
 }
 SPEC_VERSION = 1
 

@@ -23,7 +23,7 @@ Probability = Annotated[StrictFloat, Field(ge=0.0, lt=1.0)]
 Flag = StrictBool
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,63}")
-_RULE_CODE = re.compile(r"GS[1-7][0-9]{2}")
+_RULE_CODE = re.compile(r"GS[1-8][0-9]{2}")
 
 
 def _check_identifier(value: str) -> str:

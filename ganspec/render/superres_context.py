@@ -1,0 +1,87 @@
+"""The superres templates' context: the spec's contract as ready values for contract.py.j2,
+the README and the agent files. Decisions happen here, in Python; the templates only place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ganspec import __version__
+from ganspec.superres.context import SuperresContext
+from ganspec.superres.memory import megapixel_memory, tile_memory
+from ganspec.superres.releases import WEAK_DENOISE, Release
+
+SKLEARN_PHOTOS = "sklearn-photos"  # images.SKLEARN_PHOTOS in the rendered project
+
+
+def weights_context(release: Release, path: str) -> dict[str, Any]:
+    return {
+        "name": release.name,
+        "path": path,
+        "size": release.size,
+        "sha256": release.sha256,
+        "url": release.url,
+        "filename": release.filename,
+    }
+
+
+MAX_CLIMB = 2  # "../../weights/x.pth": under the project's grandparent folder at most
+
+
+def project_path(path: Path, out: Path | None) -> str:
+    """A path the spec resolved (against its folder) as the project resolves it: relative to
+    the project's folder when the two are close (they then move together, e.g. ``spec.yaml``,
+    ``weights/`` and the project in one folder), else absolute."""
+    if out is None:
+        return str(path)
+    relative = Path(os.path.relpath(path, out.resolve()))
+    if relative.parts.count("..") > MAX_CLIMB:
+        return str(path)
+    return relative.as_posix()
+
+
+def build_superres_context(context: SuperresContext, out: Path | None = None) -> dict[str, Any]:
+    spec = context.spec
+    release = context.release
+    inference = spec.inference
+    weights = weights_context(release, project_path(context.weights.path, out))
+    weak = None
+    if context.weak_denoise is not None:
+        weak = weights_context(WEAK_DENOISE, project_path(context.weak_denoise.path, out))
+    input_path = SKLEARN_PHOTOS
+    if context.input_path is not None:
+        input_path = project_path(context.input_path, out)
+    side = inference.tile + 2 * inference.tile_pad
+    tile_bytes = tile_memory(release, side, inference.precision).total if inference.tile else None
+    suffixes = tuple(sorted({f".{name}" for name in spec.input.formats}))
+    return {
+        "kind": "superres",
+        "extra_files": {},
+        "omit": [],
+        "ganspec_version": __version__,
+        "name": spec.name,
+        "description": spec.description,
+        "spec": spec.model_dump(mode="json"),
+        "model": {
+            "name": release.name,
+            "arch": release.arch,
+            "scale": release.scale,
+            "params": release.params,
+            "blocks": release.blocks,
+            "purpose": release.purpose,
+        },
+        "weights": weights,
+        "weak": weak,
+        "denoise_strength": spec.model.denoise_strength if weak is not None else None,
+        "input_path": input_path,
+        "sklearn_photos": context.input_path is None,
+        "suffixes": suffixes,
+        "input": spec.input.model_dump(mode="json"),
+        "outscale": context.outscale,
+        "inference": inference.model_dump(mode="json"),
+        "output": spec.output.model_dump(mode="json"),
+        "tile_side": side,
+        "tile_mb": None if tile_bytes is None else round(tile_bytes / 1e6),
+        "megapixel_mb": round(megapixel_memory(release, inference.precision) / 1e6),
+    }

@@ -1,0 +1,1 @@
+"""The super-resolution kind: release table, memory estimate and what its rules read."""
