@@ -2,7 +2,10 @@
 
 For each model (``RealESRGAN_x4plus``, ``RealESRGAN_x4plus_anime_6B``,
 ``realesr-general-x4v3``), untiled and tiled, on crops of scikit-learn's two bundled photos
-(``china.jpg`` and ``flower.jpg``, read with ``cv2.imread`` from the package folder):
+(``china.jpg`` and ``flower.jpg``, read with ``cv2.imread`` from the package folder). The
+project is the ``realesr-general-x4v3`` preset rendered by this checkout's ganspec into a
+temporary folder (``--preset``), or ``--project DIR``; its modules are model-agnostic, the
+benchmark builds each model by name with its ``models.build``.
 
 - **ours**: the project's ``upscale.upscale_array(model, image, settings)`` (blended tiles,
   ``tiles.tiled_forward``), with ``contract.SETTINGS`` changed only where the flags say
@@ -22,14 +25,18 @@ Figures, per model and mode, ours and the reference side by side with the ratio 
 - throughput: megapixels of OUTPUT per second over both photos, the median over ``--repeats``
   runs, the two sides alternated run by run (ABBA...) so machine noise hits both alike, after
   one warm-up on a small crop;
-- peak memory: each configuration runs once in a child process of its own that loads the model
-  and reads the photos, returns freed heap to the system (``malloc_trim``), resets the kernel's
-  peak-RSS mark (``/proc/self/clear_refs`` <- 5, Linux >= 4.0), runs, and reports ``VmHWM``
-  minus the RSS at the reset: the memory the upscaling itself needed on top of the loaded model
-  (the one-off load of the state dict, which can exceed a tile's needs, is left out). Without
-  clear_refs it falls back to ``ru_maxrss`` of that child minus ``ru_maxrss`` of a baseline
-  child that only loads. On CUDA: ``torch.cuda.max_memory_allocated`` above the allocation
-  before the run. (tracemalloc sees none of torch's allocations.)
+- peak memory: each configuration runs in a child process of its own that loads the model and
+  reads the photos, then, for each of two calls, returns freed heap to the system
+  (``malloc_trim``), resets the kernel's peak-RSS mark (``/proc/self/clear_refs`` <- 5, Linux
+  >= 4.0), calls, and takes ``VmHWM`` minus the RSS at the reset: what the call needed on top
+  of what the process held. The first call, on a 16x16 crop, carries the one-off costs (ours
+  converts the weights to channels_last there: for x4plus a second copy of 64 MiB of weights,
+  freed piecemeal into the heap); the table shows the second, on the photos: the memory one
+  image needs, which tiling is meant to bound. The load of the state dict (transiently two
+  copies of the weights) is left out: it could exceed a tile's needs and hide them. Without
+  clear_refs: ``ru_maxrss`` of the child minus that of a child that only loads. On CUDA:
+  ``torch.cuda.max_memory_allocated`` above the allocation before the call. (tracemalloc sees
+  none of torch's allocations.)
 - for tiled runs: the max abs difference from the same side's untiled output, in 8-bit levels
   (ours blends the tile overlaps; the reference crops tiles and pastes them: seams);
 - and once per model: the max abs difference of ours and the reference, both untiled (a port
@@ -37,7 +44,8 @@ Figures, per model and mode, ours and the reference side by side with the ratio 
 
     python benchmarks/superres.py [--models NAME ...] [--repeats 3] [--tile 64] [--tile-pad 10]
         [--tile-overlap N] [--pre-pad 0] [--rrdb-crop 96x128] [--compact-crop 192x256]
-        [--device cpu|cuda] [--threads N] [--no-memory] [--project DIR] [--json PATH] [--quick]
+        [--device cpu|cuda] [--threads N] [--no-memory] [--memory-jobs 1]
+        [--project DIR | --preset realesr-general-x4v3] [--json PATH] [--quick]
 
 ``--quick`` is a tiny run for the tests (crops of 12x16 and 24x32, tile 8, one repeat). An
 RRDBNet-23 costs ~18 MMAC per input pixel (a 96x128 crop is ~0.2 TMAC per forward: seconds on
@@ -82,7 +90,7 @@ import torch.nn.functional as F
 from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "templates" / "superres" / "project"
+PRESET = "realesr-general-x4v3"  # the project rendered when --project is not given
 MODEL_NAMES = ("RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-general-x4v3")
 PHOTOS = ("china.jpg", "flower.jpg")
 SEED = 0
@@ -307,6 +315,20 @@ class RealESRGANer:
 # ---------------------------------------------------------------------------------------------
 
 
+def render(preset: str, folder: Path) -> Path:
+    """``preset`` rendered by this checkout's ganspec (``ganspec render``) into ``folder``."""
+    project = folder / preset
+    command = [sys.executable, "-m", "ganspec", "render", str(ROOT / "specs" / f"{preset}.yaml")]
+    command += ["--out", str(project), "--agents", "none"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{shlex.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
+    return project
+
+
 def project_modules(project: Path) -> dict[str, ModuleType]:
     """The project's modules this benchmark uses, imported from ``project`` (its folder goes
     first on sys.path: the modules have generic names)."""
@@ -460,17 +482,10 @@ def trim_heap() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def child(config: dict[str, Any]) -> None:
-    """Run one configuration once (or only load, for ``side`` "load") and print its memory as
-    one JSON line."""
-    torch.set_num_threads(config["threads"])
-    modules = project_modules(Path(config["project"]))
-    images = photos(tuple(config["crop"]))
-    run = None
-    if config["side"] != "load":
-        run = contender(modules, config["side"], config, config["tiled"])
+def memory_of(run: Callable[[], Any] | None, cuda: bool) -> dict[str, Any]:
+    """What ``run`` needs beyond what this process holds when it starts: the rise of the peak
+    RSS (None where the mark cannot be reset) and, on CUDA, of the peak allocation."""
     trim_heap()
-    cuda = config["device"].startswith("cuda")
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -478,13 +493,32 @@ def child(config: dict[str, Any]) -> None:
     rss_before = rss_kib("VmRSS")
     reset = reset_peak_rss()
     if run is not None:
-        timed(run, images, config["device"])
-    result: dict[str, Any] = {
-        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "hwm_delta_kib": rss_kib("VmHWM") - rss_before if reset else None,
-    }
+        run()
+    result: dict[str, Any] = {"hwm_delta_kib": rss_kib("VmHWM") - rss_before if reset else None}
     if cuda:
+        torch.cuda.synchronize()
         result["cuda_delta_bytes"] = torch.cuda.max_memory_allocated() - cuda_before
+    return result
+
+
+def child(config: dict[str, Any]) -> None:
+    """Load one configuration, call it once on a small crop (the first call's one-off costs,
+    e.g. ours converting the weights to channels_last), then once on the photos, and print the
+    memory each call needed as one JSON line. Side "load" only loads."""
+    torch.set_num_threads(config["threads"])
+    modules = project_modules(Path(config["project"]))
+    images = photos(tuple(config["crop"]))
+    warmup = [image[: WARMUP_CROP[0], : WARMUP_CROP[1]] for image in images[:1]]
+    device, cuda = config["device"], config["device"].startswith("cuda")
+    first = run = None
+    if config["side"] != "load":
+        upscale = contender(modules, config["side"], config, config["tiled"])
+        first, run = (
+            (lambda: timed(upscale, warmup, device)),
+            (lambda: timed(upscale, images, device)),
+        )
+    result = {"first_call": memory_of(first, cuda), "run": memory_of(run, cuda)}
+    result["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps(result))
 
 
@@ -513,16 +547,20 @@ def peak_memory(
     for key in configs:
         if key == "load":
             continue
-        if cuda:
-            results[key] = measured[key]["cuda_delta_bytes"] / MiB
-        elif by_hwm:
-            results[key] = measured[key]["hwm_delta_kib"] / 1024
-        else:
-            results[key] = (measured[key]["maxrss_kib"] - measured["load"]["maxrss_kib"]) / 1024
+        for call, suffix in (("run", ""), ("first_call", " first call")):
+            if cuda:
+                value = measured[key][call]["cuda_delta_bytes"] / MiB
+            elif by_hwm:
+                value = measured[key][call]["hwm_delta_kib"] / 1024
+            elif call == "run":  # the whole child's peak, first call included
+                value = (measured[key]["maxrss_kib"] - measured["load"]["maxrss_kib"]) / 1024
+            else:
+                continue
+            results[key + suffix] = value
     results["method"] = (
         "cuda max_memory_allocated over the allocation before the run"
         if cuda
-        else "VmHWM over the RSS after loading"
+        else "VmHWM over the RSS before the call"
         if by_hwm
         else "ru_maxrss minus that of a load-only child"
     )
@@ -626,13 +664,26 @@ def report(raw: dict[str, Any]) -> None:
     print("\n".join(table(raw["results"])))
     print()
     for result in raw["results"]:
-        print(
+        line = (
             f"{result['model']}: ours vs reference, both untiled: max diff "
             f"{result['ours_vs_reference_untiled']} levels"
         )
+        peaks = result.get("peak_mib", {})
+        if "ours untiled first call" in peaks:
+            first = [peaks[f"{side} {mode} first call"] for side in ("ours", "reference")
+                     for mode in ("untiled", "tiled")]  # fmt: skip
+            line += (
+                f"; first call on a {WARMUP_CROP[0]}x{WARMUP_CROP[1]} crop (one-off costs): ours "
+                f"{first[0]:.0f}/{first[1]:.0f} MiB, reference {first[2]:.0f}/{first[3]:.0f} MiB "
+                "(untiled/tiled)"
+            )
+        print(line)
     methods = {r["peak_mib"]["method"] for r in raw["results"] if "peak_mib" in r}
     if methods:
-        print(f"peak memory: {', '.join(sorted(methods))} (one child process per configuration)")
+        print(
+            f"peak memory: {', '.join(sorted(methods))}, in one child process per "
+            "configuration, after its first call on a small crop"
+        )
 
 
 def crop_size(text: str) -> tuple[int, int]:
@@ -667,12 +718,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--memory-jobs", type=int, help="peak-memory children run at once (1; --quick: 4)"
     )
-    parser.add_argument("--project", type=Path, default=TEMPLATES, help="a superres project")
+    parser.add_argument(
+        "--project", type=Path, help="a rendered superres project (default: render --preset)"
+    )
+    parser.add_argument("--preset", default=PRESET, help=f"rendered when no --project ({PRESET})")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     parser.add_argument("--quick", action="store_true", help="tiny crops and tiles, one repeat")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    args.project = args.project.resolve()
+    if args.project is not None:
+        args.project = args.project.resolve()
     defaults = QUICK if args.quick else FULL
     for key, value in defaults.items():
         if getattr(args, key, None) is None:
@@ -690,10 +745,12 @@ def main(argv: list[str] | None = None) -> None:
         child(json.loads(args.child))
         return
     torch.set_num_threads(args.threads)
-    modules = project_modules(args.project)
     start = time.perf_counter()
     results = []
     with tempfile.TemporaryDirectory(prefix="ganspec-superres-bench-") as scratch:
+        if args.project is None:
+            args.project = render(args.preset, Path(scratch))
+        modules = project_modules(args.project)
         for name in args.models:
             results.append(bench_model(modules, name, args, Path(scratch)))
     raw = {

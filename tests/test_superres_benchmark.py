@@ -23,7 +23,6 @@ import torch
 from tests.project_imports import project_imports
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = ROOT / "templates" / "superres" / "project"
 _spec = importlib.util.spec_from_file_location(
     "superres_bench", ROOT / "benchmarks" / "superres.py"
 )
@@ -31,12 +30,18 @@ bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
 
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The benchmark's default project: its preset rendered by this checkout's ganspec."""
+    return bench.render(bench.PRESET, tmp_path_factory.mktemp("superres-bench"))
+
+
 @pytest.fixture()
-def project() -> Iterator[dict[str, ModuleType]]:
-    """The superres project's modules (by name, as the benchmark imports them), one thread."""
+def project(rendered: Path) -> Iterator[dict[str, ModuleType]]:
+    """The rendered project's modules (by name, as the benchmark imports them), one thread."""
     saved = torch.get_num_threads()
     torch.set_num_threads(1)
-    with project_imports(PROJECT) as modules:
+    with project_imports(rendered) as modules:
         yield modules
     torch.set_num_threads(saved)
 
@@ -119,13 +124,17 @@ def test_the_port_and_ours_agree_on_gray_and_16_bit_alpha(
 
 
 def test_a_quick_run_prints_the_table_and_the_port_agrees_with_ours(
-    project: dict[str, ModuleType], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    project: dict[str, ModuleType],
+    rendered: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """``--quick``: both sides run each model untiled and tiled on the two photos; untiled on
     the same weights, the reference port and upscale_array differ by at most one 8-bit level."""
     names = ["realesr-general-x4v3", "RealESRGAN_x4plus_anime_6B"]
     raw_path = tmp_path / "raw.json"
-    bench.main(["--quick", "--no-memory", "--models", *names, "--json", str(raw_path)])
+    flags = ["--quick", "--no-memory", "--project", str(rendered), "--json", str(raw_path)]
+    bench.main([*flags, "--models", *names])
     printed = capsys.readouterr().out
     for name in names:
         for mode in ("untiled", "tiled"):
@@ -138,15 +147,18 @@ def test_a_quick_run_prints_the_table_and_the_port_agrees_with_ours(
 
 
 def test_a_configuration_child_measures_the_memory_of_its_run(
-    project: dict[str, ModuleType], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    project: dict[str, ModuleType],
+    rendered: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The peak-memory child reports how far its peak RSS rose above the loaded state while
     upscaling (here in this process: the measurement is of its own process either way)."""
-    modules = bench.project_modules(PROJECT)
+    modules = bench.project_modules(rendered)
     config = {
         "model": "realesr-general-x4v3",
         "weights": str(bench.write_weights(modules, "realesr-general-x4v3", tmp_path)),
-        "project": str(PROJECT),
+        "project": str(rendered),
         "crop": [48, 64],
         "device": "cpu",
         "tile": 16,
@@ -158,7 +170,7 @@ def test_a_configuration_child_measures_the_memory_of_its_run(
         "tiled": False,
     }
     bench.child(config)
-    measured = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    measured = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["run"]
     if measured["hwm_delta_kib"] is None:
         pytest.skip("this kernel cannot reset the peak-RSS mark (/proc/self/clear_refs)")
     # the float32 output of one photo before its 8-bit conversion, 192x256x3, is 0.56 MiB;
