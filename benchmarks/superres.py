@@ -30,8 +30,8 @@ Figures, per model and mode, ours and the reference side by side with the ratio 
   (``malloc_trim``), resets the kernel's peak-RSS mark (``/proc/self/clear_refs`` <- 5, Linux
   >= 4.0), calls, and takes ``VmHWM`` minus the RSS at the reset: what the call needed on top
   of what the process held. The first call, on a 16x16 crop, carries the one-off costs (ours
-  converts the weights to channels_last there: for x4plus a second copy of 64 MiB of weights,
-  freed piecemeal into the heap); the table shows the second, on the photos: the memory one
+  converts the weights to channels_last there: measured alone, +30 MiB of RSS for x4plus's
+  64 MiB of weights); the table shows the second, on the photos: the memory one
   image needs, which tiling is meant to bound. The load of the state dict (transiently two
   copies of the weights) is left out: it could exceed a tile's needs and hide them. Without
   clear_refs: ``ru_maxrss`` of the child minus that of a child that only loads. On CUDA:
