@@ -128,7 +128,10 @@ def test_image(synthetic: bool, seed: int) -> tuple[np.ndarray, str]:
 
 
 def load(device: torch.device, seed: int) -> tuple[nn.Module, dict[str, str], str]:
-    """The release model when its weights verify, else random weights (a loud warning)."""
+    """The release model when its weights verify, else random weights: a loud warning when
+    the release files are not there yet (the user fetches them later), a failure when a file
+    is there but wrong (truncated, another model, tampered with). The rest of the checks run
+    on the random weights either way."""
     try:
         model = weights.load_model(device)
         return (
@@ -138,8 +141,10 @@ def load(device: torch.device, seed: int) -> tuple[nn.Module, dict[str, str], st
         )
     except weights.WeightsError as error:
         model = weights.load_model(device, random_weights=True, seed=seed)
+        files = [contract.WEIGHTS, contract.WEAK_DENOISE_WEIGHTS]
+        present = any(f is not None and weights.resolve(f).exists() for f in files)
         detail = f"RANDOM weights (seed {seed}), outputs are NOT super-resolved: {error}"
-        return model, check("weights", "warn", detail), "random"
+        return model, check("weights", "fail" if present else "warn", detail), "random"
 
 
 def variants(image: np.ndarray) -> dict[str, np.ndarray]:

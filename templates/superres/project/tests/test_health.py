@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import contract
 import health
 import tiles
 import upscale
@@ -66,6 +67,18 @@ def test_random_weights_give_a_healthy_report_that_says_so(
     assert report["tiling_max_abs_diff"] < 1e-4
     assert report["seconds_per_step"] > 0
     assert report["input_shape"] == [24, 32, 3] and report["output_shape"] == [96, 128, 3]
+
+
+def test_a_weights_file_that_is_there_but_wrong_is_a_failed_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Absent release weights are a warning (fetched later); a wrong file is a failure."""
+    path = weights.resolve(contract.WEIGHTS)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not the release")
+    code, report = report_of(["--steps", "1", "--synthetic"], capsys)
+    assert code == 1 and report["failed"] == ["weights"]
+    assert "truncated" in report["checks"][0]["detail"]
 
 
 def test_a_wrong_output_size_is_a_failed_check(
