@@ -214,8 +214,13 @@ def _network(
     out = tiled_forward(
         model, x, scale, settings.tile, settings.tile_pad, settings.tile_overlap
     )  # (1, 3, (H + pre_pad) * scale, (W + pre_pad) * scale), float32 when tiled
-    out = out[:, :, : height * scale, : width * scale].float().clamp_(0, 1)
-    return out[0].permute(1, 2, 0).cpu().numpy()
+    out = out[:, :, : height * scale, : width * scale].float()
+    if not torch.isfinite(out).all():  # clamping and rounding would hide them as black pixels
+        raise UpscaleError(
+            f"the network's output holds NaN or Inf (precision {settings.precision}); "
+            "try --precision fp32"
+        )
+    return out.clamp_(0, 1)[0].permute(1, 2, 0).cpu().numpy()
 
 
 @torch.inference_mode()
@@ -510,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UpscaleError(f"--jpeg-quality must be in 1..100, not {args.jpeg_quality}")
         device = pick_device(settings.device)
         model_dtype(settings.precision, device)
+        if args.out.exists() and not args.out.is_dir():
+            raise UpscaleError(f"--out {args.out} is a file, not a folder")
         rank, world = rank_and_world()
         inputs = images.list_inputs(args.input)
         check_targets(inputs, args.out, args.format, args.suffix)

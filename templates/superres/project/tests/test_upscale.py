@@ -206,6 +206,15 @@ def test_unusable_settings_are_refused(compact: torch.nn.Module, bad: dict[str, 
         upscale_array(compact, pattern((4, 4, 3)), settings(**bad))
 
 
+def test_a_non_finite_network_output_is_an_error_not_black_pixels() -> None:
+    """NaN would clamp and round to 0 silently: it is refused with the precision named."""
+    model = models.build("realesr-general-x4v3").eval()
+    with torch.no_grad():
+        model.body[0].bias.fill_(float("nan"))
+    with pytest.raises(UpscaleError, match="NaN or Inf"):
+        upscale_array(model, pattern((4, 4, 3)), BASE)
+
+
 @pytest.mark.parametrize(
     "image",
     [
