@@ -59,7 +59,8 @@ def describe(path: Path, url: str = "") -> WeightsFile:
 
 
 def resolve(file: WeightsFile, root: Path | None = None) -> Path:
-    """Where ``file`` lives: its path, relative to ``root`` (the project folder by default)."""
+    """Where ``file`` lives: a relative path starts at ``root`` (the project folder by default),
+    an absolute one stays as it is."""
     return (Path(root) if root is not None else PROJECT) / file.path
 
 
@@ -78,8 +79,8 @@ def verify(file: WeightsFile, root: Path | None = None) -> Path:
         size = path.stat().st_size
         if size < file.size:
             raise WeightsError(
-                f"weights file {path} is truncated: {size:,} of {file.size:,} bytes, "
-                f"download it again from {file.url}"
+                f"weights file {path} is truncated: {size:,} of {file.size:,} bytes "
+                f"(or it is not the release file); download it again from {file.url}"
             )
         if size != file.size:
             raise WeightsError(
