@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -179,11 +179,18 @@ def encode(image: np.ndarray, fmt: str, jpeg_quality: int) -> bytes:
     return data.tobytes()
 
 
+def temporary_name(path: Path) -> Path:
+    """A hidden, unique name next to ``path`` for writing it atomically."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` is either absent (or its old self) or
     complete: a temporary file in the same folder, fsync, then ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = temporary_name(path)
+    # os.open with 0o666 honours the umask (tempfile.mkstemp would leave the output 0600).
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

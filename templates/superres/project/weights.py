@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import os
 import pickle
+import secrets
 import sys
 import tempfile
 import warnings
@@ -58,7 +59,8 @@ def describe(path: Path, url: str = "") -> WeightsFile:
 
 
 def resolve(file: WeightsFile, root: Path | None = None) -> Path:
-    """Where ``file`` lives: its path, relative to ``root`` (the project folder by default)."""
+    """Where ``file`` lives: a relative path starts at ``root`` (the project folder by default),
+    an absolute one stays as it is."""
     return (Path(root) if root is not None else PROJECT) / file.path
 
 
@@ -77,8 +79,8 @@ def verify(file: WeightsFile, root: Path | None = None) -> Path:
         size = path.stat().st_size
         if size < file.size:
             raise WeightsError(
-                f"weights file {path} is truncated: {size:,} of {file.size:,} bytes, "
-                f"download it again from {file.url}"
+                f"weights file {path} is truncated: {size:,} of {file.size:,} bytes "
+                f"(or it is not the release file); download it again from {file.url}"
             )
         if size != file.size:
             raise WeightsError(
@@ -187,7 +189,9 @@ def save_release(model: nn.Module, path: Path, key: str = "params_ema") -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open with 0o666 honours the umask (tempfile.mkstemp would leave the file 0600).
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save({key: state}, handle)

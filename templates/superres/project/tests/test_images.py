@@ -221,3 +221,12 @@ def test_convert_depth_from_the_network_range() -> None:
     assert images.convert_depth(out, "same", np.uint8).tolist() == [0, 0, 128, 255, 255, 0]
     assert images.convert_depth(out, "same", np.uint16).tolist() == [0, 0, 32768, 65535, 65535, 0]
     assert images.convert_depth(out, "8", np.uint16).dtype == np.uint8
+
+
+def test_outputs_get_the_usual_file_permissions(tmp_path: Path) -> None:
+    """An atomically written output is as readable as a plainly written file (the umask's
+    mode, not a temporary file's private 0600)."""
+    (tmp_path / "plain").write_bytes(b"")
+    images.write_image(tmp_path / "x.png", pattern((4, 4), np.uint8), "png")
+    mode = (tmp_path / "plain").stat().st_mode & 0o777
+    assert (tmp_path / "x.png").stat().st_mode & 0o777 == mode
