@@ -43,9 +43,10 @@ import models
 import weights
 from tiles import pad_bottom_right, tiled_forward
 
-# Measured on this project's 2-core AMD EPYC (AVX2), one thread, fp32 forward: channels_last
-# is 1.5x faster for general-x4v3 on a 128x128 input and 1.25x for the 6-block RRDBNet on
-# 64x64 (0.9x on a 64x64 general-x4v3 input, smaller than any real tile). So CPU runs use it.
+# Measured on a 2-core AMD EPYC (AVX2), one thread, fp32 forward, two interleaved runs each:
+# channels_last is 1.5-1.6x faster than contiguous for general-x4v3 on 128x128 inputs (0.9-1.1x
+# on 64x64, smaller than any real tile) and 1.1-1.3x for the 6-block RRDBNet on 32x32 and 64x64.
+# So CPU runs use it (CUDA's cuDNN picks its own layouts).
 CHANNELS_LAST_ON_CPU = True
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
