@@ -79,7 +79,7 @@ class HealthReport(_Strict):
     run: str | None = None
     metrics: str | None = None
     samples: str | None = None
-    step_unit: Literal["step", "epoch"] = "step"
+    step_unit: Literal["step", "epoch", "image"] = "step"
     checkpoint: str | None = None
 
     @model_validator(mode="after")
@@ -288,7 +288,7 @@ def _figures(report: dict[str, Any]) -> list[str]:
     source = report.get("data_source") or "?"
     if report.get("synthetic"):
         source += " (--synthetic)"
-    unit = report.get("step_unit", "step")  # tabular projects fit in epochs
+    unit = report.get("step_unit", "step")  # tabular projects fit in epochs, superres in images
     timing = "s/step (median)" if unit == "step" else f"s/{unit} (mean)"
     lines.append(
         f"  {report.get('steps')}/{report.get('steps_requested')} {unit}s on "

@@ -150,8 +150,8 @@ def check_settings(settings: contract.Settings) -> None:
     s = settings
     if s.channel_order not in ("bgr", "rgb"):
         raise UpscaleError(f"channel order must be bgr or rgb, not {s.channel_order!r}")
-    if s.alpha not in ("model", "resize"):
-        raise UpscaleError(f"alpha must be model or resize, not {s.alpha!r}")
+    if s.alpha not in ("model", "resize", "refuse"):
+        raise UpscaleError(f"alpha must be model, resize or refuse, not {s.alpha!r}")
     if s.grayscale not in ("keep", "color"):
         raise UpscaleError(f"grayscale must be keep or color, not {s.grayscale!r}")
     if not (isinstance(s.outscale, (int, float)) and math.isfinite(s.outscale) and s.outscale > 0):
@@ -265,6 +265,8 @@ def upscale_array(
         if bgr:
             out = out[:, :, ::-1]
         if channels == 4:
+            if settings.alpha == "refuse":
+                raise UpscaleError("the image has an alpha channel, which the contract refuses")
             alpha = planes[:, :, 3]
             if settings.alpha == "model":
                 gray = _network(model, np.repeat(alpha[:, :, None], 3, axis=2), settings, scale)
@@ -313,6 +315,13 @@ def failure_message(error: BaseException) -> str:
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
+def check_bit_depth(image: np.ndarray, declared: str = contract.INPUT_BIT_DEPTH) -> None:
+    """Refuse a file of another bit depth than the contract declares for inputs."""
+    bits = "16" if image.dtype == np.uint16 else "8"
+    if declared != "any" and bits != declared:
+        raise UpscaleError(f"a {bits}-bit image, but the contract's inputs are {declared}-bit")
+
+
 def _size(image: np.ndarray) -> str:
     return f"{image.shape[0]}x{image.shape[1]}"
 
@@ -346,6 +355,7 @@ def upscale_files(
         start = time.perf_counter()
         try:
             image = images.read_image(source)
+            check_bit_depth(image)
             channels = output_channels(image, settings)
             images.check_writable(channels, images.target_dtype(bit_depth, image.dtype), fmt)
             result = upscale_array(model, image, settings)
@@ -403,19 +413,24 @@ class Parser(argparse.ArgumentParser):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     s = contract.SETTINGS
     p = Parser(prog="upscale.py", description=__doc__.splitlines()[0])
+    default_input = contract.INPUT
+    if default_input != images.SKLEARN_PHOTOS:
+        default_input = str(contract.project_path(default_input))
     p.add_argument(
         "input",
         nargs="?",
-        default=contract.INPUT,
+        default=default_input,
         help=f"an image, a folder of images, or {images.SKLEARN_PHOTOS} (default {contract.INPUT})",
     )
-    p.add_argument("--out", type=Path, default=Path(contract.OUTPUT_DIR), help="output folder")
+    p.add_argument(
+        "--out", type=Path, default=contract.project_path(contract.OUTPUT_DIR), help="output folder"
+    )
     p.add_argument("--outscale", type=float, default=s.outscale, help="final enlargement")
     p.add_argument("--tile", type=int, default=s.tile, help="tile side in input pixels; 0: none")
     p.add_argument("--tile-pad", type=int, default=s.tile_pad, help="context around each tile")
     p.add_argument("--tile-overlap", type=int, default=s.tile_overlap, help="blended overlap")
     p.add_argument("--pre-pad", type=int, default=s.pre_pad, help="reflect-pad bottom/right")
-    p.add_argument("--alpha", choices=["model", "resize"], default=s.alpha)
+    p.add_argument("--alpha", choices=["model", "resize", "refuse"], default=s.alpha)
     p.add_argument("--grayscale", choices=["keep", "color"], default=s.grayscale)
     p.add_argument("--precision", choices=sorted(DTYPES), default=s.precision)
     p.add_argument("--device", default=s.device, help="auto, cpu, cuda, cuda:N or mps")

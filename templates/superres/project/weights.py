@@ -34,7 +34,7 @@ import contract
 import models
 from contract import WeightsFile
 
-PROJECT = Path(__file__).resolve().parent  # relative weights paths start here
+PROJECT = contract.PROJECT  # relative weights paths start here
 CHUNK = 1 << 20  # bytes hashed per read: memory stays flat for any file size
 
 
@@ -203,8 +203,9 @@ def save_release(model: nn.Module, path: Path, key: str = "params_ema") -> None:
         raise
 
 
-def random_banner(weights: WeightsFile = contract.WEIGHTS, root: Path | None = None) -> str:
+def random_banner(weights: WeightsFile | None = None, root: Path | None = None) -> str:
     """What every use of random weights prints: the output is not a super-resolution."""
+    weights = weights or contract.WEIGHTS
     line = "!" * 78
     return "\n".join(
         [
@@ -253,17 +254,21 @@ def load_model(
     random_weights: bool = False,
     seed: int = 0,
     root: Path | None = None,
-    weights: WeightsFile = contract.WEIGHTS,
-    weak: WeightsFile | None = contract.WEAK_DENOISE_WEIGHTS,
-    strength: float | None = contract.DENOISE_STRENGTH,
+    weights: WeightsFile | None = None,
+    weak: WeightsFile | None = None,
+    strength: float | None = None,
 ) -> nn.Module:
     """``contract.MODEL`` with the release weights (verified, then loaded weights-only and
     strictly), blended with the weak-denoise weights when ``strength`` is set, in eval mode on
-    ``device``.
+    ``device``. Without ``weights``: the contract's files and strength, read at call time (so
+    tests that point the contract at a temporary folder never touch the real files).
 
     ``random_weights=True`` reads no file: it prints a loud banner to stderr and loads seeded
     random weights through the same release-format save/load path.
     """
+    if weights is None:
+        weights = contract.WEIGHTS
+        weak, strength = contract.WEAK_DENOISE_WEIGHTS, contract.DENOISE_STRENGTH
     if strength is not None and not 0.0 <= strength <= 1.0:
         raise ValueError(f"denoise strength must be between 0 and 1, not {strength}")
     model = models.build(contract.MODEL)
