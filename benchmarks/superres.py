@@ -23,8 +23,11 @@ project's ``models.py``), device and thread count, so only the inference logic d
 Figures, per model and mode, ours and the reference side by side with the ratio ours/reference:
 
 - throughput: megapixels of OUTPUT per second over both photos, the median over ``--repeats``
-  runs, the two sides alternated run by run (ABBA...) so machine noise hits both alike, after
-  one warm-up on a small crop;
+  runs, after one warm-up on a small crop; each repeat runs the two sides of a mode back to
+  back, in alternating order (ABBA...), and the ratio is the median of those pairs' ratios, so
+  a burst of load from elsewhere hits a pair rather than one side;
+- for tiled runs, the pixels each side pushes through the network per input pixel (padding,
+  and for ours the overlaps and full-size edge tiles): the work its tile plan costs;
 - peak memory: each configuration runs in a child process of its own that loads the model and
   reads the photos, then, for each of two calls, returns freed heap to the system
   (``malloc_trim``), resets the kernel's peak-RSS mark (``/proc/self/clear_refs`` <- 5, Linux
@@ -46,6 +49,7 @@ Figures, per model and mode, ours and the reference side by side with the ratio 
         [--tile-overlap N] [--pre-pad 0] [--rrdb-crop 96x128] [--compact-crop 192x256]
         [--device cpu|cuda] [--threads N] [--no-memory] [--memory-jobs 1]
         [--project DIR | --preset realesr-general-x4v3] [--json PATH] [--quick]
+    python benchmarks/superres.py --report PATH      # the tables of an earlier --json again
 
 ``--quick`` is a tiny run for the tests (crops of 12x16 and 24x32, tile 8, one repeat). An
 RRDBNet-23 costs ~18 MMAC per input pixel (a 96x128 crop is ~0.2 TMAC per forward: seconds on
@@ -56,6 +60,41 @@ up to 1.7x its own area), so tiled throughput here is a lower bound for real til
 Targets (issue 11): ours/reference throughput >= 1.0; ours' tiled peak memory bounded by the
 tile (below its untiled peak); ours' tiled output equal to its untiled one (0-1 levels) where
 the reference shows seams.
+
+Measured 2026-11-26 on the 2-core CPU shared with three other jobs (load 2.5-6 during the run),
+torch 2.13.0+cpu, 2 threads: ``python benchmarks/superres.py --json full.json`` (28 min; the
+network-pixel column computed afterwards for the same settings by ``network_pixels``, which is
+geometry only, then ``--report full.json``). Tile 64, pad 10, ours' overlap 16 (the contract's).
+Columns as printed: net px = network pixels per input pixel, diff = max diff from untiled in
+8-bit levels; ours / reference in both.
+
+| model | crop | mode | MP/s ours | ref | ratio | MiB ours | ref | ratio | net px | diff |
+|---|---|---|---|---|---|---|---|---|---|---|
+| x4plus | 96x128 | untiled | 0.0113 | 0.0111 | 1.02 | 135 | 223 | 0.61 | 1 / 1 | |
+| x4plus | 96x128 | tiled | 0.0029 | 0.0100 | 0.35 | 110 | 140 | 0.78 | 2.79 / 1.40 | 1 / 1 |
+| anime_6B | 96x128 | untiled | 0.0340 | 0.0259 | 1.08 | 134 | 211 | 0.63 | 1 / 1 | |
+| anime_6B | 96x128 | tiled | 0.0108 | 0.0124 | 0.72 | 92 | 102 | 0.91 | 2.79 / 1.40 | 1 / 1 |
+| general-x4v3 | 192x256 | untiled | 0.2257 | 0.1928 | 1.17 | 57 | 95 | 0.60 | 1 / 1 | |
+| general-x4v3 | 192x256 | tiled | 0.0451 | 0.0643 | 0.78 | 52 | 56 | 0.94 | 2.57 / 1.49 | 0 / 1 |
+
+Ours vs the reference, both untiled: at most 1 level for every model. First calls (one-off,
+16x16 crop): ours 46 / 24 / 14 MiB, the reference 20 / 19 / 10 MiB (channels_last conversion).
+Single runs varied up to 5x with the load (x4plus untiled: 8.9 to 45 s for the same work).
+
+Reading it: untiled, ours is as fast or faster (channels_last) and needs 0.6x the memory (the
+network alone, anime_6B on 96x128: 130 MiB channels_last against 163-184 MiB NCHW). Tiled,
+ours does 1.7-2x the reference's network work at these sizes: its tiles are all full-size and
+spread evenly, so on a 96-pixel side two 64-pixel tiles overlap by 32, not 16, and each keeps
+its padding; per network pixel it is faster (anime 1.44x, general 1.34x). On real sizes the
+plan costs little extra (a 1000-pixel side: two 512 tiles, as upstream). x4plus tiled's 0.35
+is below its work ratio: rerun alone at 1 thread on one photo (ABBA, load ~3.4) it was 25-29 s
+against 15-17 s, 0.6: 2x the work at channels_last's 1.1x per forward (x4plus on a 74x84
+tile, 1 thread: 3.9 s against 4.4 s NCHW); two threads on an oversubscribed CPU likely
+penalise the side with more forwards. Random weights barely reach past 10 pixels, so the reference's
+seams are 1 level here; with 2 pixels of padding (``--quick``) x4plus's were 76 levels against
+ours' 9. general-x4v3's tiled peak stays near its untiled one: output-sized float32 arrays
+(the blend accumulators, then ``upscale_array``'s clip, scale and round copies back to 8 bits:
+~9 MiB each at 768x1024) outweigh the tile's activations.
 """
 
 from __future__ import annotations
@@ -398,13 +437,18 @@ def write_weights(modules: dict[str, ModuleType], name: str, folder: Path) -> Pa
 
 
 def contender(
-    modules: dict[str, ModuleType], side: str, config: dict[str, Any], tiled: bool
+    modules: dict[str, ModuleType],
+    side: str,
+    config: dict[str, Any],
+    tiled: bool,
+    model: nn.Module | None = None,
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """A function image -> upscaled image: ours (upscale_array) or the reference (enhance)."""
+    """A function image -> upscaled image: ours (upscale_array) or the reference (enhance), on
+    ``config["model"]`` (or ``model``) with the weights in ``config["weights"]``."""
     models = modules["models"]
-    name, device = config["model"], torch.device(config["device"])
+    device = torch.device(config["device"])
     tile = config["tile"] if tiled else 0
-    model = models.build(name)
+    model = models.build(config["model"]) if model is None else model
     scale = models.scale_of(model)
     if side == "reference":
         upsampler = RealESRGANer(
@@ -428,6 +472,35 @@ def contender(
     settings = dataclasses.replace(modules["contract"].SETTINGS, **changes)
     upscale_array = modules["upscale"].upscale_array
     return lambda image: upscale_array(model, image, settings)
+
+
+def network_pixels(
+    modules: dict[str, ModuleType], config: dict[str, Any], side: str, scratch: Path
+) -> float | None:
+    """Pixels a tiled run pushes through the network per input pixel (untiled: 1): the cost of
+    the side's tile plan (padding, and for ours the overlaps). Counted by a forward pre-hook on
+    a stand-in network of the same scale (an SRVGGNetCompact without hidden convs), as the plan
+    depends only on the tile numbers, the image size and the scale; None for a model that folds
+    pixels (x2, x1: tiles align to the fold)."""
+    models = modules["models"]
+    kwargs = models.MODELS[config["model"]][1]
+    scale = kwargs.get("scale", kwargs.get("upscale"))
+    if scale != 4:
+        return None
+    stand_in = models.SRVGGNetCompact(num_feat=4, num_conv=0, upscale=scale)
+    path = scratch / "stand-in.pth"
+    torch.save({"params_ema": stand_in.state_dict()}, path)
+    count = [0]
+
+    def tally(_module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        count[0] += inputs[0].shape[-2] * inputs[0].shape[-1]
+
+    stand_in.register_forward_pre_hook(tally)
+    stand_in_config = {**config, "weights": str(path), "device": "cpu"}
+    run = contender(modules, side, stand_in_config, tiled=True, model=stand_in)
+    image = photos(tuple(config["crop"]))[0]
+    run(image)
+    return count[0] / (image.shape[0] * image.shape[1])
 
 
 def synchronize(device: str) -> None:
@@ -623,6 +696,9 @@ def bench_model(
             side: max_level_difference(outputs[side, True], outputs[side, False]) for side in sides
         },
     }
+    result["network_pixels_tiled"] = {
+        side: network_pixels(modules, config, side, scratch) for side in sides
+    }
     if args.memory:
         result["peak_mib"] = peak_memory(config, sides, modes, args.memory_jobs)
     return result
@@ -632,24 +708,39 @@ def ratio(ours: float, reference: float) -> str:
     return f"{ours / reference:.2f}" if reference else "-"
 
 
+def paired_ratio(result: dict[str, Any], mode: str) -> float:
+    """The median over repeats of ours' throughput over the reference's in the same repeat
+    (the two ran back to back, so a burst of load elsewhere hits the pair, not one side)."""
+    ours, reference = result["seconds"][f"ours {mode}"], result["seconds"][f"reference {mode}"]
+    return statistics.median(r / o for o, r in zip(ours, reference, strict=True))
+
+
 def table(results: list[dict[str, Any]]) -> list[str]:
     """One Markdown row per model and mode: ours | reference | ours/reference."""
     lines = [
         "| model | crop (input) | mode | MP/s ours | MP/s reference | ratio | peak MiB ours "
-        "| peak MiB reference | ratio | max diff from untiled, levels: ours / reference |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| peak MiB reference | ratio | network pixels per input pixel: ours / reference "
+        "| max diff from untiled, levels: ours / reference |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         for mode in ("untiled", "tiled"):
             ours, ref = result["mp_per_s"][f"ours {mode}"], result["mp_per_s"][f"reference {mode}"]
             row = [result["model"], "x".join(map(str, result["crop"])), mode]
-            row += [f"{ours:.4f}", f"{ref:.4f}", ratio(ours, ref)]
+            row += [f"{ours:.4f}", f"{ref:.4f}", f"{paired_ratio(result, mode):.2f}"]
             if "peak_mib" in result:
                 mem_ours = result["peak_mib"][f"ours {mode}"]
                 mem_ref = result["peak_mib"][f"reference {mode}"]
                 row += [f"{mem_ours:.0f}", f"{mem_ref:.0f}", ratio(mem_ours, mem_ref)]
             else:
                 row += ["-", "-", "-"]
+            work = result.get("network_pixels_tiled", {})
+            if mode == "untiled":
+                row.append("1 / 1")
+            elif work.get("ours") and work.get("reference"):
+                row.append(f"{work['ours']:.2f} / {work['reference']:.2f}")
+            else:
+                row.append("-")
             diffs = result["tiled_vs_untiled"]
             row.append(f"{diffs['ours']} / {diffs['reference']}" if mode == "tiled" else "")
             lines.append("| " + " | ".join(row) + " |")
@@ -724,6 +815,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--preset", default=PRESET, help=f"rendered when no --project ({PRESET})")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     parser.add_argument("--quick", action="store_true", help="tiny crops and tiles, one repeat")
+    parser.add_argument("--report", type=Path, help="only print the tables of a --json file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.project is not None:
@@ -743,6 +835,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.child:
         child(json.loads(args.child))
+        return
+    if args.report:
+        report(json.loads(args.report.read_text()))
         return
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
