@@ -8,7 +8,6 @@ the cheapest preset's project; the other presets run the tests of their own cont
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +44,8 @@ def test_rendered_superres_project_lints_and_passes_its_contract_tests(
         linted = run(command, project)
         assert linted.returncode == 0, linted.stdout + linted.stderr
     selection = [] if preset == FULL_SUITE else ["tests/test_contract.py"]
-    tests = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection], project)
+    tests = run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection], project
+    )
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     assert " passed" in tests.stdout and " skipped" not in tests.stdout
