@@ -138,7 +138,7 @@ def test_contract_py_holds_the_spec_numbers(preset: str, tmp_path: Path) -> None
     """The rendered contract.py is the spec: model, hashes, settings, output, literally."""
     report = validate_file(SPECS / f"{preset}.yaml")
     files = render_files(report, set(), tmp_path / preset)
-    namespace: dict[str, object] = {}
+    namespace: dict[str, object] = {"__file__": str(tmp_path / preset / "contract.py")}
     exec(compile(files["contract.py"], "contract.py", "exec"), namespace)
     spec = report.spec
     assert spec is not None and spec.kind == "superres"
