@@ -88,8 +88,9 @@ def test_a_file_that_is_not_the_release_is_refused(tmp_path: Path) -> None:
 def test_output_is_the_input_times_outscale_with_its_dtype_and_channels(
     network: nn.Module, channels: int, dtype: type
 ) -> None:
-    """outscale 4.0: round(H x 4.0) x round(W x 4.0); the dtype kept (decided by the
-    dtype, not by the pixel values); gray images stay gray."""
+    """Output round(H x 4.0) x round(W x 4.0), the input's dtype and channels.
+
+    The dtype is decided by the dtype, not by the pixel values; gray images stay gray."""
     result = upscale.upscale_array(network, image(channels, dtype), SETTINGS)
     height, width = upscale.output_size(HEIGHT, WIDTH, 4.0)
     wanted = 1 if channels == 1 else channels
@@ -99,8 +100,9 @@ def test_output_is_the_input_times_outscale_with_its_dtype_and_channels(
 
 
 def test_arrays_are_bgr_in_and_bgr_out(network: nn.Module) -> None:
-    """The contract's channel order is BGR: the same pixels in the other order give the
-    same result in the other order."""
+    """Arrays are BGR in and BGR out, as the contract says.
+
+    The same pixels in the other order give the same result in the other order."""
     pixels = image(3, seed=1)
     other = "rgb" if SETTINGS.channel_order == "bgr" else "bgr"
     ours = upscale.upscale_array(network, pixels, SETTINGS)
@@ -112,8 +114,9 @@ def test_arrays_are_bgr_in_and_bgr_out(network: nn.Module) -> None:
 
 
 def test_tiles_with_the_contracts_pad_and_overlap_leave_no_seam(network: nn.Module) -> None:
-    """Tiles smaller than the image, with the contract's 10-pixel context and 16-pixel
-    blended overlap, give the untiled result to within one 8-bit level."""
+    """Tiles with the contract's pad and overlap give the untiled result within one 8-bit level.
+
+    Tiles smaller than the image, with 10 pixels of context and 16 of blended overlap."""
     tile = max(SETTINGS.tile_pad, SETTINGS.tile_overlap) + 8
     tile += tile % 2  # RealESRGAN_x2plus folds its input 2x2
     pixels = image(3, seed=2)
