@@ -135,6 +135,23 @@ def test_bad_requests_exit_2_with_one_line_and_write_nothing(
     assert "Traceback" not in result.stderr and not out.exists()
 
 
+def test_torchrun_splits_a_folder_between_processes(
+    general: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`torchrun --nproc-per-node 2 upscale.py FOLDER`: each rank takes every other file of
+    the sorted list; together they write every output once, and the broken file fails on
+    the rank that drew it."""
+    project, folder = general
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    command += ["upscale.py", str(folder), "--out", str(out), "--random-weights"]
+    result = run([*command, "--device", "cpu"], project)
+    assert sorted(p.name for p in out.iterdir()) == ["a_out.png", "b_out.png"]
+    assert "rank 0/2: 2 of 3 images" in result.stderr, result.stderr[-2000:]
+    assert "rank 1/2: 1 of 3 images" in result.stderr
+    assert result.returncode != 0  # the rank with broken.png exits 1, and torchrun says so
+
+
 def test_an_empty_folder_exits_2_with_one_line(general: tuple[Path, Path], tmp_path: Path) -> None:
     project, _ = general
     result = run([sys.executable, "upscale.py", str(tmp_path), "--random-weights"], project)
