@@ -15,12 +15,13 @@ from ganspec.validate import validate_file
 
 EXAMPLES = Path(__file__).resolve().parent
 SPECS = EXAMPLES.parent / "specs"
-RENDERED_PRESETS = ("dcgan-digits-32", "ctgan-customers")
+RENDERED_PRESETS = ("dcgan-digits-32", "ctgan-customers", "realesr-general-x4v3")
 
 
 def rendered(preset: str) -> dict[str, str]:
     """The files ``ganspec render`` writes for a preset (all agent files; no manifest)."""
-    return render_files(validate_file(SPECS / f"{preset}.yaml"), set(AGENT_CHOICES))
+    target = EXAMPLES / preset  # superres paths are written relative to the project
+    return render_files(validate_file(SPECS / f"{preset}.yaml"), set(AGENT_CHOICES), target)
 
 
 def main() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from ganspec.footprint import FLOAT, GB, Footprint, format_bytes, format_count
 from ganspec.rules.context import RuleContext
 from ganspec.shapes import Trace, format_shape
+from ganspec.superres.context import SuperresContext
+from ganspec.superres.explain import explain_superres
 from ganspec.tabular.context import TabularContext
 from ganspec.tabular.explain import explain_tabular
 
@@ -24,10 +26,13 @@ def _table(title: str, result: Trace) -> list[str]:
     return lines
 
 
-def explain(context: RuleContext | TabularContext) -> str:
-    """The layer tables of an image spec; the column table of a tabular one."""
+def explain(context: RuleContext | TabularContext | SuperresContext) -> str:
+    """The layer tables of an image spec; the column table of a tabular one; the network,
+    weights and tile memory of a superres one."""
     if isinstance(context, TabularContext):
         return explain_tabular(context)
+    if isinstance(context, SuperresContext):
+        return explain_superres(context)
     spec = context.spec
     pack = spec.discriminator.pack
     disc_title = "discriminator" + (f", pack {pack}" if pack > 1 else "")

@@ -138,7 +138,7 @@ def test_contract_py_holds_the_spec_numbers(preset: str, tmp_path: Path) -> None
     """The rendered contract.py is the spec: model, hashes, settings, output, literally."""
     report = validate_file(SPECS / f"{preset}.yaml")
     files = render_files(report, set(), tmp_path / preset)
-    namespace: dict[str, object] = {}
+    namespace: dict[str, object] = {"__file__": str(tmp_path / preset / "contract.py")}
     exec(compile(files["contract.py"], "contract.py", "exec"), namespace)
     spec = report.spec
     assert spec is not None and spec.kind == "superres"
@@ -173,3 +173,21 @@ def test_a_misspelt_model_name_gets_the_release_name_as_fix(typed: str, meant: s
     text = spec_text("realesrgan-anime-6b", name=typed)
     (found,) = [d for d in validate_text(text).diagnostics if d.code == "GS104"]
     assert found.path == "model.name" and found.fix == f"name: {meant}"
+
+
+@pytest.mark.parametrize("preset", SUPERRES_PRESETS)
+def test_explain_shows_the_network_the_weights_files_and_the_memory(preset: str) -> None:
+    """validate --explain on a superres spec: the release, each weights file as found (here:
+    absent) with its size, hash and URL, and the memory of a tile."""
+    from click.testing import CliRunner
+
+    from ganspec.cli import cli
+
+    result = CliRunner().invoke(cli, ["validate", str(SPECS / f"{preset}.yaml"), "--explain"])
+    assert result.exit_code == 0, result.output
+    spec = yaml.safe_load((SPECS / f"{preset}.yaml").read_text(encoding="utf-8"))
+    release = RELEASES[spec["model"]["name"]]
+    assert f"{release.params:,} parameters" in result.output
+    assert release.sha256 in result.output and release.url in result.output
+    assert ": absent" in result.output
+    assert "memory per tile" in result.output or "per input megapixel" in result.output

@@ -45,6 +45,115 @@ def test_rendered_superres_project_lints_and_passes_its_contract_tests(
         linted = run(command, project)
         assert linted.returncode == 0, linted.stdout + linted.stderr
     selection = [] if preset == FULL_SUITE else ["tests/test_contract.py"]
-    tests = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection], project)
+    tests = run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection], project
+    )
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     assert " passed" in tests.stdout and " skipped" not in tests.stdout
+
+
+def photos(folder: Path) -> Path:
+    """Two small crops of scikit-learn's china.jpg (png and jpg) and a file that is no image."""
+    import cv2
+    import sklearn
+
+    china = cv2.imread(str(Path(sklearn.__file__).parent / "datasets" / "images" / "china.jpg"))
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), china[100:124, 200:232])
+    cv2.imwrite(str(folder / "b.jpg"), china[200:220, 300:328])
+    (folder / "broken.png").write_bytes(b"not an image")
+    return folder
+
+
+def test_init_validate_render_and_upscale_a_folder_as_the_readme_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's path on a fresh machine: init, validate (a warning: no weights yet), render;
+    upscale.py refuses to run without the release file and names the way out; with random
+    weights it upscales the folder, reports the broken file, writes no partial file; a rerun
+    skips what is there; ganspec smoke reads the health report."""
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(cli, ["init", "--preset", FULL_SUITE, "--out", "spec.yaml"]).exit_code == 0
+    validated = runner.invoke(cli, ["validate", "spec.yaml"])
+    assert validated.exit_code == 0 and "GS801" in validated.output
+    assert runner.invoke(cli, ["render", "spec.yaml", "--out", "project"]).exit_code == 0
+    project = tmp_path / "project"
+    assert '"../weights/realesr-general-x4v3.pth"' in (project / "contract.py").read_text()
+    folder = photos(tmp_path / "photos")
+    out = tmp_path / "results"
+    upscale = [sys.executable, "upscale.py", str(folder), "--out", str(out), "--device", "cpu"]
+
+    refused = run(upscale, project)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "realesr-general-x4v3.pth not found" in refused.stderr
+    assert "--random-weights" in refused.stderr and not out.exists()
+
+    done = run([*upscale, "--random-weights"], project)
+    assert done.returncode == 1, done.stderr[-2000:]  # one file is not an image
+    assert "RANDOM WEIGHTS" in done.stderr and "broken.png FAILED" in done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a_out.png", "b_out.png"]
+    assert "2 written, 0 skipped, 1 failed" in done.stdout
+    again = run([*upscale, "--random-weights"], project)
+    assert "0 written, 2 skipped, 1 failed" in again.stdout
+
+    checked = run([sys.executable, "weights.py"], project)
+    assert checked.returncode == 2 and "Traceback" not in checked.stderr + checked.stdout
+
+    smoke = runner.invoke(cli, ["smoke", str(project), "--json", "--device", "cpu"])
+    assert smoke.exit_code == 0, smoke.output
+    report = json.loads(smoke.output)
+    assert report["healthy"] is True and report["step_unit"] == "image"
+    assert {c["name"]: c["status"] for c in report["checks"]}["weights"] == "warn"
+
+
+@pytest.fixture(scope="module")
+def general(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One render of the full-suite preset and a folder of photos, shared by the bad requests."""
+    root = tmp_path_factory.mktemp("general")
+    return render(FULL_SUITE, root / "project"), photos(root / "photos")
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--format", "jpg", "--bit-depth", "16"], "holds 8 bits only"),
+        (["--tile", "8", "--tile-pad", "8"], "tile-pad"),
+        (["--outscale", "-1"], "outscale"),
+        (["--input-that-is-not-a-flag"], "unrecognized arguments"),
+    ],
+    ids=["16-bit-jpg", "pad-not-below-tile", "negative-outscale", "unknown-flag"],
+)
+def test_bad_requests_exit_2_with_one_line_and_write_nothing(
+    flags: list[str], says: str, general: tuple[Path, Path], tmp_path: Path
+) -> None:
+    project, folder = general
+    out = tmp_path / "results"
+    command = [sys.executable, "upscale.py", str(folder), "--out", str(out), "--random-weights"]
+    result = run([*command, *flags], project)
+    assert result.returncode == 2 and says in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_torchrun_splits_a_folder_between_processes(
+    general: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`torchrun --nproc-per-node 2 upscale.py FOLDER`: each rank takes every other file of
+    the sorted list; together they write every output once, and the broken file fails on
+    the rank that drew it."""
+    project, folder = general
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    command += ["upscale.py", str(folder), "--out", str(out), "--random-weights"]
+    result = run([*command, "--device", "cpu"], project)
+    assert sorted(p.name for p in out.iterdir()) == ["a_out.png", "b_out.png"]
+    assert "rank 0/2: 2 of 3 images" in result.stderr, result.stderr[-2000:]
+    assert "rank 1/2: 1 of 3 images" in result.stderr
+    assert result.returncode != 0  # the rank with broken.png exits 1, and torchrun says so
+
+
+def test_an_empty_folder_exits_2_with_one_line(general: tuple[Path, Path], tmp_path: Path) -> None:
+    project, _ = general
+    result = run([sys.executable, "upscale.py", str(tmp_path), "--random-weights"], project)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -57,11 +57,17 @@ def _synced(f: IO[bytes]) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file, fsync it, rename it to ``path``, fsync the folder."""
-    with open(temporary(path), "wb") as f:
-        f.write(data)
-        _synced(f)
-    os.replace(temporary(path), path)
+    """Write ``data`` to a temporary file, fsync it, rename it to ``path``, fsync the folder.
+    Interrupted or failed (a full disk), it leaves ``path`` as it was and no temporary file."""
+    temp = temporary(path)
+    try:
+        with open(temp, "wb") as f:
+            f.write(data)
+            _synced(f)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     fsync_folder(path.parent)
 
 

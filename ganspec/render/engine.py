@@ -118,8 +118,11 @@ def acceptance_tests(files: dict[str, str]) -> list[dict[str, str]]:
             continue
         for node in ast.parse(files[path]).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                doc = (ast.get_docstring(node) or "").strip().splitlines()
-                summary = doc[0] if doc else node.name.removeprefix("test_").replace("_", " ")
+                # The docstring's first paragraph, whole: its first line alone can stop
+                # mid-sentence ("(no checkpoint exists").
+                paragraph = (ast.get_docstring(node) or "").strip().split("\n\n")[0]
+                doc = " ".join(paragraph.split())
+                summary = doc or node.name.removeprefix("test_").replace("_", " ")
                 tests.append({"file": path, "name": node.name, "doc": summary})
     return tests
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
-import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +19,7 @@ import cv2
 import numpy as np
 
 import contract
+from storage import write_atomic
 
 SKLEARN_PHOTOS = "sklearn-photos"  # scikit-learn's china.jpg and flower.jpg, read offline
 SKLEARN_PHOTO_NAMES = ("china.jpg", "flower.jpg")
@@ -179,29 +178,6 @@ def encode(image: np.ndarray, fmt: str, jpeg_quality: int) -> bytes:
     return data.tobytes()
 
 
-def temporary_name(path: Path) -> Path:
-    """A hidden, unique name next to ``path`` for writing it atomically."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either absent (or its old self) or
-    complete: a temporary file in the same folder, fsync, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temporary_name(path)
-    # os.open with 0o666 honours the umask (tempfile.mkstemp would leave the output 0600).
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_image(
     path: Path,
     image: np.ndarray,
@@ -214,6 +190,7 @@ def write_image(
     check_writable(channels_of(image), image.dtype, fmt)
     data = encode(np.ascontiguousarray(image), fmt, jpeg_quality)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, data)
     except OSError as error:
         raise ImageError(f"cannot write {path}: {error.strerror or error}") from None

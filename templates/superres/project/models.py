@@ -16,7 +16,6 @@ Sources (xinntao/Real-ESRGAN and XPixelGroup/BasicSR):
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -209,18 +208,3 @@ def scale_of(model: nn.Module) -> int:
     if isinstance(model, SRVGGNetCompact):
         return model.upscale
     raise TypeError(f"not a super-resolution model: {type(model).__name__}")
-
-
-def load_release(name: str, path: str | Path, map_location: str = "cpu") -> nn.Module:
-    """A released ``.pth`` loaded strictly into its network: ``params_ema`` when the file has
-    it (the EMA weights are the ones upstream runs), else ``params``, else the bare dict."""
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    if "params_ema" in checkpoint:
-        state = checkpoint["params_ema"]
-    elif "params" in checkpoint:
-        state = checkpoint["params"]
-    else:
-        state = checkpoint
-    model = build(name)
-    model.load_state_dict(state, strict=True)
-    return model.eval()

@@ -548,7 +548,14 @@ def main(argv: list[str] | None = None) -> int:
         ]
         check_formats(todo, settings, args.format, args.bit_depth)
         model = weights.load_model(device, random_weights=args.random_weights, seed=args.seed)
-    except (UsageError, UpscaleError, images.ImageError, weights.WeightsError) as error:
+    except weights.WeightsError as error:
+        print(
+            f"upscale.py: error: {error} (to try the pipeline before the download: "
+            "--random-weights, seeded random weights; the output is not a super-resolution)",
+            file=sys.stderr,
+        )
+        return 2
+    except (UsageError, UpscaleError, images.ImageError) as error:
         print(f"upscale.py: error: {error}", file=sys.stderr)
         return 2
 

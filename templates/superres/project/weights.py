@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
+import io
 import pickle
-import secrets
 import sys
 import tempfile
 import warnings
@@ -33,6 +32,7 @@ from torch import nn
 import contract
 import models
 from contract import WeightsFile
+from storage import write_atomic
 
 PROJECT = contract.PROJECT  # relative weights paths start here
 CHUNK = 1 << 20  # bytes hashed per read: memory stays flat for any file size
@@ -183,24 +183,14 @@ def random_model(seed: int = 0) -> nn.Module:
 
 
 def save_release(model: nn.Module, path: Path, key: str = "params_ema") -> None:
-    """Save ``model`` as ``{key: state_dict}``, the released files' format, atomically: a
-    temporary file in the same folder, then ``os.replace``, so no half-written file is ever
-    at ``path``."""
+    """Save ``model`` as ``{key: state_dict}``, the released files' format, atomically
+    (storage.write_atomic): no half-written file is ever at ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 honours the umask (tempfile.mkstemp would leave the file 0600).
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save({key: state}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    torch.save({key: state}, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 def random_banner(weights: WeightsFile | None = None, root: Path | None = None) -> str:

@@ -20,7 +20,20 @@ import upscale
 import weights
 from upscale import UpscaleError, upscale_array
 
-BASE = dataclasses.replace(contract.SETTINGS, device="cpu", precision="fp32", outscale=4.0)
+# Every setting written out: these tests check code that is the same for every spec, whatever
+# this spec chose (tests/test_contract.py checks the spec's own settings).
+BASE = contract.Settings(
+    channel_order="bgr",
+    alpha="model",
+    grayscale="keep",
+    outscale=4.0,
+    tile=0,
+    tile_pad=10,
+    tile_overlap=16,
+    pre_pad=0,
+    precision="fp32",
+    device="cpu",
+)
 
 
 def settings(**changes: object) -> contract.Settings:
@@ -297,8 +310,25 @@ def folder(tmp_path: Path) -> Path:
     return src
 
 
+# Every CLI test names the output it expects; what the spec chose is tests/test_contract.py's.
+EXPLICIT = ["--device", "cpu", "--precision", "fp32"]
+NAMING = ["--outscale", "4", "--format", "png", "--suffix", "_out", "--bit-depth", "same"]
+
+
+@pytest.fixture(autouse=True)
+def skipping_existing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(contract, "SKIP_EXISTING", True)
+
+
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = upscale.main([*argv, "--device", "cpu"])
+    given = {arg for arg in argv if arg.startswith("--")}
+    defaults = [
+        arg
+        for flag, value in zip(NAMING[::2], NAMING[1::2], strict=True)
+        if flag not in given
+        for arg in (flag, value)
+    ]
+    code = upscale.main([*EXPLICIT, *defaults, *argv])  # the test's own flags win
     out, err = capsys.readouterr()
     return code, out, err
 

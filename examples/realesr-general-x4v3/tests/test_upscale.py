@@ -1,0 +1,466 @@
+"""upscale.py's contract: size = input x outscale, dtype / channel order / channel count kept,
+the network sees RGB in [0, 1], an exact nearest-neighbour reference from a zeroed net, the
+batch CLI's outputs, skips, failures and refusals, and torchrun shards."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import contract
+import images
+import models
+import upscale
+import weights
+from upscale import UpscaleError, upscale_array
+
+# Every setting written out: these tests check code that is the same for every spec, whatever
+# this spec chose (tests/test_contract.py checks the spec's own settings).
+BASE = contract.Settings(
+    channel_order="bgr",
+    alpha="model",
+    grayscale="keep",
+    outscale=4.0,
+    tile=0,
+    tile_pad=10,
+    tile_overlap=16,
+    pre_pad=0,
+    precision="fp32",
+    device="cpu",
+)
+
+
+def settings(**changes: object) -> contract.Settings:
+    return dataclasses.replace(BASE, **changes)
+
+
+def pattern(shape: tuple[int, ...], dtype: type = np.uint8, seed: int = 0) -> np.ndarray:
+    """Random pixels over the dtype's full range."""
+    top = np.iinfo(dtype).max
+    return np.random.default_rng(seed).integers(0, top, size=shape, endpoint=True).astype(dtype)
+
+
+def nearest(image: np.ndarray, scale: int = 4) -> np.ndarray:
+    return image.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+@pytest.fixture(scope="module")
+def compact() -> torch.nn.Module:
+    """general-x4v3 (SRVGGNetCompact) with seeded random weights."""
+    torch.manual_seed(0)
+    return models.build("realesr-general-x4v3").eval()
+
+
+@pytest.fixture(scope="module")
+def zeroed() -> torch.nn.Module:
+    """general-x4v3 with every parameter zero: exactly nearest-neighbour x4."""
+    model = models.build("realesr-general-x4v3").eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    return model
+
+
+# --- one array -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("outscale", "expected"),
+    [(4.0, (28, 36)), (2.0, (14, 18)), (3.5, (25, 32)), (1.0, (7, 9)), (0.5, (4, 5))],
+)
+def test_output_size_is_the_input_times_outscale(
+    compact: torch.nn.Module, outscale: float, expected: tuple[int, int]
+) -> None:
+    """7 x 9 in: each side times outscale, rounded half up (7 * 3.5 = 24.5 -> 25)."""
+    out = upscale_array(compact, pattern((7, 9, 3)), settings(outscale=outscale))
+    assert out.shape == (*expected, 3)
+
+
+def test_output_size_rounds_half_up_where_upstream_truncates() -> None:
+    assert upscale.output_size(427, 640, 3.5) == (1495, 2240)  # upstream: int(1494.5) = 1494
+    assert upscale.output_size(3, 3, 0.1) == (1, 1)  # never empty
+
+
+def test_a_zeroed_compact_net_is_exactly_nearest_neighbour_x4(zeroed: torch.nn.Module) -> None:
+    """No released weights needed for an exact reference: bit-exact np.repeat, untiled and
+    tiled (blending equal values), with and without pre-pad."""
+    image = pattern((13, 11, 3))
+    for tiling in [dict(tile=0), dict(tile=5, tile_pad=2, tile_overlap=2)]:
+        for pre_pad in (0, 3):
+            out = upscale_array(zeroed, image, settings(pre_pad=pre_pad, **tiling))
+            assert np.array_equal(out, nearest(image)), (tiling, pre_pad)
+
+
+def test_pre_pad_is_cropped_back_exactly(compact: torch.nn.Module) -> None:
+    """With pre-pad the output has the same size, and away from the padded bottom/right edges
+    (beyond the net's 34-pixel reach) the same values as without."""
+    image = pattern((40, 40, 3))
+    plain = upscale_array(compact, image, settings(tile=0))
+    padded = upscale_array(compact, image, settings(tile=0, pre_pad=4))
+    assert padded.shape == plain.shape
+    inner = 4 * (40 - 34 - 1)
+    assert np.array_equal(padded[:inner, :inner], plain[:inner, :inner])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_dtype_is_kept(compact: torch.nn.Module, dtype: type) -> None:
+    out = upscale_array(compact, pattern((6, 5, 3), dtype), BASE)
+    assert out.dtype == dtype
+
+
+def test_a_dark_16_bit_image_comes_back_16_bit_and_unscaled(zeroed: torch.nn.Module) -> None:
+    """By dtype, never by max value: a uint16 image with max < 256 (upstream would call it
+    8-bit) comes back uint16 with the same values enlarged."""
+    dark = pattern((6, 5, 3), np.uint16) % 200
+    assert dark.max() < 256
+    out = upscale_array(zeroed, dark, BASE)
+    assert out.dtype == np.uint16
+    assert np.array_equal(out, nearest(dark))
+
+
+def test_the_network_sees_rgb_in_0_1_and_its_output_is_rounded(
+    compact: torch.nn.Module,
+) -> None:
+    """A BGR uint8 array is flipped to RGB floats in [0, 1] for the net, and the net's output
+    comes back BGR, clamped and rounded (not truncated) to uint8."""
+    image = pattern((6, 7, 3))
+    out = upscale_array(compact, image, BASE)
+    rgb = torch.from_numpy(image[:, :, ::-1].astype(np.float32) / 255).permute(2, 0, 1)[None]
+    with torch.inference_mode():
+        ref = compact(rgb.contiguous()).clamp(0, 1)[0].permute(1, 2, 0).numpy()[:, :, ::-1]
+    expected = np.rint(ref * 255).astype(np.uint8)
+    # float noise between memory formats can move a value sitting on .5 by one step at most
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert (out == expected).mean() > 0.999
+    assert (out != np.floor(ref * 255).astype(np.uint8)).any()  # rounding, not truncation
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_an_rgb_call_equals_the_bgr_call_with_channels_flipped(
+    compact: torch.nn.Module, channels: int
+) -> None:
+    image = pattern((6, 7, channels))  # BGR or BGRA
+    as_rgb = image.copy()
+    as_rgb[:, :, :3] = image[:, :, 2::-1]
+    bgr_out = upscale_array(compact, image, settings(channel_order="bgr"))
+    rgb_out = upscale_array(compact, as_rgb, settings(channel_order="rgb"))
+    assert not np.array_equal(rgb_out[:, :, :3], bgr_out[:, :, :3])  # the order matters...
+    assert np.array_equal(rgb_out[:, :, 2::-1], bgr_out[:, :, :3])  # ...and is kept
+    assert np.array_equal(rgb_out[:, :, 3:], bgr_out[:, :, 3:])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_alpha_through_the_model_is_kept(zeroed: torch.nn.Module, dtype: type) -> None:
+    image = pattern((5, 6, 4), dtype)
+    out = upscale_array(zeroed, image, settings(alpha="model"))
+    assert out.shape == (20, 24, 4) and out.dtype == dtype
+    assert np.array_equal(out, nearest(image))
+
+
+def test_alpha_resized_is_linear_at_the_native_scale(compact: torch.nn.Module) -> None:
+    """alpha="resize": the alpha channel is cv2's INTER_LINEAR resize, as upstream, and
+    the colors are the same as for the image without alpha."""
+    image = pattern((5, 6, 4))
+    out = upscale_array(compact, image, settings(alpha="resize"))
+    alpha = cv2.resize(image[:, :, 3].astype(np.float32) / 255, (24, 20), cv2.INTER_LINEAR)
+    assert np.array_equal(out[:, :, 3], np.rint(np.clip(alpha, 0, 1) * 255).astype(np.uint8))
+    assert np.array_equal(out[:, :, :3], upscale_array(compact, image[:, :, :3], BASE))
+
+
+def test_alpha_survives_a_non_native_outscale(compact: torch.nn.Module) -> None:
+    out = upscale_array(compact, pattern((5, 6, 4)), settings(alpha="resize", outscale=2.5))
+    assert out.shape == (13, 15, 4)
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (6, 5, 1)])
+def test_gray_stays_gray(zeroed: torch.nn.Module, shape: tuple[int, ...]) -> None:
+    image = pattern(shape)
+    out = upscale_array(zeroed, image, settings(grayscale="keep"))
+    assert out.shape == (24, 20, *shape[2:])
+    assert np.array_equal(out, nearest(image))
+
+
+def test_gray_can_come_back_in_color(compact: torch.nn.Module) -> None:
+    out = upscale_array(compact, pattern((6, 5)), settings(grayscale="color", outscale=3.0))
+    assert out.shape == (18, 15, 3) and out.dtype == np.uint8
+
+
+def test_tiled_output_equals_untiled_through_the_pipeline(compact: torch.nn.Module) -> None:
+    """With tile_pad = the net's receptive radius (34), tiling changes no uint8 value beyond
+    float rounding at a .5 boundary."""
+    image = pattern((30, 44, 3))
+    whole = upscale_array(compact, image, settings(tile=0))
+    tiled = upscale_array(compact, image, settings(tile=36, tile_pad=34, tile_overlap=8))
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(outscale=-1.0),
+        dict(outscale=0.0),
+        dict(outscale=float("nan")),
+        dict(tile=16, tile_pad=16),
+        dict(tile=16, tile_overlap=16),
+        dict(tile=-1),
+        dict(pre_pad=-2),
+        dict(channel_order="RGB"),
+        dict(precision="fp8"),
+    ],
+)
+def test_unusable_settings_are_refused(compact: torch.nn.Module, bad: dict[str, object]) -> None:
+    with pytest.raises(UpscaleError):
+        upscale_array(compact, pattern((4, 4, 3)), settings(**bad))
+
+
+def test_a_non_finite_network_output_is_an_error_not_black_pixels() -> None:
+    """NaN would clamp and round to 0 silently: it is refused with the precision named."""
+    model = models.build("realesr-general-x4v3").eval()
+    with torch.no_grad():
+        model.body[0].bias.fill_(float("nan"))
+    with pytest.raises(UpscaleError, match="NaN or Inf"):
+        upscale_array(model, pattern((4, 4, 3)), BASE)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((4, 4, 3), np.float32),
+        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((0, 4, 3), np.uint8),
+        np.zeros((4,), np.uint8),
+    ],
+    ids=["float", "two-channels", "empty", "1-d"],
+)
+def test_unusable_arrays_are_refused(compact: torch.nn.Module, image: np.ndarray) -> None:
+    with pytest.raises(UpscaleError):
+        upscale_array(compact, image, BASE)
+
+
+def test_fp16_on_the_cpu_is_refused_with_the_reason() -> None:
+    with pytest.raises(UpscaleError, match="slower than fp32"):
+        upscale.model_dtype("fp16", torch.device("cpu"))
+    assert upscale.model_dtype("fp32", torch.device("cpu")) == torch.float32
+
+
+@pytest.mark.skipif(upscale.cpu_has_fast_bf16(), reason="this CPU runs bf16 natively")
+def test_bf16_on_a_cpu_without_bf16_instructions_is_refused() -> None:
+    with pytest.raises(UpscaleError, match="bf16"):
+        upscale.model_dtype("bf16", torch.device("cpu"))
+
+
+def test_devices() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "mps" if upscale.mps_available() else "cpu"
+    assert upscale.pick_device("auto").type == expected
+    assert upscale.pick_device("cpu") == torch.device("cpu")
+    with pytest.raises(UpscaleError):
+        upscale.pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UpscaleError, match="no CUDA"):
+            upscale.pick_device("cuda")
+
+
+# --- torchrun shards -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("world", [1, 2, 3, 5, 8])
+def test_shards_are_disjoint_and_cover_every_input(world: int) -> None:
+    inputs = [Path(f"img{i:02d}.png") for i in (7, 3, 0, 5, 1, 6, 2, 4, 9, 8, 10)]
+    shards = [upscale.shard(inputs, rank, world) for rank in range(world)]
+    flat = [path for s in shards for path in s]
+    assert sorted(flat) == sorted(inputs)
+    assert len(flat) == len(set(flat))
+    assert max(map(len, shards)) - min(map(len, shards)) <= 1  # balanced by count
+
+
+def test_rank_and_world_come_from_torchrun_environment() -> None:
+    assert upscale.rank_and_world({}) == (0, 1)
+    assert upscale.rank_and_world({"RANK": "2", "WORLD_SIZE": "4"}) == (2, 4)
+    with pytest.raises(UpscaleError):
+        upscale.rank_and_world({"RANK": "4", "WORLD_SIZE": "4"})
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Weights paths resolve under an empty folder: the release file is absent."""
+    root = tmp_path / "project"
+    root.mkdir()
+    monkeypatch.setattr(weights, "PROJECT", root)
+    return root
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Three small images (8-bit BGR png, 16-bit gray png, jpg) and one broken file."""
+    src = tmp_path / "in"
+    src.mkdir()
+    images.write_image(src / "a.png", pattern((8, 10, 3)), "png")
+    images.write_image(src / "b.png", pattern((6, 7), np.uint16), "png")
+    images.write_image(src / "c.jpg", pattern((9, 8, 3)), "jpg")
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    return src
+
+
+# Every CLI test names the output it expects; what the spec chose is tests/test_contract.py's.
+EXPLICIT = ["--device", "cpu", "--precision", "fp32"]
+NAMING = ["--outscale", "4", "--format", "png", "--suffix", "_out", "--bit-depth", "same"]
+
+
+@pytest.fixture(autouse=True)
+def skipping_existing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(contract, "SKIP_EXISTING", True)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    given = {arg for arg in argv if arg.startswith("--")}
+    defaults = [
+        arg
+        for flag, value in zip(NAMING[::2], NAMING[1::2], strict=True)
+        if flag not in given
+        for arg in (flag, value)
+    ]
+    code = upscale.main([*EXPLICIT, *defaults, *argv])  # the test's own flags win
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def no_temporary_files(folder: Path) -> bool:
+    return not [p for p in folder.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def test_cli_upscales_a_folder_reports_a_broken_image_and_skips_existing(
+    folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code, stdout, err = run([str(folder), "--out", str(out), "--random-weights"], capsys)
+    assert code == 1  # one image failed, the rest were written
+    assert sorted(p.name for p in out.iterdir()) == ["a_out.png", "b_out.png", "c_out.png"]
+    a, b = images.read_image(out / "a_out.png"), images.read_image(out / "b_out.png")
+    assert a.shape == (32, 40, 3) and a.dtype == np.uint8
+    assert b.shape == (24, 28) and b.dtype == np.uint16  # gray, 16-bit: kept
+    assert "3 written, 0 skipped, 1 failed" in stdout
+    assert re.search(r"^\[1/4\] a\.png 8x10 -> 32x40 \d+\.\d s$", err, re.M)
+    assert re.search(r"^\[3/4\] broken\.png FAILED: cannot read", err, re.M)
+    assert "RANDOM WEIGHTS" in err
+    assert "Traceback" not in err
+    assert no_temporary_files(out)
+
+    before = {p: p.stat().st_mtime_ns for p in out.iterdir()}
+    code, stdout, _ = run([str(folder), "--out", str(out), "--random-weights"], capsys)
+    assert code == 1 and "0 written, 3 skipped, 1 failed" in stdout
+    assert before == {p: p.stat().st_mtime_ns for p in out.iterdir()}
+
+    (folder / "broken.png").unlink()
+    again = [str(folder), "--out", str(out), "--random-weights", "--overwrite"]
+    code, stdout, _ = run(again, capsys)
+    assert code == 0 and "3 written, 0 skipped, 0 failed" in stdout
+
+
+def test_cli_outscale_format_and_bit_depth(
+    folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (folder / "broken.png").unlink()
+    out = tmp_path / "out"
+    argv = [str(folder / "b.png"), "--out", str(out), "--random-weights", "--outscale", "2"]
+    code, _, _ = run([*argv, "--format", "npy", "--bit-depth", "8", "--suffix", "_x2"], capsys)
+    assert code == 0
+    result = np.load(out / "b_x2.npy")
+    assert result.shape == (12, 14) and result.dtype == np.uint8
+
+
+def stderr_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("make", "flags", "message"),
+    [
+        (lambda d: d, [], "is empty"),
+        (lambda d: d / "missing", [], "does not exist"),
+        (None, ["--format", "jpg", "--bit-depth", "16"], "8 bits only"),
+        (None, ["--format", "jpg"], "b.png"),  # 16-bit input, bit depth "same": jpg refused
+        (None, ["--outscale", "-2"], "outscale"),
+        (None, ["--tile", "16", "--tile-pad", "16"], "tile-pad"),
+        (None, ["--precision", "fp16"], "fp16"),
+        (None, ["--tile", "many"], "invalid int"),
+    ],
+    ids=[
+        "empty-folder",
+        "missing-input",
+        "jpg-16-bit",
+        "16-bit-input-to-jpg",
+        "negative-outscale",
+        "pad-not-below-tile",
+        "fp16-on-cpu",
+        "not-a-number",
+    ],
+)
+def test_cli_refuses_bad_input_before_any_work(
+    folder: Path,
+    tmp_path: Path,
+    no_release: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: object,
+    flags: list[str],
+    message: str,
+) -> None:
+    source = folder
+    if callable(make):
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        source = make(empty)
+    out = tmp_path / "out"
+    code, _, err = run([str(source), "--out", str(out), "--random-weights", *flags], capsys)
+    assert code == 2
+    assert message in stderr_line(err)
+    assert not out.exists()  # nothing written, not even the folder
+
+
+def test_cli_refuses_missing_weights(
+    folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code, _, err = run([str(folder), "--out", str(out)], capsys)
+    assert code == 2
+    line = stderr_line(err)
+    assert "not found" in line and contract.WEIGHTS.url in line
+    assert not out.exists()
+
+
+def test_cli_refuses_two_inputs_writing_one_output(
+    tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in"
+    images.write_image(src / "x.png", pattern((4, 4, 3)), "png")
+    images.write_image(src / "x.webp", pattern((4, 4, 3)), "webp")
+    code, _, err = run([str(src), "--out", str(tmp_path / "out"), "--random-weights"], capsys)
+    assert code == 2 and "both be written" in stderr_line(err)
+
+
+def test_a_rank_processes_only_its_shard(
+    folder: Path,
+    tmp_path: Path,
+    no_release: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under torchrun (RANK 1 of 2) a run writes only every second file of the sorted list."""
+    (folder / "broken.png").unlink()  # sorted: a.png, b.png, c.jpg
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    out = tmp_path / "out"
+    code, stdout, _ = run([str(folder), "--out", str(out), "--random-weights"], capsys)
+    assert code == 0 and stdout.startswith("rank 1/2: 1 written")
+    assert [p.name for p in out.iterdir()] == ["b_out.png"]
