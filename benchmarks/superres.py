@@ -828,6 +828,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--repeats, --tile, --threads and --memory-jobs must be >= 1")
     if args.tile_pad < 0 or args.pre_pad < 0:
         parser.error("--tile-pad and --pre-pad must be >= 0")
+    if args.tile_pad >= args.tile or (args.tile_overlap or 0) >= args.tile:
+        parser.error("--tile-pad and --tile-overlap must be smaller than --tile")
     return args
 
 
