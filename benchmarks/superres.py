@@ -848,6 +848,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.project is None:
             args.project = render(args.preset, Path(scratch))
         modules = project_modules(args.project)
+        if args.tile_overlap is None and modules["contract"].SETTINGS.tile_overlap >= args.tile:
+            overlap = modules["contract"].SETTINGS.tile_overlap
+            raise SystemExit(f"--tile {args.tile} is not above the contract's overlap {overlap}")
         for name in args.models:
             results.append(bench_model(modules, name, args, Path(scratch)))
     raw = {
