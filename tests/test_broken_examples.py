@@ -126,7 +126,8 @@ def test_the_presets_the_examples_start_from_are_clean(name: str) -> None:
     """Otherwise a broken example would inherit a second, unrelated mistake."""
     report = validate_file(SPECS / name)
     assert report.exit_code == 0
-    assert [d for d in report.diagnostics if d.severity != "info"] == []
+    # GS801: a superres preset names release weights users download after rendering.
+    assert [d for d in report.diagnostics if d.severity != "info" and d.code != "GS801"] == []
 
 
 @pytest.mark.parametrize("name", CLI_EXAMPLES)

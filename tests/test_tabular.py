@@ -476,7 +476,7 @@ def test_every_tabular_rule_is_documented_and_runs_on_tabular_specs_only() -> No
     assert tabular == {f"GS7{n:02d}" for n in range(1, 16)} | {f"GS72{n}" for n in range(8)}
     for code in tabular:
         assert RULES[code].kinds == {"tabular"} and RULES[code].family == "tabular data contract"
-    assert RULES["GS601"].kinds == RULES["GS602"].kinds == {"image", "tabular"}
+    assert RULES["GS601"].kinds == RULES["GS602"].kinds == {"image", "tabular", "superres"}
     assert RULES["GS201"].kinds == {"image"}
 
 
@@ -727,7 +727,7 @@ def test_the_json_schema_covers_every_kind() -> None:
         schema["$defs"][ref["$ref"].split("/")[-1]]["properties"]["kind"]["const"]
         for ref in schema["oneOf"]
     }
-    assert kinds == {"image", "tabular"}
+    assert kinds == {"image", "tabular", "superres"}
     assert "Cells that mean 'no value'" in result.output and "Square kernel size." in result.output
 
 
@@ -804,6 +804,7 @@ def test_init_rule_and_presets_know_the_tabular_kind(tmp_path: Path) -> None:
     assert listed["GS726"]["kinds"] == ["tabular"] and listed["GS601"]["kinds"] == [
         "image",
         "tabular",
+        "superres",
     ]
     code, out = run("presets")
     assert {"ctgan-customers", "ctgan-wine", "dpctgan-customers"} <= {
