@@ -111,15 +111,53 @@ def test_tile_memory_grows_with_the_tile_and_halves_in_half_precision() -> None:
     assert general.activations < large.activations / 5
 
 
-def test_odd_tile_numbers_are_errors_for_the_x2_model_only() -> None:
+def test_odd_tile_numbers_pass_for_the_x2_model_which_rounds_them_to_its_fold() -> None:
+    """tiles.py rounds an x2 model's tile and context up to its 2x2 fold, so odd numbers are
+    no error; a pad as wide as the tile still is."""
     data = yaml.safe_load((SPECS / "realesrgan-x4plus-photo.yaml").read_text(encoding="utf-8"))
-    data["inference"].update(tile=255, tile_pad=9)
-    assert "GS804" not in [d.code for d in validate_text(yaml.safe_dump(data)).diagnostics]
     data["model"]["name"] = "RealESRGAN_x2plus"
     data["model"]["weights"] = "weights/RealESRGAN_x2plus.pth"
+    data["inference"].update(tile=255, tile_pad=9, tile_overlap=15)
+    assert "GS804" not in [d.code for d in validate_text(yaml.safe_dump(data)).diagnostics]
+    data["inference"].update(tile_pad=255)
     found = [d for d in validate_text(yaml.safe_dump(data)).diagnostics if d.code == "GS804"]
-    assert {d.path for d in found} == {"inference.tile", "inference.tile_pad"}
-    assert {d.fix for d in found} == {"tile: 256", "tile_pad: 10"}
+    assert [(d.path, d.fix) for d in found] == [("inference.tile_pad", "tile_pad: 31")]
+
+
+@pytest.mark.parametrize(
+    ("device", "precision", "code"),
+    [
+        ("cpu", "fp16", "GS805"),
+        ("mps", "fp16", "GS805"),
+        ("mps", "bf16", "GS805"),
+        ("cpu", "bf16", "GS806"),
+        ("auto", "bf16", "GS806"),
+        ("auto", "fp16", "GS806"),
+        ("cuda", "fp16", None),
+        ("cuda", "bf16", None),
+        ("cpu", "fp32", None),
+    ],
+)
+def test_precision_findings_match_what_upscale_py_refuses(
+    device: str, precision: str, code: str | None
+) -> None:
+    """The rendered upscale.model_dtype runs fp16 on CUDA only and bf16 on CUDA or CPUs with
+    native bf16: validate says so before a run does."""
+    data = yaml.safe_load((SPECS / "realesrgan-anime-6b.yaml").read_text(encoding="utf-8"))
+    data["inference"].update(device=device, precision=precision)
+    found = {d.code for d in validate_text(yaml.safe_dump(data)).diagnostics} & {"GS805", "GS806"}
+    assert found == ({code} if code else set())
+
+
+def test_bf16_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
+    from ganspec.superres.context import cpu_has_bf16
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor : 0\nflags : fpu avx2 avx512f\n", encoding="utf-8")
+    assert cpu_has_bf16(cpuinfo) is False
+    cpuinfo.write_text("flags : fpu avx512_bf16\nflags : fpu avx512_bf16\n", encoding="utf-8")
+    assert cpu_has_bf16(cpuinfo) is True
+    assert cpu_has_bf16(tmp_path / "absent") is None
 
 
 def test_paths_are_relative_to_the_project_when_close_and_absolute_when_far(

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 
 from ganspec.footprint import GB, LARGEST_DEVICE_GB, format_bytes
 from ganspec.rules.registry import SUPERRES, Finding, rule
-from ganspec.superres.context import SuperresContext, WeightsFinding, physical_memory
+from ganspec.superres.context import (
+    SuperresContext,
+    WeightsFinding,
+    cpu_has_bf16,
+    physical_memory,
+)
 from ganspec.superres.memory import megapixel_memory, tile_memory
 from ganspec.superres.releases import DENOISABLE
 
@@ -103,11 +108,10 @@ def denoise_only_for_general(ctx: SuperresContext) -> Iterator[Finding]:
     "GS804",
     "tile-numbers",
     "error",
-    summary="inference.tile_pad or tile_overlap is not smaller than the tile, or (x2plus) a "
-    "tile number is odd.",
+    summary="inference.tile_pad or tile_overlap is not smaller than the tile.",
     why="Padding at least as wide as the tile spends most of each pass on context that is "
-    "thrown away; an overlap as wide as the tile never advances. RealESRGAN_x2plus folds its "
-    "input 2x2 (pixel_unshuffle), so every tile edge must sit on an even pixel.",
+    "thrown away; an overlap as wide as the tile never advances. (Odd numbers for "
+    "RealESRGAN_x2plus are fine: tiles.py rounds the tile and its context up to the 2x2 fold.)",
     example="inference: {tile: 64, tile_pad: 64}",
     fix="A tile_pad and tile_overlap below the tile (the message computes values).",
     kinds=SUPERRES,
@@ -122,78 +126,76 @@ def tile_numbers(ctx: SuperresContext) -> Iterator[Finding]:
         yield Finding(
             (*at, "tile_pad"),
             f"tile_pad {inference.tile_pad} is not smaller than tile {tile}",
-            f"tile_pad: {_even(max(tile // 8, 2), ctx)}",
+            f"tile_pad: {max(tile // 8, 2)}",
         )
     if inference.tile_overlap >= tile:
         yield Finding(
             (*at, "tile_overlap"),
             f"tile_overlap {inference.tile_overlap} is not smaller than tile {tile}: tiles "
             "would never advance",
-            f"tile_overlap: {_even(max(tile // 8, 2), ctx)}",
+            f"tile_overlap: {max(tile // 8, 2)}",
         )
-    if ctx.scale == 2:
-        for key in ("tile", "tile_pad", "tile_overlap"):
-            value = getattr(inference, key)
-            if value % 2:
-                yield Finding(
-                    (*at, key),
-                    f"{key} {value} is odd: RealESRGAN_x2plus folds its input 2x2",
-                    f"{key}: {value + 1}",
-                )
-
-
-def _even(value: int, ctx: SuperresContext) -> int:
-    return value + value % 2 if ctx.scale == 2 else value
 
 
 @rule(
     "GS805",
     "precision-the-device-cannot-run",
     "error",
-    summary="precision fp16 on the CPU.",
+    summary="A half precision the rendered project refuses on the device: fp16 on the CPU or "
+    "MPS, bf16 on MPS.",
     why="PyTorch's CPU kernels for half-precision convolutions are missing or emulated: fp16 "
-    "on a CPU is several times slower than fp32, when it runs at all. Upstream's --fp32 flag "
-    "exists because its half-precision default breaks on CPUs.",
+    "on a CPU is several times slower than fp32 (14x for general-x4v3, measured), when it runs "
+    "at all; half precision on Apple's MPS is untested here. upscale.py refuses them rather "
+    "than run slower or wrong.",
     example="inference: {device: cpu, precision: fp16}",
-    fix="precision: fp32 on the CPU; fp16 on a CUDA device.",
+    fix="precision: fp32 (half precision on a CUDA device).",
     kinds=SUPERRES,
 )
 def precision_runs(ctx: SuperresContext) -> Iterator[Finding]:
     inference = ctx.spec.inference
-    if inference.precision == "fp16" and inference.device == "cpu":
+    refused = (inference.precision == "fp16" and inference.device in ("cpu", "mps")) or (
+        inference.precision == "bf16" and inference.device == "mps"
+    )
+    if refused:
         yield Finding(
             ("inference", "precision"),
-            "fp16 on the CPU is slower than fp32, when its kernels exist at all",
+            f"upscale.py refuses {inference.precision} on {inference.device}: slower than fp32 "
+            "or untested there",
             "precision: fp32",
         )
 
 
 @rule(
     "GS806",
-    "precision-may-be-slower",
+    "precision-may-not-run",
     "warning",
-    summary="A half precision that may not pay off: bf16 on the CPU, or fp16/bf16 with device "
-    "auto (a machine without a GPU falls back to the CPU).",
-    why="bf16 convolutions are fast only on CPUs with AMX or AVX-512 BF16; elsewhere they are "
-    "slower than fp32. With device auto the spec does not say whether a GPU will be there.",
+    summary="A half precision that depends on the machine: bf16 on the CPU (fast only with "
+    "AVX512-BF16 or AMX), or fp16/bf16 with device auto (a machine without a GPU falls back to "
+    "the CPU).",
+    why="Without native bf16 instructions the CPU emulates bf16, 11x slower than fp32 "
+    "(measured), and upscale.py refuses it; with device auto the spec does not say whether a "
+    "GPU will be there. validate reads this machine's CPU flags (Linux) to say which it is.",
     example="inference: {device: auto, precision: fp16}",
     fix="device: cuda for half precision, or precision: fp32.",
     kinds=SUPERRES,
 )
-def precision_pays_off(ctx: SuperresContext) -> Iterator[Finding]:
+def precision_may_not_run(ctx: SuperresContext) -> Iterator[Finding]:
     inference = ctx.spec.inference
     at = ("inference", "precision")
     if inference.precision == "bf16" and inference.device == "cpu":
+        here = cpu_has_bf16()
+        state = {True: "this CPU has them", False: "this CPU has neither", None: "unknown here"}
         yield Finding(
             at,
-            "bf16 on the CPU is faster than fp32 only with AMX or AVX-512 BF16; measure first",
+            "bf16 on the CPU runs only with AVX512-BF16 or AMX instructions "
+            f"({state[here]}); upscale.py refuses it elsewhere",
             "precision: fp32",
         )
     elif inference.precision != "fp32" and inference.device == "auto":
         yield Finding(
             at,
-            f"{inference.precision} with device auto: upscale.py refuses fp16 on a machine "
-            "without a GPU",
+            f"{inference.precision} with device auto: on a machine without a CUDA GPU "
+            f"upscale.py refuses {inference.precision}",
             "device: cuda",
         )
 
@@ -292,7 +294,7 @@ def tile_fits(ctx: SuperresContext) -> Iterator[Finding]:
         f"a {side}x{side} tile needs about {format_bytes(need.total)} "
         f"({format_bytes(need.activations)} of feature maps, {format_bytes(need.weights)} of "
         f"weights), over the {format_bytes(budget)} budget",
-        f"tile: {_even(tile, ctx)}",
+        f"tile: {tile}",
     )
 
 

@@ -64,6 +64,20 @@ def physical_memory() -> int | None:
         return None
 
 
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool | None:
+    """Whether this CPU has native bf16 (the avx512_bf16 or amx_bf16 flag, as Linux lists
+    them); None where the OS does not say."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    flags = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"}) if flags else None
+
+
 @dataclass
 class SuperresContext:
     spec: SuperresSpec
