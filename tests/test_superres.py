@@ -229,3 +229,25 @@ def test_explain_shows_the_network_the_weights_files_and_the_memory(preset: str)
     assert release.sha256 in result.output and release.url in result.output
     assert ": absent" in result.output
     assert "memory per tile" in result.output or "per input megapixel" in result.output
+
+
+def test_unreadable_weights_and_input_are_findings_not_tracebacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A weights file or input folder this user may not read is a GS802 / GS811 finding.
+    (Tests run as root, which reads anything: Path.exists raises as it does without access.)"""
+    data = yaml.safe_load((SPECS / "realesrgan-anime-6b.yaml").read_text(encoding="utf-8"))
+    data["input"]["source"] = {"type": "path", "path": "photos"}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(data), encoding="utf-8")
+    real_exists = Path.exists
+
+    def exists(self: Path, *args: object, **kwargs: object) -> bool:
+        if self.name in ("RealESRGAN_x4plus_anime_6B.pth", "photos"):
+            raise PermissionError(13, "Permission denied")
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    found = {d.code: d.message for d in validate_file(spec).diagnostics}
+    assert "cannot be read (Permission denied)" in found["GS802"]
+    assert "cannot be read (Permission denied)" in found["GS811"]

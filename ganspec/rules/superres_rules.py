@@ -348,9 +348,13 @@ def input_found(ctx: SuperresContext) -> Iterator[Finding]:
     if path is None:
         return
     at = ("input", "source", "path")
-    if not path.exists():
-        yield Finding(at, f"{path} is not there", None)
-    elif path.is_dir():
-        suffixes = {f".{name}" for name in ctx.spec.input.formats}
-        if not any(p.suffix.lower() in suffixes for p in path.iterdir() if p.is_file()):
+    suffixes = {f".{name}" for name in ctx.spec.input.formats}
+    try:
+        if not path.exists():
+            yield Finding(at, f"{path} is not there", None)
+        elif path.is_dir() and not any(
+            p.suffix.lower() in suffixes for p in path.iterdir() if p.is_file()
+        ):
             yield Finding(at, f"{path} holds no {', '.join(sorted(suffixes))} file", None)
+    except OSError as error:  # a folder this user may not list
+        yield Finding(at, f"{path} cannot be read ({error.strerror or error})", None)

@@ -29,22 +29,22 @@ class WeightsFinding:
 def check_weights(release: Release, spec_path: str, folder: Path) -> WeightsFinding:
     """Size first (free), then the sha256 (a 67 MB file hashes in a fraction of a second)."""
     path = (folder / spec_path).resolve()
-    if not path.exists():
-        return WeightsFinding(release, spec_path, path, False, None)
-    if not path.is_file():
-        return WeightsFinding(release, spec_path, path, True, "is not a file")
-    size = path.stat().st_size
-    if size < release.size:
-        problem = f"is truncated: {size:,} of {release.size:,} bytes"
-    elif size != release.size:
-        problem = f"has {size:,} bytes, the release file {release.size:,}"
-    else:
-        digest = _sha256(path)
-        problem = (
-            None
-            if digest == release.sha256
-            else (f"has sha256 {digest[:16]}..., the release file {release.sha256[:16]}...")
-        )
+    try:
+        if not path.exists():
+            return WeightsFinding(release, spec_path, path, False, None)
+        if not path.is_file():
+            return WeightsFinding(release, spec_path, path, True, "is not a file")
+        size = path.stat().st_size
+        if size < release.size:
+            problem = f"is truncated: {size:,} of {release.size:,} bytes"
+        elif size != release.size:
+            problem = f"has {size:,} bytes, the release file {release.size:,}"
+        elif (digest := _sha256(path)) != release.sha256:
+            problem = f"has sha256 {digest[:16]}..., the release file {release.sha256[:16]}..."
+        else:
+            problem = None
+    except OSError as error:  # a folder or file this user may not read
+        problem = f"cannot be read ({error.strerror or error})"
     return WeightsFinding(release, spec_path, path, True, problem)
 
 
