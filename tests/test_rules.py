@@ -76,6 +76,7 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
     "GS316": ("dcgan-64", {"discriminator.output": "probability"}),
     "GS317": ("dcgan-64", {"generator.layers[5].act": "none"}),
     "GS318": ("dcgan-64", {"training.r1_every": 16}),
+    "GS319": ("dcgan-64", {"training.loss": "minimax"}),
     "GS401": ("cgan-digits-32", {"generator.layers[0].embedding": 9}),
     "GS402": ("dcgan-digits-32", {"data.classes": 10}),
     "GS403": ("mlp-ring8", {"data.batch_size": 255}),
@@ -672,3 +673,42 @@ def test_explain_prints_parameters_and_memory_per_network() -> None:
         assert format_bytes(network.state_bytes) in line
         assert format_bytes(network.activation_bytes) in line
     assert f"total: {format_bytes(footprint.total_bytes)}" in text
+
+
+# --- loss names say what G minimises (issue 12, defect 1) ------------------------------------
+
+
+def test_loss_bce_is_refused_with_both_losses_it_could_mean() -> None:
+    """`loss: bce` trained G saturating while nn.BCELoss() code trains it non-saturating: the
+    error names both, with what G minimises under each."""
+    report = validate_mutation("dcgan-64", {"training.loss": "bce"})
+    (found,) = report.diagnostics
+    assert (found.code, found.path, report.exit_code) == ("GS104", "training.loss", 1)
+    assert found.fix is not None
+    assert "loss: nonsaturating (G minimises -log D(G(z))" in found.fix
+    assert "loss: minimax (G minimises log(1 - D(G(z)))" in found.fix
+    assert "nn.BCELoss()" in found.message
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "minimax"])
+def test_either_loss_the_bce_error_names_is_accepted(loss: str) -> None:
+    report = validate_mutation("dcgan-64", {"training.loss": loss})
+    assert report.exit_code == 0
+    assert [d.code for d in report.diagnostics] == (["GS319"] if loss == "minimax" else [])
+
+
+def test_gs319s_gradient_ratio_is_the_rendered_losses() -> None:
+    """GS319 says G's gradient under minimax is about 100x smaller at D(G(z)) = 0.01; measured
+    on the template's generator_loss, per unit of D's logit."""
+    cfg = {"discriminator": {"output": "logits"}, "training": {"loss": ""}}
+    grads = {}
+    with project_imports(TEMPLATE, COMMON) as modules:
+        for loss in ("minimax", "nonsaturating"):
+            logit = torch.logit(torch.tensor([0.01])).requires_grad_(True)
+            cfg["training"]["loss"] = loss
+            modules["losses"].generator_loss(cfg, logit).backward()
+            assert logit.grad is not None
+            grads[loss] = logit.grad.abs().item()
+    assert grads["minimax"] == pytest.approx(0.01, rel=1e-4)
+    assert grads["nonsaturating"] / grads["minimax"] == pytest.approx(99, rel=1e-3)
+    assert "100x smaller" in RULES["GS319"].why
