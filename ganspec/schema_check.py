@@ -206,9 +206,8 @@ class _Mapper:
                     for choice, meaning in retired.meanings.items()
                 ),
             )
-        return self.diagnostic(
-            "GS104", _describe_value_error(error, value), path, fix=_choice_fix(error, value, field)
-        )
+        fix = _choice_fix(error, value, field) or _bound_fix(error, value, field)
+        return self.diagnostic("GS104", _describe_value_error(error, value), path, fix=fix)
 
     def _layer_op(self, path: PathKey, value: Any) -> Diagnostic:
         ops = ", ".join(OP_KEYS)
@@ -371,6 +370,21 @@ def _retired_choice(error: dict[str, Any], value: Any, field: str | int) -> Reti
     if retired is None or retired.field != field or not set(retired.meanings) <= set(allowed):
         return None
     return retired
+
+
+def _bound_fix(error: dict[str, Any], value: Any, field: str | int) -> str | None:
+    """For a number out of bounds that another convention would write this way: the number in
+    ganspec's. Only label_smoothing so far: references write the real label (0.9), ganspec the
+    amount taken off it (0.1)."""
+    if field != "label_smoothing" or error["type"] != "less_than_equal":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.5 < value < 1:
+        return None
+    amount = round(1 - value, 6)
+    return (
+        f"label_smoothing: {amount:g} (ganspec's label_smoothing is the amount taken off the "
+        f"real label: {amount:g} makes real targets {value:g})"
+    )
 
 
 def _choice_fix(error: dict[str, Any], value: Any, field: str | int) -> str | None:

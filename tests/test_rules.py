@@ -712,3 +712,38 @@ def test_gs319s_gradient_ratio_is_the_rendered_losses() -> None:
     assert grads["minimax"] == pytest.approx(0.01, rel=1e-4)
     assert grads["nonsaturating"] / grads["minimax"] == pytest.approx(99, rel=1e-3)
     assert "100x smaller" in RULES["GS319"].why
+
+
+# --- fixes that work as stated (issue 12, defect 5) ------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["GS312", "GS314"])
+def test_the_probability_to_logits_fix_as_stated_leaves_no_sigmoid_error(code: str) -> None:
+    """'output: logits' alone left the final sigmoid: a GS304 error. The fix names the layer
+    whose sigmoid goes and the output; applying exactly that is clean of GS304/312/314/316."""
+    preset, changes = TRIGGERS[code]
+    (found,) = [d for d in validate_mutation(preset, changes).diagnostics if d.code == code]
+    assert found.fix is not None
+    stated = re.fullmatch(
+        r"remove the final sigmoid \((discriminator\.layers\[\d+\]\.act): none\) and set "
+        r"(discriminator\.output): logits",
+        found.fix,
+    )
+    assert stated, found.fix
+    fixed = {**changes, stated[1]: "none", stated[2]: "logits"}
+    codes = {d.code for d in validate_mutation(preset, fixed).diagnostics}
+    assert not codes & {"GS304", "GS312", "GS314", "GS316"}, codes
+
+
+@pytest.mark.parametrize(("written", "suggested"), [(0.9, 0.1), (0.95, 0.05), (0.7, 0.3)])
+def test_label_smoothing_written_as_the_real_label_gets_the_amount(
+    written: float, suggested: float
+) -> None:
+    """References write the real label (0.9); ganspec takes the amount off it (0.1)."""
+    report = validate_mutation("dcgan-64", {"training.label_smoothing": written})
+    (found,) = report.diagnostics
+    assert (found.code, found.path) == ("GS104", "training.label_smoothing")
+    assert found.fix is not None and found.fix.startswith(f"label_smoothing: {suggested:g} (")
+    assert f"makes real targets {written:g}" in found.fix
+    fixed = validate_mutation("dcgan-64", {"training.label_smoothing": suggested})
+    assert fixed.diagnostics == []

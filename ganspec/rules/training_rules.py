@@ -24,6 +24,15 @@ def _optimizers(ctx: RuleContext) -> Iterator[tuple[str, Optimizer]]:
         yield network, getattr(ctx.spec.training.optimizers, network)
 
 
+def _logits_fix(ctx: RuleContext) -> str:
+    """From probabilities to logits takes two edits: output alone leaves the sigmoid (GS304)."""
+    index, layer = output_layer(ctx.spec.discriminator.layers)
+    where = f"discriminator.layers[{index}].act: none"
+    if layer.act != "sigmoid":
+        return "discriminator.output: logits"
+    return f"remove the final sigmoid ({where}) and set discriminator.output: logits"
+
+
 def _uses_gradient_penalty(ctx: RuleContext) -> bool:
     training = ctx.spec.training
     return (
@@ -328,7 +337,7 @@ def amp_with_probabilities(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             ("training", "amp"),
             f"amp {spec.training.amp} with a probability output and {spec.training.loss}",
-            "discriminator output: logits (no final sigmoid)",
+            _logits_fix(ctx),
         )
 
 
@@ -367,7 +376,8 @@ def wasserstein_constraint(ctx: RuleContext) -> Iterator[Finding]:
     "BCE-with-logits computes the same loss stably.",
     example="discriminator:\n  output: probability\n  layers: [..., {conv: 1, kernel: 4, "
     "act: sigmoid}]",
-    fix="output: logits and act: none on the last layer.",
+    fix="Remove the final sigmoid (act: none on the last layer) and set output: logits; "
+    "either change alone is a GS304 or GS316 error.",
 )
 def probability_output(ctx: RuleContext) -> Iterator[Finding]:
     spec = ctx.spec
@@ -375,7 +385,7 @@ def probability_output(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             ("discriminator", "output"),
             "D outputs probabilities; logits are numerically safer",
-            "output: logits",
+            _logits_fix(ctx),
         )
 
 

@@ -249,7 +249,10 @@ class Training(StrictModel):
         None, description="Original WGAN critic weight clipping (the paper uses 0.01)."
     )
     label_smoothing: Annotated[Number, Field(ge=0, le=0.5)] = Field(
-        0.0, description="One-sided: real labels become 1 - value."
+        0.0,
+        description="One-sided label smoothing, as the amount taken off the real label: 0.1 "
+        "makes real targets 0.9 (the value code written with nn.BCELoss() puts in its real "
+        "labels).",
     )
     instance_noise: InstanceNoise | None = None
     ema: Annotated[Number, Field(gt=0, lt=1)] | None = Field(
