@@ -56,6 +56,30 @@ SYNONYMS: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class RetiredChoice:
+    """A value ganspec once accepted and now refuses because it meant two things: the error
+    names every value it could have meant and what each one does."""
+
+    field: str
+    meanings: dict[str, str]  # current value -> what it does
+    why: str
+
+
+# value -> what to write instead; only offered where every replacement is allowed there.
+RETIRED_CHOICES: dict[str, RetiredChoice] = {
+    "bce": RetiredChoice(
+        field="loss",
+        meanings={
+            "nonsaturating": "G minimises -log D(G(z)), what code written with nn.BCELoss() does",
+            "minimax": "G minimises log(1 - D(G(z))), the original saturating loss",
+        },
+        why="'bce' named the saturating minimax loss, while code written with nn.BCELoss() "
+        "trains G non-saturating; both train D with BCE",
+    ),
+}
+
+
 def path_text(path: PathKey) -> str:
     """``('generator', 'layers', 3, 'padding')`` -> ``generator.layers[3].padding``.
 
@@ -171,9 +195,19 @@ class _Mapper:
         if kind == "union_tag_invalid" and isinstance(value, dict) and "type" in value:
             path = (*path, "type")
             value = value["type"]
-        return self.diagnostic(
-            "GS104", _describe_value_error(error, value), path, fix=_choice_fix(error, value, field)
-        )
+        retired = _retired_choice(error, value, field)
+        if retired is not None:
+            return self.diagnostic(
+                "GS104",
+                f"{retired.why}; choose {' or '.join(retired.meanings)}",
+                path,
+                fix=" or ".join(
+                    f"{retired.field}: {choice} ({meaning})"
+                    for choice, meaning in retired.meanings.items()
+                ),
+            )
+        fix = _choice_fix(error, value, field) or _bound_fix(error, value, field)
+        return self.diagnostic("GS104", _describe_value_error(error, value), path, fix=fix)
 
     def _layer_op(self, path: PathKey, value: Any) -> Diagnostic:
         ops = ", ".join(OP_KEYS)
@@ -325,6 +359,32 @@ def _pick(models: list[type[BaseModel]], raw: Any) -> type[BaseModel] | None:
         if type_field is not None and raw.get("type") in typing.get_args(type_field.annotation):
             return model
     return None
+
+
+def _retired_choice(error: dict[str, Any], value: Any, field: str | int) -> RetiredChoice | None:
+    """The retired value a literal error is about, if every value it could mean is allowed."""
+    if error["type"] != "literal_error" or not isinstance(value, str):
+        return None
+    retired = RETIRED_CHOICES.get(value.lower())
+    allowed = re.findall(r"'([^']*)'", str((error.get("ctx") or {}).get("expected", "")))
+    if retired is None or retired.field != field or not set(retired.meanings) <= set(allowed):
+        return None
+    return retired
+
+
+def _bound_fix(error: dict[str, Any], value: Any, field: str | int) -> str | None:
+    """For a number out of bounds that another convention would write this way: the number in
+    ganspec's. Only label_smoothing so far: references write the real label (0.9), ganspec the
+    amount taken off it (0.1)."""
+    if field != "label_smoothing" or error["type"] != "less_than_equal":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.5 < value < 1:
+        return None
+    amount = round(1 - value, 6)
+    return (
+        f"label_smoothing: {amount:g} (ganspec's label_smoothing is the amount taken off the "
+        f"real label: {amount:g} makes real targets {value:g})"
+    )
 
 
 def _choice_fix(error: dict[str, Any], value: Any, field: str | int) -> str | None:

@@ -298,7 +298,7 @@ def _set(tree: dict[str, Any], path: PathKey, value: Any) -> None:
 
 # Type-correct edits that real users make: each one can trip a GS2xx-GS5xx rule on its own.
 SEMANTIC: list[tuple[PathKey, list[Any]]] = [
-    (("training", "loss"), ["bce", "nonsaturating", "wgan", "wgan-gp", "hinge", "lsgan"]),
+    (("training", "loss"), ["minimax", "nonsaturating", "wgan", "wgan-gp", "hinge", "lsgan"]),
     (("discriminator", "output"), ["logits", "probability", "critic"]),
     (("discriminator", "pack"), [1, 2, 3, 4, 5, 7]),
     (("discriminator", "spectral_norm"), [True, False]),

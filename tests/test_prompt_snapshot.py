@@ -9,12 +9,14 @@ intended, regenerate the snapshot and commit it with the change:
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
 
 import pytest
 
 from ganspec.render.pipeline import prompt_for
 from ganspec.validate import validate_file
-from tests.conftest import IMAGE_PRESETS, ROOT, SPECS
+from tests.conftest import IMAGE_PRESETS, ROOT, SPECS, validate_mutation
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 
@@ -37,3 +39,32 @@ def test_prompt_has_no_placeholder_left() -> None:
         text = prompt_for(validate_file(spec))
         for marker in ("{{", "}}", "{%", "TODO", "None", "null"):
             assert marker not in text.split("## Every number")[0], (spec.name, marker)
+
+
+# Text, then a Markdown bullet on the same line: a block tag that ended a template line ate
+# the newline under trim_blocks ("...betas=(0.5, 0.999))`.- **Device:** ...").
+GLUED_BULLET = re.compile(r"\S\s*- \*\*")
+# Every optional sentence of the training-loop section switched on at once.
+OPTIONAL_TRAINING = {
+    "training.lr_schedule": "cosine",
+    "training.ema": 0.999,
+    "training.instance_noise": {"std": 0.1, "decay_steps": 1000},
+    "training.label_smoothing": 0.1,
+    "training.r1": 0.1,
+    "training.r1_every": 4,
+}
+
+
+def _prompts() -> Iterator[tuple[str, str]]:
+    for name in IMAGE_PRESETS:
+        yield name, prompt_for(validate_file(SPECS / f"{name}.yaml"))
+    yield (
+        "dcgan-64 + optional training",
+        prompt_for(validate_mutation("dcgan-64", OPTIONAL_TRAINING)),
+    )
+
+
+def test_every_bullet_starts_its_own_line() -> None:
+    for name, text in _prompts():
+        for number, line in enumerate(text.splitlines(), 1):
+            assert not GLUED_BULLET.search(line), f"{name} PROMPT.md:{number}: {line}"

@@ -76,6 +76,7 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
     "GS316": ("dcgan-64", {"discriminator.output": "probability"}),
     "GS317": ("dcgan-64", {"generator.layers[5].act": "none"}),
     "GS318": ("dcgan-64", {"training.r1_every": 16}),
+    "GS319": ("dcgan-64", {"training.loss": "minimax"}),
     "GS401": ("cgan-digits-32", {"generator.layers[0].embedding": 9}),
     "GS402": ("dcgan-digits-32", {"data.classes": 10}),
     "GS403": ("mlp-ring8", {"data.batch_size": 255}),
@@ -672,3 +673,77 @@ def test_explain_prints_parameters_and_memory_per_network() -> None:
         assert format_bytes(network.state_bytes) in line
         assert format_bytes(network.activation_bytes) in line
     assert f"total: {format_bytes(footprint.total_bytes)}" in text
+
+
+# --- loss names say what G minimises (issue 12, defect 1) ------------------------------------
+
+
+def test_loss_bce_is_refused_with_both_losses_it_could_mean() -> None:
+    """`loss: bce` trained G saturating while nn.BCELoss() code trains it non-saturating: the
+    error names both, with what G minimises under each."""
+    report = validate_mutation("dcgan-64", {"training.loss": "bce"})
+    (found,) = report.diagnostics
+    assert (found.code, found.path, report.exit_code) == ("GS104", "training.loss", 1)
+    assert found.fix is not None
+    assert "loss: nonsaturating (G minimises -log D(G(z))" in found.fix
+    assert "loss: minimax (G minimises log(1 - D(G(z)))" in found.fix
+    assert "nn.BCELoss()" in found.message
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "minimax"])
+def test_either_loss_the_bce_error_names_is_accepted(loss: str) -> None:
+    report = validate_mutation("dcgan-64", {"training.loss": loss})
+    assert report.exit_code == 0
+    assert [d.code for d in report.diagnostics] == (["GS319"] if loss == "minimax" else [])
+
+
+def test_gs319s_gradient_ratio_is_the_rendered_losses() -> None:
+    """GS319 says G's gradient under minimax is about 100x smaller at D(G(z)) = 0.01; measured
+    on the template's generator_loss, per unit of D's logit."""
+    cfg = {"discriminator": {"output": "logits"}, "training": {"loss": ""}}
+    grads = {}
+    with project_imports(TEMPLATE, COMMON) as modules:
+        for loss in ("minimax", "nonsaturating"):
+            logit = torch.logit(torch.tensor([0.01])).requires_grad_(True)
+            cfg["training"]["loss"] = loss
+            modules["losses"].generator_loss(cfg, logit).backward()
+            assert logit.grad is not None
+            grads[loss] = logit.grad.abs().item()
+    assert grads["minimax"] == pytest.approx(0.01, rel=1e-4)
+    assert grads["nonsaturating"] / grads["minimax"] == pytest.approx(99, rel=1e-3)
+    assert "100x smaller" in RULES["GS319"].why
+
+
+# --- fixes that work as stated (issue 12, defect 5) ------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["GS312", "GS314"])
+def test_the_probability_to_logits_fix_as_stated_leaves_no_sigmoid_error(code: str) -> None:
+    """'output: logits' alone left the final sigmoid: a GS304 error. The fix names the layer
+    whose sigmoid goes and the output; applying exactly that is clean of GS304/312/314/316."""
+    preset, changes = TRIGGERS[code]
+    (found,) = [d for d in validate_mutation(preset, changes).diagnostics if d.code == code]
+    assert found.fix is not None
+    stated = re.fullmatch(
+        r"remove the final sigmoid \((discriminator\.layers\[\d+\]\.act): none\) and set "
+        r"(discriminator\.output): logits",
+        found.fix,
+    )
+    assert stated, found.fix
+    fixed = {**changes, stated[1]: "none", stated[2]: "logits"}
+    codes = {d.code for d in validate_mutation(preset, fixed).diagnostics}
+    assert not codes & {"GS304", "GS312", "GS314", "GS316"}, codes
+
+
+@pytest.mark.parametrize(("written", "suggested"), [(0.9, 0.1), (0.95, 0.05), (0.7, 0.3)])
+def test_label_smoothing_written_as_the_real_label_gets_the_amount(
+    written: float, suggested: float
+) -> None:
+    """References write the real label (0.9); ganspec takes the amount off it (0.1)."""
+    report = validate_mutation("dcgan-64", {"training.label_smoothing": written})
+    (found,) = report.diagnostics
+    assert (found.code, found.path) == ("GS104", "training.label_smoothing")
+    assert found.fix is not None and found.fix.startswith(f"label_smoothing: {suggested:g} (")
+    assert f"makes real targets {written:g}" in found.fix
+    fixed = validate_mutation("dcgan-64", {"training.label_smoothing": suggested})
+    assert fixed.diagnostics == []

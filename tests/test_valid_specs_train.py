@@ -56,7 +56,7 @@ DOUBLE = [(4, 2, 1, 0), (2, 2, 0, 0), (3, 2, 1, 1)]
 WIDTHS = [4, 8, 12, 16]
 ACTIVATIONS = ["relu", "leaky_relu", "gelu", "silu", "elu", "tanh"]
 NORMS = ["none", "batch", "instance", "layer"]
-LOSSES = ["bce", "nonsaturating", "wgan", "wgan-gp", "hinge", "lsgan"]
+LOSSES = ["minimax", "nonsaturating", "wgan", "wgan-gp", "hinge", "lsgan"]
 AUGMENTS = ["hflip", "translation", "color", "cutout"]
 LOG_FIELDS = [
     "loss_g",
@@ -236,7 +236,7 @@ def _mutate_training(rng: random.Random, spec: dict[str, Any]) -> None:
         training["d_steps_per_g_step"] = rng.choice([1, 2, 5])
     elif loss == "wgan" and rng.random() < 0.7:
         training["weight_clip"] = 0.01
-    elif loss in ("bce", "nonsaturating") and rng.random() < 0.3:
+    elif loss in ("minimax", "nonsaturating") and rng.random() < 0.3:
         training["label_smoothing"] = 0.1
     if rng.random() < 0.25:
         training["r1"] = rng.choice([0.1, 1.0, 10.0])

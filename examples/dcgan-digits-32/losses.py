@@ -33,7 +33,7 @@ def discriminator_loss(cfg: dict[str, Any], real_scores: Tensor, fake_scores: Te
     loss = cfg["training"]["loss"]
     real, fake = real_scores.float(), fake_scores.float()
     real_target = 1.0 - cfg["training"].get("label_smoothing", 0.0)
-    if loss in ("bce", "nonsaturating"):
+    if loss in ("minimax", "nonsaturating"):
         return _bce(cfg, real, real_target) + _bce(cfg, fake, 0.0)
     if loss in ("wgan", "wgan-gp"):  # critic: real scores up, fake scores down
         return fake.mean() - real.mean()
@@ -48,7 +48,7 @@ def generator_loss(cfg: dict[str, Any], fake_scores: Tensor) -> Tensor:
     """G's loss, from D's scores of generated samples only: G never sees real data."""
     loss = cfg["training"]["loss"]
     fake = fake_scores.float()
-    if loss == "bce":
+    if loss == "minimax":
         # The original minimax game: minimise log(1 - D(G(z))) = -BCE(D(G(z)), 0).
         # It saturates (vanishing gradients) when D confidently rejects the fakes.
         return -_bce(cfg, fake, 0.0)

@@ -12,13 +12,17 @@ from ganspec.shapes import Trace, format_shape
 
 # loss -> (what D minimises, what G minimises), in the notation PROMPT.md uses.
 LOSS_FORMULAS: dict[str, tuple[str, str]] = {
-    "bce": (
+    "minimax": (
         "BCE(D(x), 1) + BCE(D(G(z)), 0)",
-        "-BCE(D(G(z)), 0), i.e. minimise log(1 - D(G(z))) (the original, saturating minimax)",
+        "-BCE(D(G(z)), 0), i.e. minimise log(1 - D(G(z))) (the original, saturating minimax: "
+        "its gradient vanishes while D rejects the fakes; code written with nn.BCELoss() "
+        "trains G with `nonsaturating` instead)",
     ),
     "nonsaturating": (
         "BCE(D(x), 1) + BCE(D(G(z)), 0)",
-        "BCE(D(G(z)), 1), i.e. minimise -log D(G(z)) (non-saturating)",
+        "BCE(D(G(z)), 1), i.e. minimise -log D(G(z)) (non-saturating, what code written with "
+        "nn.BCELoss() and real labels for the fakes does; `minimax` is the saturating original, "
+        "log(1 - D(G(z))))",
     ),
     "wgan": ("mean(D(G(z))) - mean(D(x)), then clip every D weight", "-mean(D(G(z)))"),
     "wgan-gp": (

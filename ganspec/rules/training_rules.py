@@ -24,6 +24,15 @@ def _optimizers(ctx: RuleContext) -> Iterator[tuple[str, Optimizer]]:
         yield network, getattr(ctx.spec.training.optimizers, network)
 
 
+def _logits_fix(ctx: RuleContext) -> str:
+    """From probabilities to logits takes two edits: output alone leaves the sigmoid (GS304)."""
+    index, layer = output_layer(ctx.spec.discriminator.layers)
+    where = f"discriminator.layers[{index}].act: none"
+    if layer.act != "sigmoid":
+        return "discriminator.output: logits"
+    return f"remove the final sigmoid ({where}) and set discriminator.output: logits"
+
+
 def _uses_gradient_penalty(ctx: RuleContext) -> bool:
     training = ctx.spec.training
     return (
@@ -315,7 +324,7 @@ def lipschitz_needs_wasserstein(ctx: RuleContext) -> Iterator[Finding]:
     summary="Mixed precision (amp) together with a probability output and BCE.",
     why="torch.autocast refuses binary_cross_entropy on probabilities because log(sigmoid) "
     "underflows in half precision; BCE-with-logits is the autocast-safe form.",
-    example="discriminator: {output: probability}\ntraining: {loss: bce, amp: fp16}",
+    example="discriminator: {output: probability}\ntraining: {loss: nonsaturating, amp: fp16}",
     fix="output: logits and drop the final sigmoid.",
 )
 def amp_with_probabilities(ctx: RuleContext) -> Iterator[Finding]:
@@ -328,7 +337,7 @@ def amp_with_probabilities(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             ("training", "amp"),
             f"amp {spec.training.amp} with a probability output and {spec.training.loss}",
-            "discriminator output: logits (no final sigmoid)",
+            _logits_fix(ctx),
         )
 
 
@@ -367,7 +376,8 @@ def wasserstein_constraint(ctx: RuleContext) -> Iterator[Finding]:
     "BCE-with-logits computes the same loss stably.",
     example="discriminator:\n  output: probability\n  layers: [..., {conv: 1, kernel: 4, "
     "act: sigmoid}]",
-    fix="output: logits and act: none on the last layer.",
+    fix="Remove the final sigmoid (act: none on the last layer) and set output: logits; "
+    "either change alone is a GS304 or GS316 error.",
 )
 def probability_output(ctx: RuleContext) -> Iterator[Finding]:
     spec = ctx.spec
@@ -375,7 +385,7 @@ def probability_output(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             ("discriminator", "output"),
             "D outputs probabilities; logits are numerically safer",
-            "output: logits",
+            _logits_fix(ctx),
         )
 
 
@@ -461,4 +471,26 @@ def lazy_r1_needs_r1(ctx: RuleContext) -> Iterator[Finding]:
             ("training", "r1_every"),
             f"r1_every is {training.r1_every} but training.r1 is not set",
             "r1: 0.1",
+        )
+
+
+@rule(
+    "GS319",
+    "saturating-minimax-loss",
+    "info",
+    summary="loss: minimax trains G with the original saturating loss, log(1 - D(G(z))).",
+    why="While D rejects the fakes, D(G(z)) is near 0 and log(1 - D(G(z))) is flat there: at "
+    "D(G(z)) = 0.01 G's gradient (per unit of D's logit) is 0.01 against the non-saturating "
+    "loss's 0.99, about 100x smaller. Code written with nn.BCELoss() and real labels for the "
+    "fakes trains G non-saturating.",
+    example="training: {loss: minimax}",
+    fix="loss: nonsaturating (G minimises -log D(G(z))), unless the saturating game is the point.",
+)
+def saturating_minimax(ctx: RuleContext) -> Iterator[Finding]:
+    if ctx.spec.training.loss == "minimax":
+        yield Finding(
+            ("training", "loss"),
+            "minimax: G minimises log(1 - D(G(z))); at D(G(z)) = 0.01 its gradient is about "
+            "100x smaller than the non-saturating loss's",
+            "loss: nonsaturating",
         )

@@ -214,15 +214,22 @@ class InstanceNoise(StrictModel):
     decay_steps: Count = Field(description="Linear decay of the noise std to 0 over these steps.")
 
 
-Loss = Literal["bce", "nonsaturating", "wgan", "wgan-gp", "hinge", "lsgan"]
+Loss = Literal["minimax", "nonsaturating", "wgan", "wgan-gp", "hinge", "lsgan"]
 WASSERSTEIN_LOSSES = frozenset({"wgan", "wgan-gp"})
-PROBABILITY_LOSSES = frozenset({"bce", "nonsaturating"})
+PROBABILITY_LOSSES = frozenset({"minimax", "nonsaturating"})
+LOSS_DESCRIPTION = (
+    "minimax: D minimises BCE on real and fake; G minimises log(1 - D(G(z))), the original "
+    "saturating game (its gradient vanishes while D rejects the fakes). nonsaturating: same D; "
+    "G minimises -log D(G(z)), i.e. BCE against real labels, which is what code written with "
+    "nn.BCELoss() does. wgan: critic with weight clipping. wgan-gp: critic with a gradient "
+    "penalty. hinge: hinge D loss, G minimises -D(G(z)). lsgan: least squares."
+)
 
 
 class Training(StrictModel):
     """Surface 4. Who updates when, and by how much."""
 
-    loss: Loss
+    loss: Loss = Field(description=LOSS_DESCRIPTION)
     d_steps_per_g_step: Annotated[Count, Field(le=100)] = 1
     gradient_penalty: Annotated[Number, Field(gt=0, le=1000)] | None = Field(
         None, description="WGAN-GP penalty weight (the paper uses 10)."
@@ -242,7 +249,10 @@ class Training(StrictModel):
         None, description="Original WGAN critic weight clipping (the paper uses 0.01)."
     )
     label_smoothing: Annotated[Number, Field(ge=0, le=0.5)] = Field(
-        0.0, description="One-sided: real labels become 1 - value."
+        0.0,
+        description="One-sided label smoothing, as the amount taken off the real label: 0.1 "
+        "makes real targets 0.9 (the value code written with nn.BCELoss() puts in its real "
+        "labels).",
     )
     instance_noise: InstanceNoise | None = None
     ema: Annotated[Number, Field(gt=0, lt=1)] | None = Field(
