@@ -174,6 +174,58 @@ def test_every_proposed_generator_fix_validates_clean_and_keeps_or_names_each_sc
     assert checked >= 3
 
 
+NORM_MODULES = {
+    "batch": (nn.BatchNorm2d, nn.BatchNorm1d),
+    "instance": (nn.InstanceNorm2d,),
+    "layer": (nn.GroupNorm, nn.LayerNorm),
+}
+
+
+@pytest.mark.parametrize("affine", [None, True, False])
+@pytest.mark.parametrize(
+    ("preset", "norm"),
+    [
+        ("wgan-gp-64", "instance"),
+        ("wgan-gp-64", "layer"),
+        ("dcgan-64", "batch"),
+        ("mlp-ring8", "layer"),
+        ("mlp-ring8", "batch"),
+    ],
+)
+def test_affine_is_what_the_spec_says_in_the_built_norms_and_the_parameter_count(
+    preset: str, norm: str, affine: bool | None
+) -> None:
+    """`affine: false` builds the bare norm (InstanceNorm2d's own default, as WGAN critics use
+    it) and counts no scale and shift; left out, norms learn them as before."""
+    data = preset_data(preset)
+    normed = [layer for layer in data["discriminator"]["layers"] if "flatten" not in layer][1:-1]
+    for layer in normed:
+        layer["norm"] = norm
+        if affine is not None:
+            layer["affine"] = affine
+    report = validate_text(yaml.safe_dump(data, sort_keys=False), f"{preset}.yaml")
+    assert report.errors == 0, [d.as_text() for d in report.diagnostics]
+    assert report.spec is not None and report.context is not None
+    assert report.context.footprint is not None
+    cfg = {**config_data(report.spec), "name": report.spec.name}
+    with project_imports(TEMPLATE, COMMON) as modules:
+        discriminator = modules["models"].Discriminator(cfg)
+    norms = [m for m in discriminator.modules() if isinstance(m, NORM_MODULES[norm])]
+    assert len(norms) == len(normed)
+    learnt = [getattr(m, "affine", getattr(m, "elementwise_affine", None)) for m in norms]
+    assert learnt == [affine is not False] * len(norms)
+    [cost] = [c for c in report.context.footprint.networks if c.name == "discriminator"]
+    assert cost.parameters == sum(p.numel() for p in discriminator.parameters())
+
+
+def test_affine_false_without_a_norm_is_an_error_at_affine() -> None:
+    data = preset_data("wgan-gp-64")
+    data["discriminator"]["layers"][0]["affine"] = False  # the first conv has no norm
+    report = validate_text(yaml.safe_dump(data, sort_keys=False), "wgan.yaml")
+    [finding] = report.diagnostics
+    assert finding.path == "discriminator.layers[0].affine" and "has no norm" in finding.message
+
+
 def test_fatal_problem_stops_the_trace_at_its_layer() -> None:
     result = trace(layers({"conv": 8, "kernel": 5}, {"flatten": True}), (1, 3, 3))
     assert result.output is None
