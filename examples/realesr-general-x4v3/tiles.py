@@ -42,23 +42,27 @@ class Tile:
 
 
 def axis_spans(length: int, tile: int, overlap: int, align: int = 1) -> list[tuple[int, int]]:
-    """``[start, end)`` spans of ``tile`` pixels covering ``0..length``: the first at 0, the
-    last ending at ``length`` (so every span is full size), neighbours sharing at least
-    ``overlap`` pixels (or ``tile - align``, if less: starts differ). Starts are spread evenly
-    rather than stepping ``tile - overlap`` and squeezing the last one against the edge, which
-    widens the blend ramps; they are multiples of ``align`` (pixel_unshuffle's block size) so
-    each tile folds pixels as the whole image does.
+    """``[start, end)`` spans covering ``0..length``: ``tile`` pixels each from 0, stepping
+    ``tile - overlap`` (rounded down to the alignment grid, one block at least), the last one
+    ending at ``length``, shorter where the steps do not land there. So neighbours share
+    ``overlap`` pixels (more only where the alignment rounds the step), and the network does
+    upstream's work plus the overlaps, no more: a last tile padded to full size would cost up
+    to a whole extra tile per row. Starts are multiples of ``align`` (pixel_unshuffle's block
+    size) so each tile folds pixels as the whole image does.
     """
     if tile <= 0 or length <= tile:
         return [(0, length)]
     if not 0 <= overlap < tile:
         raise ValueError(f"tile_overlap must be in [0, tile); got {overlap} with tile {tile}")
-    # the largest step on the alignment grid that keeps the overlap (one block at least)
     step = max(align, (tile - overlap) // align * align)
-    count = math.ceil((length - tile) / step) + 1
-    room = (length - tile) // align  # the last start, in units of align
-    starts = [align * round(i * room / (count - 1)) for i in range(count)]
-    return [(start, start + tile) for start in starts]
+    spans = []
+    start = 0
+    while True:
+        end = min(start + tile, length)
+        spans.append((start, end))
+        if end == length:
+            return spans
+        start += step
 
 
 def plan_tiles(height: int, width: int, tile: int, overlap: int, align: int = 1) -> list[Tile]:

@@ -1,6 +1,6 @@
-"""Tiling: the plan covers the image with full-size tiles, the blend is exact when the context
-covers the receptive field, seams shrink below upstream's cropping when it does not, and the
-network never sees more than a padded tile."""
+"""Tiling: the plan covers the image with tiles stepping tile - overlap, the blend is exact
+when the context covers the receptive field, seams shrink below upstream's cropping when it
+does not, and the network never sees more than a padded tile."""
 
 from __future__ import annotations
 
@@ -49,10 +49,11 @@ def upstream_tiled(model: nn.Module, x: Tensor, scale: int, tile: int, pad: int)
 
 
 @pytest.mark.parametrize("align", [1, 2, 4])
-def test_spans_cover_the_axis_with_full_size_aligned_overlapping_tiles(align: int) -> None:
-    """From 0 to the end, every span full size (when the axis is longer than a tile), starts on
-    the alignment grid, neighbours sharing at least ``overlap`` pixels, no gaps: every axis
-    length to 300, for tiles and overlaps of several sizes."""
+def test_spans_cover_the_axis_with_aligned_tiles_that_overlap_as_asked(align: int) -> None:
+    """From 0 to the end, starts on the alignment grid, neighbours sharing at least
+    ``overlap`` pixels (so no gaps), every span but the last full size, and no more tiles than
+    stepping by ``tile - overlap`` needs: every axis length to 300, for tiles and overlaps of
+    several sizes."""
     for length, tile, overlap in itertools.product(
         range(1, 301), [1, 3, 8, 16, 37, 64], [0, 1, 2, 5, 15, 30]
     ):
@@ -73,9 +74,11 @@ def check_spans(length: int, tile: int, overlap: int, align: int) -> None:
         assert next_start > start  # no duplicate tiles
         # shares at least the overlap (so no gap either); starts differ by one block at least
         assert end - next_start >= min(overlap, tile - align)
-    for start, end in spans:
+    for start, end in spans[:-1]:
         assert end - start == tile
-        assert start % align == 0
+    assert all(start % align == 0 for start, _ in spans)
+    step = max(align, (tile - overlap) // align * align)
+    assert len(spans) == math.ceil((length - tile) / step) + 1  # the fewest that cover it
 
 
 def test_plan_is_one_tile_when_tile_is_zero_or_the_image_fits() -> None:
