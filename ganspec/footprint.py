@@ -56,7 +56,7 @@ def layer_parameters(layer: LayerOptions, in_shape: tuple[int, ...], out: tuple[
     count = op_weights(layer, in_shape)
     if op_of(layer) in ("linear", "conv", "conv_transpose") and layer.bias:
         count += out[0] if op_of(layer) != "linear" else layer.linear
-    if layer.norm != "none":  # BatchNorm, InstanceNorm(affine), GroupNorm/LayerNorm: scale+shift
+    if layer.norm != "none" and layer.affine:  # a learnt scale and shift per channel/feature
         count += 2 * out[0]
     return count
 

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ganspec.diagnostics import MAX_PER_CODE, Diagnostic, elide
+from ganspec.layer_aliases import layer_advice
 from ganspec.source import PathKey, Position, SourceDocument
 from ganspec.spec import SPEC_KINDS, SPEC_VERSION, Spec
 from ganspec.spec.layers import LAYER_TYPES, OP_KEYS, op_of
@@ -223,15 +224,38 @@ class _Mapper:
                 path,
                 fix="split it into one layer per op",
             )
+        index = path[-1] if path else 0
+        before = path_text((*path[:-1], index - 1)) if isinstance(index, int) and index else None
+        advice = layer_advice(value, before)
+        if advice is not None:
+            key, said = advice
+            meant = f"; did you mean '{said.meant}'?" if said.meant else ""
+            return self.diagnostic(
+                "GS103",
+                f"unknown op '{elide(key)}'{meant} ({said.explanation})",
+                (*path, key),
+                key=True,
+                fix=said.fix,
+            )
         for key in value:
             suggestion = did_you_mean(str(key), list(OP_KEYS))
             if suggestion:
                 return self.diagnostic(
                     "GS103",
-                    f"unknown layer op '{elide(str(key))}'; did you mean '{suggestion}'?",
+                    f"unknown op '{elide(str(key))}'; did you mean '{suggestion}'?",
                     (*path, key),
                     key=True,
                     fix=f"rename '{elide(str(key))}' to '{suggestion}'",
+                )
+        options = {name for model in LAYER_TYPES.values() for name in model.model_fields}
+        for key in value:
+            if key not in options:
+                return self.diagnostic(
+                    "GS103",
+                    f"unknown op '{elide(str(key))}' (ops: {ops})",
+                    (*path, key),
+                    key=True,
+                    fix=f"replace '{elide(str(key))}' with one of the ops",
                 )
         return self.diagnostic("GS105", f"the layer has no op key; add one of: {ops}", path)
 

@@ -7,8 +7,10 @@ rows (a "fractional" size) is recorded but does not stop it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from ganspec import shape_math as sm
 from ganspec.spec.layers import LayerOptions, op_of
@@ -259,13 +261,65 @@ _TUNABLE: dict[str, tuple[str, ...]] = {
 _CHANNEL_KEYS = {"conv": "conv", "conv_transpose": "conv_transpose", "linear": "linear"}
 
 
+def scale_factor(shape_in: Shape, shape_out: Shape) -> tuple[Fraction, ...] | None:
+    """A layer's up- or downsampling factor per spatial axis, or None for feature vectors.
+
+    out/in rounded to a whole factor (x2, /2, x1): 32 -> 63 and 32 -> 64 are both x2, the same
+    layer with a better kernel; 8 -> 16 and 8 -> 8 are different layers. A fix must not turn
+    one into the other without saying so.
+    """
+    if len(shape_in) != 3 or len(shape_out) != 3:
+        return None
+    return tuple(
+        _factor(n_in, n_out) for n_in, n_out in zip(shape_in[1:], shape_out[1:], strict=True)
+    )
+
+
+def _factor(n_in: int, n_out: int) -> Fraction:
+    if n_out >= n_in:
+        return Fraction(math.floor(n_out / n_in + 0.5))
+    return Fraction(1, math.floor(n_in / n_out + 0.5))
+
+
+def _spatial_text(shape_in: Shape, shape_out: Shape) -> str:
+    return f"{format_shape(shape_in[1:])} -> {format_shape(shape_out[1:])}"
+
+
+@dataclass(frozen=True)
+class Rescale:
+    """A layer whose scale factor a fix changes: its spatial sizes before and after."""
+
+    index: int
+    before: str
+    after: str
+
+
 @dataclass(frozen=True)
 class Fix:
+    """One edit at layer ``index``: parameter changes, or removing the layer.
+
+    ``rescales`` lists the layers whose up/downsampling factor the edit changes; the text says
+    so, because a fix that silently turns an upsampling layer into a 1:1 one "lands" on the
+    right size with a different network.
+    """
+
     index: int
     changes: tuple[tuple[str, object], ...]
+    removed: str | None = None  # the removed layer's spatial sizes, e.g. "32x32 -> 64x64"
+    rescales: tuple[Rescale, ...] = ()
 
     def text(self) -> str:
-        return ", ".join(f"{name}={value}" for name, value in self.changes)
+        if self.removed is not None:
+            main = f"remove layers[{self.index}]" + (f" ({self.removed})" if self.removed else "")
+        else:
+            main = ", ".join(f"{name}={value}" for name, value in self.changes)
+        if self.rescales:
+            notes = "; ".join(
+                f"layers[{r.index}] then maps {r.after} instead of {r.before}"
+                for r in self.rescales
+            )
+            main += f" (changes the scale: {notes})"
+        return main
 
 
 def _candidates(name: str) -> Iterator[object]:
@@ -285,45 +339,109 @@ def solve(
     accept: Callable[[Shape], bool],
     channel_values: Sequence[int] = (),
     limit: int = 3,
+    removals: bool = False,
 ) -> list[Fix]:
-    """Single-parameter changes that make the whole trace clean and ``accept`` its output.
+    """Single edits that make the whole trace clean and ``accept`` its output.
 
-    Searches the last SEARCH_LAYERS layers from the output backwards and returns the fixes of
-    the first layer that has any, smallest change first: the nearest edit to the place the
-    shape went wrong. Only the layers from the changed one onwards are re-traced.
+    Searches the last SEARCH_LAYERS layers from the output backwards for single-parameter
+    changes, smallest change first: the nearest edit to the place the shape went wrong. Edits
+    that keep every layer's scale factor come first; then (with ``removals``) removing one
+    layer; only when neither exists, the nearest parameter changes that rescale a layer, each
+    saying which. Only the layers from the changed one onwards are re-traced.
     """
     base = trace(layers, input_shape)
-    for index in range(len(layers) - 1, max(-1, len(layers) - 1 - SEARCH_LAYERS), -1):
+    window = range(len(layers) - 1, max(-1, len(layers) - 1 - SEARCH_LAYERS), -1)
+    rescaling: list[Fix] = []
+    for index in window:
         if index > len(base.rows) or any(p.index < index for p in base.problems):
             continue  # the trace never reaches this layer cleanly: no change here can land
         shape_in = base.rows[index - 1].out_shape if index else input_shape
         layer = layers[index]
-        op = op_of(layer) or ""
-        changes: list[tuple[float, str, object]] = []
-        for name in _TUNABLE.get(op, ()):
-            current = getattr(layer, name)
-            for value in _candidates(name):
-                if value != current and not (name == "stride" and current is None and value == 1):
-                    changes.append((abs(float(value) - float(current or 0)), name, value))
-        if op in _CHANNEL_KEYS:
-            key = _CHANNEL_KEYS[op]
-            changes += [(0.0, key, v) for v in channel_values if v != getattr(layer, key)]
-        options = [
-            (distance, Fix(index, ((name, value),)))
-            for distance, name, value in changes
-            if _lands(layer.model_copy(update={name: value}), layers[index + 1 :], shape_in, accept)
-        ]
-        if options:
-            options.sort(key=lambda item: item[0])
-            return [fix for _, fix in options[:limit]]
-    return []
+        options: list[tuple[float, Fix]] = []
+        for distance, name, value in _changes(layer, channel_values):
+            changed = [layer.model_copy(update={name: value}), *layers[index + 1 :]]
+            landed = _lands(changed, shape_in, accept)
+            if landed is not None:
+                rescales = _rescales(base, landed, index)
+                options.append((distance, Fix(index, ((name, value),), rescales=rescales)))
+        options.sort(key=lambda item: item[0])
+        keeping = [fix for _, fix in options if not fix.rescales]
+        if keeping:
+            return keeping[:limit]
+        if not rescaling:
+            rescaling = [fix for _, fix in options][:limit]
+    if removals:
+        removed = _removals(layers, base, input_shape, accept, window)
+        if removed:
+            return removed[:limit]
+    return rescaling
+
+
+def _changes(layer: LayerOptions, channel_values: Sequence[int]) -> list[tuple[float, str, object]]:
+    """Candidate single-parameter changes as (distance from the current value, name, value)."""
+    op = op_of(layer) or ""
+    changes: list[tuple[float, str, object]] = []
+    for name in _TUNABLE.get(op, ()):
+        current = getattr(layer, name)
+        for value in _candidates(name):
+            if value != current and not (name == "stride" and current is None and value == 1):
+                changes.append((abs(float(value) - float(current or 0)), name, value))
+    if op in _CHANNEL_KEYS:
+        key = _CHANNEL_KEYS[op]
+        changes += [(0.0, key, v) for v in channel_values if v != getattr(layer, key)]
+    return changes
+
+
+def _removals(
+    layers: Sequence[LayerOptions],
+    base: Trace,
+    input_shape: Shape,
+    accept: Callable[[Shape], bool],
+    window: range,
+) -> list[Fix]:
+    """Removing one layer (nearest the output first) that lands and rescales no other layer:
+    the fix for a stack with one upsampling (or downsampling) layer too many."""
+    found = []
+    for index in window:
+        if index >= len(base.rows) or any(p.index < index for p in base.problems):
+            continue
+        row = base.rows[index]
+        shape_in = row.in_shape
+        landed = _lands(layers[index + 1 :], shape_in, accept)
+        if landed is None or _rescales(base, landed, index + 1):
+            continue
+        images = len(row.in_shape) == len(row.out_shape) == 3
+        found.append(
+            Fix(index, (), removed=_spatial_text(row.in_shape, row.out_shape) if images else "")
+        )
+    return found
+
+
+def _rescales(base: Trace, landed: Trace, start: int) -> tuple[Rescale, ...]:
+    """Layers from ``start`` on (numbered as in ``base``) whose scale factor differs between
+    ``base`` and ``landed``, which traces the (edited) layers from ``start`` on."""
+    found = []
+    for offset, row in enumerate(landed.rows):
+        index = start + offset
+        if index >= len(base.rows):
+            break  # the original trace never got here: no scale to keep
+        old = base.rows[index]
+        if scale_factor(old.in_shape, old.out_shape) != scale_factor(row.in_shape, row.out_shape):
+            found.append(
+                Rescale(
+                    index,
+                    _spatial_text(old.in_shape, old.out_shape),
+                    _spatial_text(row.in_shape, row.out_shape),
+                )
+            )
+    return tuple(found)
 
 
 def _lands(
-    changed: LayerOptions,
-    rest: Sequence[LayerOptions],
-    shape_in: Shape,
-    accept: Callable[[Shape], bool],
-) -> bool:
-    result = trace([changed, *rest], shape_in)
-    return result.clean and result.output is not None and accept(result.output)
+    layers: Sequence[LayerOptions], shape_in: Shape, accept: Callable[[Shape], bool]
+) -> Trace | None:
+    """The trace of ``layers`` when it is clean and accepted, else None."""
+    result = trace(layers, shape_in)
+    if result.clean and result.output is not None and accept(result.output):
+        return result
+    return None

@@ -226,6 +226,56 @@ def test_presets_are_clean(preset_name: str) -> None:
         assert "# GS" in path.read_text(encoding="utf-8"), "say why the rule is ignored"
 
 
+# A layer as PyTorch or a paper names it -> (where, message phrases, fix phrases)
+FOREIGN_OPS: dict[str, tuple[str, list[str], list[str]]] = {
+    "{adaptive_avg_pool: 1}": (
+        "adaptive_avg_pool",
+        ["unknown op 'adaptive_avg_pool'", "did you mean 'global_avg_pool'?"],
+        ["{global_avg_pool: true}"],
+    ),
+    "{batch_norm: 512}": (
+        "batch_norm",
+        ["unknown op 'batch_norm'", "norm: batch"],
+        ["add 'norm: batch' to discriminator.layers[3]"],
+    ),
+    "{BatchNorm2d: 512}": ("BatchNorm2d", ["unknown op 'BatchNorm2d'"], ["'norm: batch'"]),
+    "{dropout: 0.3}": (
+        "dropout",
+        ["unknown op 'dropout'", "a setting on a layer"],
+        ["add 'dropout: 0.3' to discriminator.layers[3]"],
+    ),
+    "{self_attention: 512}": (
+        "self_attention",
+        ["unknown op 'self_attention'", "no self-attention op", "models.py"],
+        ["models.py"],
+    ),
+    "{adaptive_avg_pool: 2}": ("adaptive_avg_pool", ["only to 1x1"], ["{avg_pool: K}"]),
+    "{leaky_relu: 0.2}": ("leaky_relu", ["unknown op 'leaky_relu'"], ["'act: leaky_relu'"]),
+    "{conv2d: 64, kernel: 3}": ("conv2d", ["did you mean 'conv'?"], ["rename 'conv2d' to 'conv'"]),
+    "{swish_gate: 4}": ("swish_gate", ["unknown op 'swish_gate'", "ops: linear"], []),
+}
+LAST_CONV = "    - {conv: 1, kernel: 4, stride: 1, padding: 0, bias: false}\n"
+
+
+@pytest.mark.parametrize("layer", sorted(FOREIGN_OPS))
+def test_a_layer_named_as_pytorch_names_it_says_what_ganspec_calls_it(layer: str) -> None:
+    """Not "the layer has no op key": which op it is here, or which setting, or that there is
+    none; pointed at the op's own key."""
+    key, phrases, fix_phrases = FOREIGN_OPS[layer]
+    text = PRESET_TEXT.replace(LAST_CONV, f"    - {layer}\n{LAST_CONV}")
+    [finding] = validate_text(text, "foreign.yaml").diagnostics
+    assert (finding.code, finding.path) == ("GS103", f"discriminator.layers[4].{key}")
+    assert all(phrase in finding.message for phrase in phrases), finding.message
+    assert all(phrase in (finding.fix or "") for phrase in fix_phrases), finding.fix
+
+
+def test_a_layer_that_only_forgot_its_op_key_still_says_so() -> None:
+    text = PRESET_TEXT.replace(LAST_CONV, f"    - {{kernel: 4, act: relu}}\n{LAST_CONV}")
+    [finding] = validate_text(text, "no-op.yaml").diagnostics
+    assert (finding.code, finding.path) == ("GS105", "discriminator.layers[4]")
+    assert "the layer has no op key" in finding.message
+
+
 def test_ignored_rule_is_hidden_but_mentioned() -> None:
     report = validate_text(TEXT_TRIGGERS["GS108"], "ignored.yaml")
     codes = [d.code for d in report.diagnostics]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import torch
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
@@ -14,10 +16,11 @@ from torch import nn
 from ganspec.footprint import FLOAT
 from ganspec.render.config import config_data
 from ganspec.rules.context import RuleContext
-from ganspec.shapes import format_shape, solve, trace
+from ganspec.rules.shape_rules import generator_fixes
+from ganspec.shapes import Fix, format_shape, solve, trace
 from ganspec.spec.image import ImageSpec
 from ganspec.spec.layers import Layer
-from ganspec.validate import validate_file
+from ganspec.validate import validate_file, validate_text
 from tests.conftest import IMAGE_PRESETS, ROOT, SPECS, preset_data
 from tests.project_imports import project_imports
 
@@ -63,6 +66,164 @@ def test_solver_finds_the_kernel_and_output_padding_that_land_on_64() -> None:
     texts = {fix.text() for fix in fixes}
     assert {"kernel=4", "output_padding=1"} <= texts
     assert all(fix.index == 4 for fix in fixes)
+
+
+def _factors(rows: list[Any]) -> list[tuple[str, int] | None]:
+    """Each layer's spatial up/down factor, out/in rounded half up (32 -> 63 is x2)."""
+
+    def factor(a: int, b: int) -> tuple[str, int]:
+        return ("x", int(b / a + 0.5)) if b >= a else ("/", int(a / b + 0.5))
+
+    return [
+        factor(row.in_shape[1], row.out_shape[1])
+        if len(row.in_shape) == len(row.out_shape) == 3
+        else None
+        for row in rows
+    ]
+
+
+def _dcgan_64_with_one_upsampling_layer_too_many() -> dict[str, Any]:
+    data = preset_data("dcgan-64")
+    layers = data["generator"]["layers"]
+    layers.insert(4, dict(layers[4]))  # 32x32 -> 64x64 twice: G ends on 3x128x128
+    return data
+
+
+def test_fix_for_a_layer_too_many_never_turns_an_upsampling_layer_into_a_1_to_1_one() -> None:
+    """The old search proposed padding=5 at layers[3]: 8x8 -> 16x16 became 8x8 -> 8x8."""
+    context = RuleContext(ImageSpec.model_validate(_dcgan_64_with_one_upsampling_layer_too_many()))
+    assert context.generator_trace.output == (3, 128, 128)
+    fixes = generator_fixes(context)
+    assert fixes, "no fix found"
+    assert all(("padding", 5) not in fix.changes for fix in fixes)
+    assert fixes[0].text() == "remove layers[5] (32x32 -> 64x64)"
+    assert all(not fix.rescales for fix in fixes)
+
+
+def test_a_fix_that_must_rescale_a_layer_says_which_and_how() -> None:
+    """No edit keeps every scale here (the last layer should upsample and does not), so the
+    fix may rescale it, and must say so."""
+    net = layers(
+        {"reshape": [8, 1, 1]},
+        {"conv_transpose": 8, "kernel": 4},
+        {"conv_transpose": 3, "kernel": 2},  # 4x4 -> 5x5, data is 8x8
+    )
+    [fix, *_] = solve(net, (8,), lambda shape: shape == (3, 8, 8))
+    assert fix.changes == (("stride", 2),)
+    assert [(r.index, r.before, r.after) for r in fix.rescales] == [(2, "4x4 -> 5x5", "4x4 -> 8x8")]
+    assert (
+        fix.text()
+        == "stride=2 (changes the scale: layers[2] then maps 4x4 -> 8x8 instead of 4x4 -> 5x5)"
+    )
+
+
+def _breaks(layers: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Ways people break a working generator: a layer too many, a kernel or padding off by one."""
+    spatial = [i for i, layer in enumerate(layers) if "conv_transpose" in layer or "conv" in layer]
+    upsampling = [i for i in spatial if layers[i].get("stride", 1) > 1]
+    if upsampling:
+        doubled = [dict(layer) for layer in layers]
+        doubled.insert(upsampling[0], dict(layers[upsampling[0]]))
+        yield "an upsampling layer too many", doubled
+    for i in spatial:
+        for name, step in (("kernel", -1), ("padding", 1)):
+            changed = [dict(layer) for layer in layers]
+            changed[i][name] = changed[i].get(name, 0) + step
+            if changed[i][name] > 0:
+                yield f"layers[{i}].{name} {step:+d}", changed
+
+
+def _applied(layers: list[dict[str, Any]], fix: Fix) -> list[dict[str, Any]]:
+    fixed = [dict(layer) for layer in layers]
+    if fix.removed is not None:
+        del fixed[fix.index]
+    else:
+        fixed[fix.index].update(dict(fix.changes))
+    return fixed
+
+
+@pytest.mark.parametrize(
+    "name", ["dcgan-64", "dcgan-digits-32", "cgan-digits-32", "sngan-hinge-32"]
+)
+def test_every_proposed_generator_fix_validates_clean_and_keeps_or_names_each_scale(
+    name: str,
+) -> None:
+    """Applied as proposed, a GS201 fix leaves a clean spec, and every layer keeps its
+    up/downsampling factor unless the fix names that layer as rescaled."""
+    checked = 0
+    for how, broken in _breaks(preset_data(name)["generator"]["layers"]):
+        data = preset_data(name)
+        data["generator"]["layers"] = broken
+        context = RuleContext(ImageSpec.model_validate(data))
+        if context.generator_trace.output in (None, context.data_shape):
+            continue  # not a GS201 case (another rule reports it, or it still lands)
+        before = _factors(context.generator_trace.rows)
+        for fix in generator_fixes(context):
+            data["generator"]["layers"] = _applied(broken, fix)
+            report = validate_text(yaml.safe_dump(data, sort_keys=False), f"{name}.yaml")
+            assert report.errors == 0, f"{how}: {fix.text()}: {report.diagnostics}"
+            after = _factors(RuleContext(ImageSpec.model_validate(data)).generator_trace.rows)
+            if fix.removed is not None:
+                after.insert(fix.index, before[fix.index])
+            changed = {
+                i for i, pair in enumerate(zip(before, after, strict=True)) if len(set(pair)) > 1
+            }
+            assert changed == {r.index for r in fix.rescales}, f"{how}: {fix.text()}"
+            assert all(f"layers[{i}] then maps" in fix.text() for i in changed)
+            checked += 1
+    assert checked >= 3
+
+
+NORM_MODULES = {
+    "batch": (nn.BatchNorm2d, nn.BatchNorm1d),
+    "instance": (nn.InstanceNorm2d,),
+    "layer": (nn.GroupNorm, nn.LayerNorm),
+}
+
+
+@pytest.mark.parametrize("affine", [None, True, False])
+@pytest.mark.parametrize(
+    ("preset", "norm"),
+    [
+        ("wgan-gp-64", "instance"),
+        ("wgan-gp-64", "layer"),
+        ("dcgan-64", "batch"),
+        ("mlp-ring8", "layer"),
+        ("mlp-ring8", "batch"),
+    ],
+)
+def test_affine_is_what_the_spec_says_in_the_built_norms_and_the_parameter_count(
+    preset: str, norm: str, affine: bool | None
+) -> None:
+    """`affine: false` builds the bare norm (InstanceNorm2d's own default, as WGAN critics use
+    it) and counts no scale and shift; left out, norms learn them as before."""
+    data = preset_data(preset)
+    normed = [layer for layer in data["discriminator"]["layers"] if "flatten" not in layer][1:-1]
+    for layer in normed:
+        layer["norm"] = norm
+        if affine is not None:
+            layer["affine"] = affine
+    report = validate_text(yaml.safe_dump(data, sort_keys=False), f"{preset}.yaml")
+    assert report.errors == 0, [d.as_text() for d in report.diagnostics]
+    assert report.spec is not None and report.context is not None
+    assert report.context.footprint is not None
+    cfg = {**config_data(report.spec), "name": report.spec.name}
+    with project_imports(TEMPLATE, COMMON) as modules:
+        discriminator = modules["models"].Discriminator(cfg)
+    norms = [m for m in discriminator.modules() if isinstance(m, NORM_MODULES[norm])]
+    assert len(norms) == len(normed)
+    learnt = [getattr(m, "affine", getattr(m, "elementwise_affine", None)) for m in norms]
+    assert learnt == [affine is not False] * len(norms)
+    [cost] = [c for c in report.context.footprint.networks if c.name == "discriminator"]
+    assert cost.parameters == sum(p.numel() for p in discriminator.parameters())
+
+
+def test_affine_false_without_a_norm_is_an_error_at_affine() -> None:
+    data = preset_data("wgan-gp-64")
+    data["discriminator"]["layers"][0]["affine"] = False  # the first conv has no norm
+    report = validate_text(yaml.safe_dump(data, sort_keys=False), "wgan.yaml")
+    [finding] = report.diagnostics
+    assert finding.path == "discriminator.layers[0].affine" and "has no norm" in finding.message
 
 
 def test_fatal_problem_stops_the_trace_at_its_layer() -> None:

@@ -124,15 +124,22 @@ def make_op(layer: dict[str, Any], shape: tuple[int, ...]) -> nn.Module:
     raise ValueError(f"unknown layer op {op!r}")
 
 
-def make_norm(kind: str, shape: tuple[int, ...]) -> nn.Module | None:
-    """Normalise over what the op produced: channels of an image, or its features."""
+def make_norm(kind: str, shape: tuple[int, ...], affine: bool = True) -> nn.Module | None:
+    """Normalise over what the op produced: channels of an image, or its features; ``affine``
+    adds a learnt scale and shift per channel (or feature)."""
     image = len(shape) == 3
     if kind == "batch":
-        return nn.BatchNorm2d(shape[0]) if image else nn.BatchNorm1d(shape[0])
+        return (
+            nn.BatchNorm2d(shape[0], affine=affine)
+            if image
+            else nn.BatchNorm1d(shape[0], affine=affine)
+        )
     if kind == "instance":
-        return nn.InstanceNorm2d(shape[0], affine=True)
+        return nn.InstanceNorm2d(shape[0], affine=affine)
     if kind == "layer":
-        return nn.GroupNorm(1, shape[0]) if image else nn.LayerNorm(shape[0])
+        if image:
+            return nn.GroupNorm(1, shape[0], affine=affine)
+        return nn.LayerNorm(shape[0], elementwise_affine=affine)
     return None
 
 
@@ -177,7 +184,7 @@ class LayerStack(nn.Module):
                 target = op.embed if isinstance(op, LabelEmbedding) else op
                 spectral_norm(target)
             modules.append(op)
-            norm = make_norm(layer.get("norm", "none"), shape)
+            norm = make_norm(layer.get("norm", "none"), shape, layer.get("affine", True))
             act = make_activation(layer.get("act", "none"), layer.get("leaky_slope", 0.2))
             dropout = nn.Dropout(layer["dropout"]) if layer.get("dropout") else None
             modules += [m for m in (norm, act, dropout) if m is not None]

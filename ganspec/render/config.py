@@ -28,8 +28,8 @@ SPEC_ONLY_KEYS: dict[str, object] = {
 def _layer(layer: LayerOptions) -> dict[str, Any]:
     """A layer with its op key first and every op parameter explicit.
 
-    The shared options (norm, act, leaky_slope, dropout, spectral_norm) appear only when they
-    differ from their defaults (none, none, 0.2, 0.0, the network's setting), which the
+    The shared options (norm, affine, act, leaky_slope, dropout, spectral_norm) appear only when
+    they differ from their defaults (none, true, none, 0.2, 0.0, the network's setting), which the
     project's model builder applies, so each layer stays one readable line.
     """
     op = op_of(layer)

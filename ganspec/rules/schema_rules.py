@@ -38,7 +38,9 @@ document(
     "unknown-key",
     "error",
     summary="A key the schema does not know, usually a typo; the message suggests the key "
-    "you most likely meant.",
+    "you most likely meant. A layer op PyTorch names otherwise is named as ganspec writes it "
+    "(`adaptive_avg_pool: 1` is `global_avg_pool: true`, `batch_norm` is `norm: batch` on a "
+    "layer).",
     why="An unknown key is never read, so `learning_rat: 1e-4` would silently train with "
     "another learning rate.",
     example="optimizers:\n  generator: {type: adam, learning_rat: 2.0e-4}",

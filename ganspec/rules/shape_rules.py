@@ -44,6 +44,19 @@ def _trace_problems(ctx: RuleContext, code: str) -> Iterator[Finding]:
             yield Finding(path, problem.message, fix)
 
 
+def generator_fixes(ctx: RuleContext) -> list[Fix]:
+    """Single edits that land the generator on data.shape, scale-keeping ones first."""
+    target = ctx.data_shape
+    scale = (1, 4, 9, 16, 64)
+    return solve(
+        ctx.spec.generator.layers,
+        ctx.latent_shape,
+        lambda shape: shape == target,
+        [target[0] * m for m in scale],
+        removals=True,
+    )
+
+
 @rule(
     "GS201",
     "generator-shape-mismatch",
@@ -54,8 +67,9 @@ def _trace_problems(ctx: RuleContext, code: str) -> Iterator[Finding]:
     example="data: {shape: {channels: 3, height: 64, width: 64}}\n"
     "generator:\n  layers:\n    ...\n    - {conv_transpose: 3, kernel: 3, stride: 2, padding: 1}"
     "  # 32 -> 63",
-    fix="Use the computed fix in the message (e.g. kernel=4 or output_padding=1); "
-    "`ganspec validate --explain` shows the shape after every layer.",
+    fix="Use the computed fix in the message (e.g. kernel=4 or output_padding=1, or removing a "
+    "layer too many). Fixes keep every layer's up/downsampling factor, or say which layer they "
+    "rescale; `ganspec validate --explain` shows the shape after every layer.",
 )
 def generator_lands_on_data(ctx: RuleContext) -> Iterator[Finding]:
     out = ctx.generator_trace.output
@@ -68,10 +82,7 @@ def generator_lands_on_data(ctx: RuleContext) -> Iterator[Finding]:
         f"the generator ends on {format_shape(out)} (after layers[{last[0]}]), data is "
         f"{format_shape(target)}"
     )
-    scale = (1, 4, 9, 16, 64)
-    fixes = solve(
-        layers, ctx.latent_shape, lambda shape: shape == target, [target[0] * m for m in scale]
-    )
+    fixes = generator_fixes(ctx)
     if fixes:
         yield Finding(
             _fix_path("generator", fixes),
@@ -186,7 +197,7 @@ def discriminator_reduces(ctx: RuleContext) -> Iterator[Finding]:
         f"the discriminator ends on {ending} (after layers[{len(layers) - 1}]); it must output "
         f"{wanted}"
     )
-    fixes = solve(layers, ctx.discriminator_input, accept, [1])
+    fixes = solve(layers, ctx.discriminator_input, accept, [1], removals=True)
     if fixes:
         fix = _fix_text(fixes, "1")
         if patch is None and len(out) == 3 and out[0] == 1:

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, model_validator
 
-from ganspec.spec.common import Count, Flag, NonNegative, Number, Probability, StrictModel
+from ganspec.spec.common import (
+    Count,
+    ErrorAt,
+    Flag,
+    NonNegative,
+    Number,
+    Probability,
+    StrictModel,
+)
 
 Norm = Literal["none", "batch", "instance", "layer"]
 Activation = Literal["none", "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "elu"]
@@ -21,6 +29,12 @@ class LayerOptions(StrictModel):
     """What may follow any op: norm -> act -> dropout, and spectral norm on its weights."""
 
     norm: Norm = Field("none", description="Normalisation applied after the op.")
+    affine: Flag = Field(
+        True,
+        description="Whether the norm learns a per-channel scale and shift (PyTorch's affine, "
+        "elementwise_affine for layer norm). `affine: false` is the bare normalisation, e.g. "
+        "InstanceNorm2d's own default in WGAN critics; it needs a norm on the layer.",
+    )
     act: Activation = Field("none", description="Activation applied after the norm.")
     leaky_slope: Annotated[Number, Field(gt=0, lt=1)] = Field(
         0.2, description="Negative slope for leaky_relu (DCGAN uses 0.2)."
@@ -29,6 +43,16 @@ class LayerOptions(StrictModel):
     spectral_norm: Flag | None = Field(
         None, description="Wrap this layer's weights in spectral norm; default: the network's."
     )
+
+    @model_validator(mode="after")
+    def _affine_needs_a_norm(self) -> LayerOptions:
+        if not self.affine and self.norm == "none":
+            raise ErrorAt(
+                "affine: false says the norm learns no scale and shift, but the layer has no "
+                "norm; add norm: batch, instance or layer, or remove affine",
+                "affine",
+            )
+        return self
 
 
 class Linear(LayerOptions):
