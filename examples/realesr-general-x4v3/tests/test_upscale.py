@@ -449,6 +449,73 @@ def test_cli_refuses_two_inputs_writing_one_output(
     assert code == 2 and "both be written" in stderr_line(err)
 
 
+def listing(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("spelling", ["same", "dot", "symlink"])
+def test_cli_refuses_an_out_folder_that_holds_the_inputs(
+    folder: Path,
+    tmp_path: Path,
+    no_release: Path,
+    capsys: pytest.CaptureFixture[str],
+    spelling: str,
+) -> None:
+    """--out the input folder, however spelled: refused before any work. Each rerun would
+    upscale the last outputs again (a_out_out.png), and --overwrite would replace an input
+    named like an output (the user's own a_out.png)."""
+    images.write_image(folder / "a_out.png", pattern((4, 4, 3)), "png")  # the user's, not ours
+    out = {"same": folder, "dot": folder / ".", "symlink": tmp_path / "link"}[spelling]
+    if spelling == "symlink":
+        out.symlink_to(folder, target_is_directory=True)
+    before = listing(folder)
+    code, _, err = run([str(folder), "--out", str(out), "--random-weights", "--overwrite"], capsys)
+    assert code == 2
+    assert "is the folder of the inputs" in stderr_line(err)
+    assert listing(folder) == before
+
+
+def test_cli_refuses_an_output_that_is_another_input(
+    folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not only an output replacing its own source: out/a_out.png being (a link to) b.png
+    is refused too."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_out.png").symlink_to(folder / "b.png")
+    before = listing(folder)
+    code, _, err = run([str(folder), "--out", str(out), "--random-weights", "--overwrite"], capsys)
+    assert code == 2
+    assert re.search(r"a_out\.png, is the input .*b\.png", stderr_line(err))
+    assert listing(folder) == before and [p.name for p in out.iterdir()] == ["a_out.png"]
+
+
+def test_cli_refuses_outputs_whose_names_differ_only_in_case(
+    tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Photo.png and photo.jpg give Photo_out.png and photo_out.png: one file on macOS and
+    Windows, so refused everywhere."""
+    src = tmp_path / "in"
+    images.write_image(src / "Photo.png", pattern((4, 4, 3)), "png")
+    images.write_image(src / "photo.jpg", pattern((4, 4, 3)), "jpg")
+    out = tmp_path / "out"
+    code, _, err = run([str(src), "--out", str(out), "--random-weights"], capsys)
+    assert code == 2 and "both be written" in stderr_line(err)
+    assert not out.exists()
+
+
+def test_upscale_files_refuses_to_write_into_the_input_folder(
+    zeroed: torch.nn.Module, folder: Path
+) -> None:
+    """The library entry point refuses as the command line does, before any work."""
+    (folder / "broken.png").unlink()
+    before = listing(folder)
+    inputs = images.list_inputs(folder)
+    with pytest.raises(UpscaleError, match="is the folder of the inputs"):
+        upscale.upscale_files(zeroed, inputs, folder, BASE, progress=False)
+    assert listing(folder) == before
+
+
 def test_a_rank_processes_only_its_shard(
     folder: Path,
     tmp_path: Path,

@@ -29,6 +29,7 @@ import math
 import os
 import sys
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -342,7 +343,9 @@ def upscale_files(
     """Upscale each file of ``inputs`` into ``out_dir`` (``images.output_path`` names it),
     one progress line per file on stderr (unless ``progress`` is False). A file that cannot
     be read, upscaled or written is recorded in ``Summary.failed`` and the rest go on;
-    outputs are written atomically (never a partial file)."""
+    outputs are written atomically (never a partial file). Outputs that would land on inputs
+    or on each other (``check_targets``) raise UpscaleError before any work."""
+    check_targets(inputs, out_dir, fmt, suffix)
     summary = Summary()
     for number, source in enumerate(inputs, 1):
         source = Path(source)
@@ -468,23 +471,62 @@ def settings_from(args: argparse.Namespace) -> contract.Settings:
     )
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """What tells one file or folder from another however it is named (case, symlinks, hard
+    links, ``.``): its device and inode; None where nothing is there."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _name_key(path: Path) -> str:
+    """A file name as macOS and Windows compare names: case-insensitively (and NFC, macOS's
+    normal form), so Photo_out.png and photo_out.png are one file there."""
+    return unicodedata.normalize("NFC", path.name).casefold()
+
+
 def check_targets(inputs: list[Path], out_dir: Path, fmt: str, suffix: str) -> None:
-    """Refuse two inputs writing one output (photo.jpg and photo.png), or an output that would
-    replace its own input."""
-    seen: dict[Path, Path] = {}
+    """Before any work, refuse outputs that would land on inputs or on each other:
+
+    - an output folder that is the folder of any input: each rerun would upscale the last
+      run's outputs again (photo_out_out.png), and with --overwrite an input that happens to
+      be named like an output (a_out.png) would be replaced;
+    - an output that is any input file (through a symlink or hard link), not only its own;
+    - two inputs writing one output (photo.jpg and Photo.png: compared case-insensitively,
+      since they are one file on macOS and Windows).
+    """
+    out_id = _file_id(out_dir)
+    if out_id is not None:
+        for folder in dict.fromkeys(Path(source).parent for source in inputs):
+            if _file_id(folder) == out_id:
+                raise UpscaleError(
+                    f"--out {out_dir} is the folder of the inputs ({folder}): the outputs would "
+                    "mix with the inputs and be upscaled again by the next run; use another --out"
+                )
+    input_ids: dict[tuple[int, int], Path] = {}
+    for source in inputs:
+        if (source_id := _file_id(source)) is not None:
+            input_ids[source_id] = Path(source)
+    seen: dict[str, tuple[Path, Path]] = {}  # name key -> (source, target)
     for source in inputs:
         target = images.output_path(source, out_dir, fmt, suffix)
-        key = target.resolve()
-        if key == Path(source).resolve():
+        target_id = _file_id(target)
+        if target_id is not None and target_id in input_ids:
             raise UpscaleError(
-                f"the output for {source} would replace it: use another --out or --suffix"
+                f"the output for {source}, {target}, is the input {input_ids[target_id]}: "
+                "use another --out or --suffix"
             )
+        key = _name_key(target)
         if key in seen:
+            other, other_target = seen[key]
+            names = "" if other_target.name == target.name else " (one file on macOS and Windows)"
             raise UpscaleError(
-                f"{seen[key].name} and {source.name} would both be written to {target}: "
+                f"{other.name} and {source.name} would both be written to {target}{names}: "
                 "rename one, or use separate runs"
             )
-        seen[key] = source
+        seen[key] = (source, target)
 
 
 def check_formats(
