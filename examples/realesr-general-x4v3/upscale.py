@@ -7,8 +7,8 @@
     torchrun --nproc-per-node 4 upscale.py photos/ --out big/
 
 Library: ``upscale_array(model, image, settings)`` takes one image as a numpy array and returns
-it enlarged, in the same channel order, dtype and channel count; ``upscale_files`` runs a list
-of files, reporting (not raising) the ones that fail.
+it enlarged, in the same channel order, dtype (unless ``dtype=`` asks for another) and channel
+count; ``upscale_files`` runs a list of files, reporting (not raising) the ones that fail.
 
 A folder too big for one process: under ``torchrun`` (which sets RANK and WORLD_SIZE) each
 process takes every WORLD_SIZE-th file of the sorted list from its RANK on, so the shards are
@@ -227,23 +227,31 @@ def _network(
 
 @torch.inference_mode()
 def upscale_array(
-    model: nn.Module, image: np.ndarray, settings: contract.Settings = contract.SETTINGS
+    model: nn.Module,
+    image: np.ndarray,
+    settings: contract.Settings = contract.SETTINGS,
+    dtype: np.dtype | type | None = None,
 ) -> np.ndarray:
     """``image`` enlarged to ``output_size(H, W, settings.outscale)``.
 
     Receives HxW (gray), HxWx1, HxWx3 or HxWx4 (with alpha), uint8 or uint16, colors in
     ``settings.channel_order`` (OpenCV's "bgr" for files, "rgb" for PIL-style arrays). Returns
     the same channel order, dtype (by dtype, never guessed from pixel values: a dark 16-bit
-    image stays 16-bit) and number of channels (gray stays gray unless ``settings.grayscale`` is
-    "color"). The network (moved to ``settings.device`` and ``settings.precision`` first) sees
-    RGB floats in [0, 1]; gray runs as three equal channels and comes back as the output's
-    luma; alpha runs through the network as gray ("model") or is resized linearly ("resize"),
-    as upstream does. Native scale first, then a Lanczos resize when ``outscale`` differs;
-    values are clamped to [0, 1] and rounded to the dtype. Raises UpscaleError for an array
-    or settings it cannot use.
+    image stays 16-bit; ``dtype`` uint8 or uint16 asks for another) and number of channels
+    (gray stays gray unless ``settings.grayscale`` is "color"). The network (moved to
+    ``settings.device`` and ``settings.precision`` first) sees RGB floats in [0, 1]; gray runs
+    as three equal channels and comes back as the output's luma; alpha runs through the
+    network as gray ("model") or is resized linearly ("resize"), as upstream does. Native
+    scale first, then a Lanczos resize when ``outscale`` differs; values are clamped to
+    [0, 1] and rounded once, straight to the dtype returned (an 8-bit image asked for 16 bits
+    keeps the network's precision, not 256 levels times 257). Raises UpscaleError for an
+    array or settings it cannot use.
     """
     check_settings(settings)
     image = _checked_array(image)
+    target = np.dtype(image.dtype if dtype is None else dtype)
+    if target not in (np.uint8, np.uint16):
+        raise UpscaleError(f"the output dtype must be uint8 or uint16, not {target}")
     device = pick_device(settings.device)
     model = prepare_model(model, device, model_dtype(settings.precision, device))
     scale = models.scale_of(model)
@@ -282,7 +290,7 @@ def upscale_array(
         out = cv2.resize(
             np.ascontiguousarray(out), (out_w, out_h), interpolation=cv2.INTER_LANCZOS4
         ).reshape(out_h, out_w, -1)
-    result = np.rint(np.clip(out, 0.0, 1.0) * top).astype(image.dtype)
+    result = np.rint(np.clip(out, 0.0, 1.0) * float(np.iinfo(target).max)).astype(target)
     if image.ndim == 2 and result.shape[2] == 1:
         return result[:, :, 0]
     return result
@@ -360,9 +368,9 @@ def upscale_files(
             image = images.read_image(source)
             check_bit_depth(image)
             channels = output_channels(image, settings)
-            images.check_writable(channels, images.target_dtype(bit_depth, image.dtype), fmt)
-            result = upscale_array(model, image, settings)
-            result = images.convert_depth(result, bit_depth, image.dtype)
+            dtype = images.target_dtype(bit_depth, image.dtype)
+            images.check_writable(channels, dtype, fmt)
+            result = upscale_array(model, image, settings, dtype)  # rounded once, to dtype
             images.write_image(target, result, fmt, jpeg_quality)
         except Exception as error:  # one bad image must not stop the batch
             summary.failed.append((source, failure_message(error)))

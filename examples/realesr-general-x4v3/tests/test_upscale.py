@@ -141,6 +141,37 @@ def test_the_network_sees_rgb_in_0_1_and_its_output_is_rounded(
     assert (out != np.floor(ref * 255).astype(np.uint8)).any()  # rounding, not truncation
 
 
+def network_reference(model: torch.nn.Module, image: np.ndarray) -> np.ndarray:
+    """The network's float output for a BGR image, clamped to [0, 1], back in BGR."""
+    top = np.iinfo(image.dtype).max
+    rgb = torch.from_numpy(image[:, :, ::-1].astype(np.float32) / top).permute(2, 0, 1)[None]
+    with torch.inference_mode():
+        out = model(rgb.contiguous()).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    return out[:, :, ::-1]
+
+
+@pytest.mark.parametrize(("source", "target"), [(np.uint8, np.uint16), (np.uint16, np.uint8)])
+def test_another_output_dtype_is_rounded_once_from_the_network_output(
+    compact: torch.nn.Module, source: type, target: type
+) -> None:
+    """8-bit in, 16 bits asked for: the network's float output rounded to 16 bits (not 256
+    levels times 257); 16 in, 8 out: rounded once to 8 bits, not to 16 and then to 8."""
+    image = pattern((6, 7, 3), source)
+    out = upscale_array(compact, image, BASE, dtype=target)
+    assert out.dtype == target
+    expected = np.rint(network_reference(compact, image) * np.iinfo(target).max)
+    # float noise between memory formats can move a value sitting on .5 by one step at most
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert (out == expected).mean() > 0.999
+    if target == np.uint16:
+        assert len(np.unique(out)) > 256
+
+
+def test_an_output_dtype_other_than_8_or_16_bits_is_refused(compact: torch.nn.Module) -> None:
+    with pytest.raises(UpscaleError, match="uint8 or uint16, not float32"):
+        upscale_array(compact, pattern((4, 4, 3)), BASE, dtype=np.float32)
+
+
 @pytest.mark.parametrize("channels", [3, 4])
 def test_an_rgb_call_equals_the_bgr_call_with_channels_flipped(
     compact: torch.nn.Module, channels: int
@@ -375,6 +406,19 @@ def test_cli_outscale_format_and_bit_depth(
     assert code == 0
     result = np.load(out / "b_x2.npy")
     assert result.shape == (12, 14) and result.dtype == np.uint8
+
+
+def test_cli_bit_depth_16_of_an_8_bit_image_keeps_the_network_precision(
+    folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--bit-depth 16 on an 8-bit file: 16-bit values from the float output, not x * 257."""
+    out = tmp_path / "out"
+    code, _, _ = run([str(folder / "a.png"), "--out", str(out), "--random-weights",
+                      "--bit-depth", "16"], capsys)  # fmt: skip
+    assert code == 0
+    result = images.read_image(out / "a_out.png")
+    assert result.dtype == np.uint16
+    assert (result % 257 != 0).mean() > 0.9
 
 
 def stderr_line(err: str) -> str:
