@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -58,17 +59,24 @@ def list_inputs(
     if str(source) == SKLEARN_PHOTOS:
         return sklearn_photos()
     path = Path(source)
-    if not path.exists():
-        raise ImageError(f"input {path} does not exist")
-    if path.is_file():
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise ImageError(f"input {path} does not exist") from None
+    except OSError as error:  # no permission on a folder above it, a symlink loop, ...
+        raise ImageError(f"cannot read input {path}: {error.strerror or error}") from None
+    if stat.S_ISREG(mode):
         return [path]
-    if not path.is_dir():
+    if not stat.S_ISDIR(mode):
         raise ImageError(f"input {path} is neither a file nor a folder")
     wanted = {suffix.lower() for suffix in suffixes}
-    entries = sorted(child for child in path.iterdir() if not child.name.startswith("."))
+    try:
+        entries = sorted(child for child in path.iterdir() if not child.name.startswith("."))
+        images = [child for child in entries if child.is_file() and child.suffix.lower() in wanted]
+    except OSError as error:
+        raise ImageError(f"cannot read input folder {path}: {error.strerror or error}") from None
     if not entries:
         raise ImageError(f"input folder {path} is empty")
-    images = [child for child in entries if child.is_file() and child.suffix.lower() in wanted]
     if not images:
         raise ImageError(
             f"no images in folder {path} (looked for {', '.join(sorted(wanted))}; "

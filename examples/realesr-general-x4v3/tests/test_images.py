@@ -4,7 +4,9 @@ line; writes are atomic."""
 
 from __future__ import annotations
 
+import errno
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -107,6 +109,28 @@ def test_empty_missing_and_imageless_inputs_are_refused(tmp_path: Path) -> None:
     (tmp_path / "docs" / "readme.txt").write_text("hi")
     with pytest.raises(ImageError, match=r"no images in folder .*\.png"):
         images.list_inputs(tmp_path / "docs")
+
+
+def test_an_input_behind_a_folder_without_permission_is_an_image_error(
+    tmp_path: Path, stat_denied: Callable[[Path], None]
+) -> None:
+    """A file or folder that cannot even be looked at (a folder above it this user may not
+    enter): one line with the reason, not a PermissionError traceback."""
+    for name in ("locked.png", "locked"):
+        stat_denied(tmp_path / name)
+        with pytest.raises(ImageError, match=rf"cannot read input .*{name}: Permission denied"):
+            images.list_inputs(tmp_path / name)
+
+
+def test_a_folder_that_cannot_be_listed_is_an_image_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def denied(self: Path) -> Iterator[Path]:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    with pytest.raises(ImageError, match=r"cannot read input folder .*: Permission denied"):
+        images.list_inputs(tmp_path)
 
 
 def test_sklearn_photos_are_listed_and_read() -> None:

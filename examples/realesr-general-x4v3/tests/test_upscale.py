@@ -5,7 +5,10 @@ batch CLI's outputs, skips, failures and refusals, and torchrun shards."""
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -470,6 +473,24 @@ def test_cli_refuses_bad_input_before_any_work(
     assert code == 2
     assert message in stderr_line(err)
     assert not out.exists()  # nothing written, not even the folder
+
+
+def test_cli_refuses_an_input_folder_it_may_not_list(
+    folder: Path,
+    tmp_path: Path,
+    no_release: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def denied(self: Path) -> Iterator[Path]:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    out = tmp_path / "out"
+    code, _, err = run([str(folder), "--out", str(out), "--random-weights"], capsys)
+    assert code == 2
+    assert "Permission denied" in stderr_line(err)
+    assert not out.exists()
 
 
 def test_cli_refuses_missing_weights(

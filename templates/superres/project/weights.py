@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import io
 import pickle
+import stat
 import sys
 import tempfile
 import warnings
@@ -71,12 +72,13 @@ def verify(file: WeightsFile, root: Path | None = None) -> Path:
     """
     path = resolve(file, root)
     name = Path(file.path).name
-    if not path.exists():
-        raise WeightsError(f"weights file {path} not found: download {file.url} and put it there")
-    if not path.is_file():
-        raise WeightsError(f"weights path {path} is a folder, not a file: put {name} there")
     try:
-        size = path.stat().st_size
+        info = path.stat()  # inside the try: no permission on a folder above it is an OSError
+        if stat.S_ISDIR(info.st_mode):
+            raise WeightsError(f"weights path {path} is a folder, not a file: put {name} there")
+        if not stat.S_ISREG(info.st_mode):
+            raise WeightsError(f"weights path {path} is not a regular file: put {name} there")
+        size = info.st_size
         if size < file.size:
             raise WeightsError(
                 f"weights file {path} is truncated: {size:,} of {file.size:,} bytes "
@@ -88,6 +90,10 @@ def verify(file: WeightsFile, root: Path | None = None) -> Path:
                 f"expected {file.size:,}; download it again from {file.url}"
             )
         digest = sha256_of(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise WeightsError(
+            f"weights file {path} not found: download {file.url} and put it there"
+        ) from None
     except OSError as error:
         raise WeightsError(f"cannot read weights file {path}: {error.strerror or error}") from None
     if digest != file.sha256:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,25 @@ def test_a_folder_is_not_a_weights_file(tmp_path: Path) -> None:
     file = WeightsFile("model.pth", 10, "0" * 64, URL)
     with pytest.raises(WeightsError, match="is a folder"):
         weights.verify(file, tmp_path)
+
+
+def test_a_file_that_cannot_be_looked_at_is_a_weights_error(
+    tmp_path: Path,
+    stat_denied: Callable[[Path], None],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No permission on a folder above the weights file: one line with the reason, from
+    verify and from python weights.py (exit 2), not a PermissionError traceback."""
+    file = WeightsFile("model.pth", 10, "0" * 64, URL)
+    stat_denied(tmp_path / "model.pth")
+    with pytest.raises(WeightsError, match=r"cannot read weights file .*model\.pth: Permission"):
+        weights.verify(file, tmp_path)
+    monkeypatch.setattr(contract, "WEIGHTS", file)
+    monkeypatch.setattr(contract, "WEAK_DENOISE_WEIGHTS", None)
+    assert weights.main(["--root", str(tmp_path)]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("error: cannot read weights file") and out.count("\n") == 1
 
 
 class Payload:
