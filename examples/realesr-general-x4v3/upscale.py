@@ -200,29 +200,51 @@ def output_channels(image: np.ndarray, settings: contract.Settings) -> int:
     return 3 if channels == 1 and settings.grayscale == "color" else channels
 
 
-def _network(
-    model: nn.Module, rgb: np.ndarray, settings: contract.Settings, scale: int
-) -> np.ndarray:
-    """One HxWx3 RGB float image in [0, 1] through the network, tiled and pre-padded as
-    ``settings`` say: (H*scale)x(W*scale)x3 float32, clamped to [0, 1]."""
+def _network_input(pixels: np.ndarray, channels: list[int], model: nn.Module) -> torch.Tensor:
+    """The network's input: ``pixels``' channels in the order given (RGB), as a (1, 3, H, W)
+    float tensor in [0, 1] on the model's device, in the model's dtype and layout. Built in
+    place: one float copy of the input (channels_last on the CPU is HxWx3 memory)."""
     parameter = next(model.parameters())
-    height, width = rgb.shape[:2]
-    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
-    x = x.to(device=parameter.device, dtype=parameter.dtype)
-    if parameter.device.type == "cpu" and CHANNELS_LAST_ON_CPU:
-        x = x.contiguous(memory_format=torch.channels_last)
+    height, width = pixels.shape[:2]
+    hwc = torch.empty(1, height, width, 3, dtype=torch.float32)
+    values = hwc.numpy()
+    values[0] = pixels[:, :, channels]
+    values /= np.float32(np.iinfo(pixels.dtype).max)
+    x = hwc.permute(0, 3, 1, 2)  # NCHW in channels_last memory: no copy
+    if not (parameter.device.type == "cpu" and CHANNELS_LAST_ON_CPU):
+        x = x.contiguous()
+    return x.to(device=parameter.device, dtype=parameter.dtype)
+
+
+def _network(
+    model: nn.Module, x: torch.Tensor, settings: contract.Settings, scale: int
+) -> np.ndarray:
+    """``x`` (1, 3, H, W) through the network, tiled and pre-padded as ``settings`` say: a
+    3x(H*scale)x(W*scale) float32 RGB array clamped to [0, 1], the output's own memory (the
+    caller may change it in place; no copy is made on the CPU)."""
+    height, width = x.shape[2], x.shape[3]
     if settings.pre_pad:
         x = pad_bottom_right(x, settings.pre_pad, settings.pre_pad)
     out = tiled_forward(
         model, x, scale, settings.tile, settings.tile_pad, settings.tile_overlap
     )  # (1, 3, (H + pre_pad) * scale, (W + pre_pad) * scale), float32 when tiled
-    out = out[:, :, : height * scale, : width * scale].float()
-    if not torch.isfinite(out).all():  # clamping and rounding would hide them as black pixels
+    out = out[0, :, : height * scale, : width * scale].float()  # a view unless half precision
+    low, high = torch.aminmax(out)  # NaN propagates; no output-sized mask as isfinite makes
+    if not (math.isfinite(low.item()) and math.isfinite(high.item())):
+        # clamping and rounding would hide them as black pixels
         raise UpscaleError(
             f"the network's output holds NaN or Inf (precision {settings.precision}); "
             "try --precision fp32"
         )
-    return out.clamp_(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+    return out.clamp_(0, 1).cpu().numpy()
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of a 3xHxW RGB float array, as cv2.COLOR_RGB2GRAY weighs it: HxW."""
+    luma = rgb[0] * np.float32(0.299)
+    luma += rgb[1] * np.float32(0.587)
+    luma += rgb[2] * np.float32(0.114)
+    return luma
 
 
 @torch.inference_mode()
@@ -256,41 +278,51 @@ def upscale_array(
     model = prepare_model(model, device, model_dtype(settings.precision, device))
     scale = models.scale_of(model)
 
+    # Memory: the network's float output is the only output-sized float array; each plane
+    # is resized (if outscale differs), scaled and rounded in place, one at a time, and
+    # lands in the integer result. See tiles.py for the measured bytes per output pixel.
     height, width = image.shape[:2]
-    top = float(np.iinfo(image.dtype).max)
-    planes = image.reshape(height, width, -1).astype(np.float32) / top  # HxWxC in [0, 1]
-    channels = planes.shape[2]
+    pixels = image.reshape(height, width, -1)
+    channels = pixels.shape[2]
     bgr = settings.channel_order == "bgr"
-
+    planes: list[np.ndarray] = []  # the output's channels, in its order, at native scale
+    if channels == 4:
+        if settings.alpha == "refuse":
+            raise UpscaleError("the image has an alpha channel, which the contract refuses")
+        if settings.alpha == "model":  # before the colors: one network output at a time
+            alpha = _luma(
+                _network(model, _network_input(pixels, [3, 3, 3], model), settings, scale)
+            )
+        else:
+            alpha = cv2.resize(
+                pixels[:, :, 3].astype(np.float32) / np.float32(np.iinfo(image.dtype).max),
+                (width * scale, height * scale),
+                interpolation=cv2.INTER_LINEAR,
+            )
     if channels == 1:
-        out = _network(model, np.repeat(planes, 3, axis=2), settings, scale)
-        if settings.grayscale == "keep":
-            out = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[:, :, None]
-        elif bgr:
-            out = out[:, :, ::-1]
+        rgb = _network(model, _network_input(pixels, [0, 0, 0], model), settings, scale)
+        planes = [_luma(rgb)] if settings.grayscale == "keep" else list(rgb)
     else:
-        color = planes[:, :, 2::-1] if bgr else planes[:, :, :3]  # RGB for the network
-        out = _network(model, color, settings, scale)
-        if bgr:
-            out = out[:, :, ::-1]
-        if channels == 4:
-            if settings.alpha == "refuse":
-                raise UpscaleError("the image has an alpha channel, which the contract refuses")
-            alpha = planes[:, :, 3]
-            if settings.alpha == "model":
-                gray = _network(model, np.repeat(alpha[:, :, None], 3, axis=2), settings, scale)
-                alpha = cv2.cvtColor(gray, cv2.COLOR_RGB2GRAY)
-            else:
-                size = (width * scale, height * scale)
-                alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR)
-            out = np.concatenate([out, alpha[:, :, None]], axis=2)
+        rgb = _network(
+            model, _network_input(pixels, [2, 1, 0] if bgr else [0, 1, 2], model), settings, scale
+        )
+        planes = list(rgb)
+    if bgr and len(planes) == 3:
+        planes.reverse()
+    if channels == 4:
+        planes.append(alpha)
+    del rgb
 
     out_h, out_w = output_size(height, width, settings.outscale)
-    if out.shape[:2] != (out_h, out_w):
-        out = cv2.resize(
-            np.ascontiguousarray(out), (out_w, out_h), interpolation=cv2.INTER_LANCZOS4
-        ).reshape(out_h, out_w, -1)
-    result = np.rint(np.clip(out, 0.0, 1.0) * float(np.iinfo(target).max)).astype(target)
+    top = np.float32(np.iinfo(target).max)
+    result = np.empty((out_h, out_w, len(planes)), target)
+    for index, plane in enumerate(planes):
+        if plane.shape != (out_h, out_w):
+            plane = cv2.resize(plane, (out_w, out_h), interpolation=cv2.INTER_LANCZOS4)
+        np.clip(plane, 0.0, 1.0, out=plane)  # Lanczos overshoots; luma may round past 1
+        plane *= top
+        np.rint(plane, out=plane)
+        result[:, :, index] = plane  # whole numbers in [0, top]: the cast is exact
     if image.ndim == 2 and result.shape[2] == 1:
         return result[:, :, 0]
     return result
