@@ -336,6 +336,53 @@ def test_bf16_on_a_cpu_without_bf16_instructions_is_refused() -> None:
         upscale.model_dtype("bf16", torch.device("cpu"))
 
 
+def weights_of(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_a_half_precision_run_leaves_the_callers_model_as_it_was() -> None:
+    """prepare_model for fp16 casts a copy: the caller's model keeps its fp32 weights, its
+    device and its training mode, so a later fp32 run uses the original weights, not ones
+    rounded to fp16 (fp16 runs on CUDA only; prepare_model itself runs it anywhere)."""
+    torch.manual_seed(0)
+    model = models.build("realesr-general-x4v3").train()
+    original = weights_of(model)
+    cpu = torch.device("cpu")
+    half = upscale.prepare_model(model, cpu, torch.float16)
+    assert next(half.parameters()).dtype == torch.float16 and not half.training
+    assert model.training
+    full = upscale.prepare_model(model, cpu, torch.float32)
+    for name, tensor in weights_of(model).items():
+        assert tensor.dtype == torch.float32 and torch.equal(tensor, original[name]), name
+        assert torch.equal(full.state_dict()[name], original[name]), name
+
+
+def test_prepared_copies_are_kept_until_a_weight_changes() -> None:
+    """One copy per device and dtype, reused while the weights are the same; loading other
+    weights into the model in place gives a fresh copy with them. A model that is ready
+    already is used itself."""
+    model = models.build("realesr-general-x4v3")
+    cpu = torch.device("cpu")
+    first = upscale.prepare_model(model, cpu, torch.float32)
+    assert first is not model and upscale.prepare_model(model, cpu, torch.float32) is first
+    assert upscale.prepare_model(first, cpu, torch.float32) is first  # ready: no copy
+
+    other = weights.random_model(seed=5).state_dict()
+    model.load_state_dict(other)
+    fresh = upscale.prepare_model(model, cpu, torch.float32)
+    assert fresh is not first
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in other.items())
+
+
+def test_upscale_array_does_not_change_the_callers_model() -> None:
+    model = models.build("realesr-general-x4v3").train()
+    original = weights_of(model)
+    upscale_array(model, pattern((4, 4, 3)), BASE)
+    assert model.training
+    after = weights_of(model)
+    assert all(torch.equal(after[k], v) and after[k].is_contiguous() for k, v in original.items())
+
+
 def test_devices() -> None:
     expected = "cuda" if torch.cuda.is_available() else "mps" if upscale.mps_available() else "cpu"
     assert upscale.pick_device("auto").type == expected
