@@ -4,8 +4,9 @@ What comes back from ``read_image`` is what the file holds: HxW gray, HxWx3 BGR 
 uint8 or uint16 by the file's own bit depth (never guessed from pixel values, so a dark 16-bit
 image stays 16-bit). ``write_image`` never leaves a partial file: it encodes in memory, writes
 a temporary file next to the target, and renames it into place. ``check_writable`` refuses,
-before any work is done, what a format would silently lose (16 bits or alpha into jpg, 16 bits
-into webp: OpenCV's encoders for those are 8-bit and would drop them without a word).
+before any work is done, what a format would silently lose or change (16 bits or alpha into
+jpg, 16 bits into webp: OpenCV's encoders for those are 8-bit and would drop them without a
+word; gray into webp, which OpenCV writes as 3 channels).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ SKLEARN_PHOTO_NAMES = ("china.jpg", "flower.jpg")
 FORMATS = ("png", "jpg", "webp", "npy")
 EIGHT_BIT_FORMATS = ("jpg", "webp")  # OpenCV encodes these at 8 bits only
 ALPHA_FORMATS = ("png", "webp", "npy")
+GRAY_FORMATS = ("png", "jpg", "npy")  # OpenCV's webp encoder writes gray as 3 channels
+JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
 PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 
 
@@ -108,6 +111,50 @@ def checked(image: np.ndarray, name: str | Path) -> np.ndarray:
     return image
 
 
+SOF_MARKERS = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
+
+
+def jpeg_segments(path: Path, wanted: frozenset[int]) -> dict[int, bytes]:
+    """The payload of the first segment of each ``wanted`` marker in a JPEG file's header
+    (before its image data), e.g. a SOF for the size and channels; {} for a file that is not
+    a JPEG. Reads only segment headers and the payloads asked for, not the whole file."""
+    found: dict[int, bytes] = {}
+    with open(path, "rb") as handle:
+        if handle.read(2) != b"\xff\xd8":
+            return found
+        while handle.read(1) == b"\xff":
+            marker = handle.read(1)
+            while marker == b"\xff":  # fill bytes before a marker
+                marker = handle.read(1)
+            if not marker or marker[0] in (0xD9, 0xDA):  # end of file, start of image data
+                break
+            if 0xD0 <= marker[0] <= 0xD7 or marker[0] == 0x01:  # markers without a length
+                continue
+            length = int.from_bytes(handle.read(2), "big") - 2
+            if length < 0:
+                break
+            if marker[0] in wanted and marker[0] not in found:
+                found[marker[0]] = handle.read(length)
+            else:
+                handle.seek(length, 1)
+    return found
+
+
+def jpeg_channels(path: Path) -> int | None:
+    """How many channels OpenCV decodes a JPEG file to, from its header: 1 (gray) or 3 (color,
+    CMYK included); None where the header cannot be read (the run then reports the file)."""
+    try:
+        frames = jpeg_segments(path, SOF_MARKERS)
+    except OSError:
+        return None
+    for payload in frames.values():
+        if len(payload) >= 6:
+            return 1 if payload[5] == 1 else 3
+    return None
+
+
 def read_image(path: Path) -> np.ndarray:
     """The file's pixels as stored: gray, BGR or BGRA, uint8 or uint16.
 
@@ -164,6 +211,11 @@ def check_writable(
     if channels == 4 and fmt not in ALPHA_FORMATS:
         raise ImageError(
             f"{fmt} has no alpha channel: write {', '.join(ALPHA_FORMATS)} to keep the alpha"
+        )
+    if channels == 1 and fmt not in GRAY_FORMATS:
+        raise ImageError(
+            f"{fmt} has no gray mode (OpenCV would write 3 channels): write png to keep the "
+            "image gray, or ask for color (--grayscale color)"
         )
     if channels not in (1, 3, 4):
         raise ImageError(f"{fmt} holds 1, 3 or 4 channels, not {channels}: write npy instead")

@@ -587,6 +587,28 @@ def test_cli_refuses_an_input_folder_it_may_not_list(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("source", ["gray.png", "gray.jpg"])
+def test_cli_refuses_gray_into_webp_before_any_work(
+    tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str], source: str
+) -> None:
+    """OpenCV writes webp in color only: a gray input (a PNG decoded, a JPEG by its header)
+    is refused up front, as alpha into jpg is; asking for color output is accepted."""
+    src = tmp_path / "in"
+    images.write_image(src / "color.png", pattern((4, 4, 3)), "png")
+    images.write_image(src / source, pattern((4, 5)), source.split(".")[1])
+    out = tmp_path / "out"
+    argv = [str(src), "--out", str(out), "--random-weights", "--format", "webp", "--bit-depth", "8"]
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    line = stderr_line(err)
+    assert source in line and "no gray mode" in line
+    assert not out.exists()
+
+    code, _, _ = run([*argv, "--grayscale", "color"], capsys)
+    assert code == 0
+    assert images.read_image(out / f"{source.split('.')[0]}_out.webp").shape == (16, 20, 3)
+
+
 def test_cli_refuses_missing_weights(
     folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

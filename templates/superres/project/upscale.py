@@ -626,26 +626,31 @@ def check_formats(
     inputs: list[Path], settings: contract.Settings, fmt: str, bit_depth: str
 ) -> None:
     """Before any work: refuse an output format that cannot hold what the inputs will give
-    (16 bits into jpg or webp, alpha into jpg). Only formats that lose something need the
-    inputs decoded, and JPEG inputs (8-bit, no alpha) never do; unreadable files are left for
-    the run to report."""
+    (16 bits into jpg or webp, alpha into jpg, gray into webp). Only formats that lose
+    something need the inputs looked at; JPEG inputs (8-bit, no alpha) are not decoded, their
+    header says whether they are gray. Unreadable files are left for the run to report."""
     if fmt in images.EIGHT_BIT_FORMATS and bit_depth == "16":
         raise UpscaleError(f"--format {fmt} holds 8 bits only: use png or npy for --bit-depth 16")
     if fmt not in images.EIGHT_BIT_FORMATS:
         return
-    if fmt not in images.ALPHA_FORMATS or bit_depth != "8":
-        for source in inputs:
-            if Path(source).suffix.lower() in (".jpg", ".jpeg"):
+    gray_refused = fmt not in images.GRAY_FORMATS and settings.grayscale == "keep"
+    if fmt in images.ALPHA_FORMATS and bit_depth == "8" and not gray_refused:
+        return
+    for source in inputs:
+        if Path(source).suffix.lower() in images.JPEG_SUFFIXES:
+            if not gray_refused or images.jpeg_channels(source) != 1:
                 continue
+            channels, dtype = 1, np.dtype(np.uint8)
+        else:
             try:
                 image = images.read_image(source)
             except images.ImageError:
                 continue
-            channels = output_channels(image, settings)
-            try:
-                images.check_writable(channels, images.target_dtype(bit_depth, image.dtype), fmt)
-            except images.ImageError as error:
-                raise UpscaleError(f"{source}: {error}") from None
+            channels, dtype = output_channels(image, settings), image.dtype
+        try:
+            images.check_writable(channels, images.target_dtype(bit_depth, dtype), fmt)
+        except images.ImageError as error:
+            raise UpscaleError(f"{source}: {error}") from None
 
 
 def quiet_opencv() -> None:

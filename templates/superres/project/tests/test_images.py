@@ -157,6 +157,7 @@ def test_sklearn_photos_without_scikit_learn_say_what_to_install(
         (3, np.uint16, "jpg", "8-bit pixels only"),
         (1, np.uint16, "webp", "8-bit pixels only"),
         (4, np.uint8, "jpg", "no alpha channel"),
+        (1, np.uint8, "webp", "no gray mode"),
         (3, np.float32, "png", "not float32"),
         (3, np.uint8, "gif", "unknown output format"),
     ],
@@ -164,7 +165,8 @@ def test_sklearn_photos_without_scikit_learn_say_what_to_install(
 def test_what_a_format_would_lose_is_refused_before_any_work(
     tmp_path: Path, channels: int, dtype: type, fmt: str, words: str
 ) -> None:
-    """16 bits into jpg or webp, alpha into jpg: refused, and write_image writes nothing."""
+    """16 bits into jpg or webp, alpha into jpg, gray into webp (OpenCV writes it as 3
+    channels): refused, and write_image writes nothing."""
     with pytest.raises(ImageError, match=words):
         images.check_writable(channels, dtype, fmt)
     shape = (4, 4) if channels == 1 else (4, 4, channels)
@@ -218,6 +220,17 @@ def test_jpg_and_webp_write_8_bit_images(tmp_path: Path) -> None:
     noisy[..., 3] = np.maximum(noisy[..., 3], 1)
     images.write_image(tmp_path / "x.webp", noisy, "webp")
     assert np.array_equal(images.read_image(tmp_path / "x.webp"), noisy)
+
+
+def test_a_jpeg_header_says_whether_it_is_gray(tmp_path: Path) -> None:
+    """Without decoding: 1 channel for a gray JPEG, 3 for a color one, None for other files."""
+    images.write_image(tmp_path / "gray.jpg", pattern((5, 6), np.uint8), "jpg")
+    images.write_image(tmp_path / "color.jpg", pattern((5, 6, 3), np.uint8), "jpg")
+    images.write_image(tmp_path / "x.png", pattern((5, 6), np.uint8), "png")
+    assert images.jpeg_channels(tmp_path / "gray.jpg") == 1
+    assert images.jpeg_channels(tmp_path / "color.jpg") == 3
+    assert images.jpeg_channels(tmp_path / "x.png") is None
+    assert images.jpeg_channels(tmp_path / "missing.jpg") is None
 
 
 def test_output_path_names_the_result_after_the_source(tmp_path: Path) -> None:
