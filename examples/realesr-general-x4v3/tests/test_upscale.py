@@ -242,6 +242,7 @@ def test_tiled_output_equals_untiled_through_the_pipeline(compact: torch.nn.Modu
         dict(outscale=-1.0),
         dict(outscale=0.0),
         dict(outscale=float("nan")),
+        dict(outscale=1e9),
         dict(tile=16, tile_pad=16),
         dict(tile=16, tile_overlap=16),
         dict(tile=-1),
@@ -298,6 +299,43 @@ def test_peak_memory_is_about_one_float_copy_of_the_output() -> None:
     )
     assert child.returncode == 0, child.stderr
     assert float(child.stdout) < 48
+
+
+@pytest.mark.parametrize(
+    ("shape", "outscale", "size"),
+    [
+        ((4, 4, 3), 20_000.0, "80,000x80,000"),  # a side over 65,535
+        ((4, 4, 3), 14_000.0, "56,000x56,000"),  # sides fit, 9.4e9 values do not
+        ((3, 5, 4), 10_000.0, "50,000x30,000"),  # 6e9 values with alpha
+    ],
+)
+def test_an_output_too_big_to_make_is_refused_before_the_network_runs(
+    compact: torch.nn.Module,
+    monkeypatch: pytest.MonkeyPatch,
+    shape: tuple[int, ...],
+    outscale: float,
+    size: str,
+) -> None:
+    """Not the network's work first and then OpenCV's raw "Insufficient memory": the size is
+    checked up front and named."""
+
+    def network_ran(*args: object) -> None:
+        pytest.fail("the network ran for an output that cannot be made")
+
+    monkeypatch.setattr(upscale, "tiled_forward", network_ran)
+    with pytest.raises(UpscaleError, match=f"would be {size} pixels"):
+        upscale_array(compact, pattern(shape), settings(outscale=outscale))
+
+
+def test_running_out_of_memory_reads_as_such() -> None:
+    """MemoryError (numpy), torch's and OpenCV's allocation failures: one line, "out of memory"."""
+    opencv = cv2.error("OpenCV(5.0.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to "
+                       "allocate 76800000000 bytes in function 'OutOfMemoryError'")  # fmt: skip
+    cpu = RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB")
+    cuda = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+    for error in (MemoryError(), opencv, cpu, cuda):
+        assert upscale.failure_message(error).startswith("out of memory: "), error
+    assert upscale.failure_message(RuntimeError("shape mismatch")) == "RuntimeError: shape mismatch"
 
 
 def test_a_non_finite_network_output_is_an_error_not_black_pixels() -> None:
@@ -533,6 +571,7 @@ def stderr_line(err: str) -> str:
         (None, ["--format", "jpg", "--bit-depth", "16"], "8 bits only"),
         (None, ["--format", "jpg"], "b.png"),  # 16-bit input, bit depth "same": jpg refused
         (None, ["--outscale", "-2"], "outscale"),
+        (None, ["--outscale", "1e9"], "more than 65,535 pixels a side"),
         (None, ["--tile", "16", "--tile-pad", "16"], "tile-pad"),
         (None, ["--precision", "fp16"], "fp16"),
         (None, ["--tile", "many"], "invalid int"),
@@ -543,6 +582,7 @@ def stderr_line(err: str) -> str:
         "jpg-16-bit",
         "16-bit-input-to-jpg",
         "negative-outscale",
+        "huge-outscale",
         "pad-not-below-tile",
         "fp16-on-cpu",
         "not-a-number",

@@ -210,6 +210,11 @@ def check_settings(settings: contract.Settings) -> None:
         raise UpscaleError(f"grayscale must be keep or color, not {s.grayscale!r}")
     if not (isinstance(s.outscale, (int, float)) and math.isfinite(s.outscale) and s.outscale > 0):
         raise UpscaleError(f"outscale must be a positive number, not {s.outscale}")
+    if output_size(1, 1, s.outscale)[0] > MAX_SIDE:
+        raise UpscaleError(
+            f"outscale {s.outscale:g} makes even a 1-pixel image more than {MAX_SIDE:,} pixels "
+            "a side"
+        )
     for name in ("tile", "tile_pad", "tile_overlap", "pre_pad"):
         value = getattr(s, name)
         if not isinstance(value, int) or value < 0:
@@ -222,6 +227,21 @@ def check_settings(settings: contract.Settings) -> None:
         )
     if s.precision not in DTYPES:
         raise UpscaleError(f"unknown precision {s.precision!r}: use fp32, fp16 or bf16")
+
+
+MAX_SIDE = 65_535  # pixels a side of an output (JPEG's limit; OpenCV's codecs check sizes)
+MAX_VALUES = 2**31  # values in an output or in the network's (OpenCV indexes with int)
+
+
+def check_size(height: int, width: int, channels: int, what: str = "the output") -> None:
+    """Refuse, before any work, an image too big to make: a side over MAX_SIDE pixels or more
+    than MAX_VALUES values (a huge --outscale would otherwise run the network first and then
+    fail in OpenCV with "Insufficient memory")."""
+    if max(height, width) > MAX_SIDE or height * width * channels > MAX_VALUES:
+        raise UpscaleError(
+            f"{what} would be {width:,}x{height:,} pixels ({channels} channels): more than "
+            f"{MAX_SIDE:,} a side or 2**31 values; use a smaller --outscale or image"
+        )
 
 
 def output_size(height: int, width: int, outscale: float) -> tuple[int, int]:
@@ -337,6 +357,9 @@ def upscale_array(
     height, width = image.shape[:2]
     pixels = image.reshape(height, width, -1)
     channels = pixels.shape[2]
+    out_h, out_w = output_size(height, width, settings.outscale)
+    check_size(out_h, out_w, output_channels(image, settings))
+    check_size(height * scale, width * scale, 3, "the network's output")
     bgr = settings.channel_order == "bgr"
     planes: list[np.ndarray] = []  # the output's channels, in its order, at native scale
     if channels == 4:
@@ -366,7 +389,6 @@ def upscale_array(
         planes.append(alpha)
     del rgb
 
-    out_h, out_w = output_size(height, width, settings.outscale)
     top = np.float32(np.iinfo(target).max)
     result = np.empty((out_h, out_w, len(planes)), target)
     for index, plane in enumerate(planes):
@@ -399,12 +421,17 @@ class Summary:
         )
 
 
+# How allocation failures read: CUDA's, OpenCV's ("Insufficient memory"), torch's CPU allocator's
+OUT_OF_MEMORY = ("out of memory", "insufficient memory", "can't allocate memory")
+
+
 def failure_message(error: BaseException) -> str:
     """One line saying why an image failed, whatever raised."""
     if isinstance(error, (images.ImageError, UpscaleError)):
         return str(error)
-    if isinstance(error, MemoryError) or "out of memory" in str(error).lower():
-        return "out of memory: try a smaller --tile"
+    text = str(error).lower()
+    if isinstance(error, MemoryError) or any(words in text for words in OUT_OF_MEMORY):
+        return "out of memory: try a smaller --tile, or a smaller --outscale or image"
     first = (str(error).strip().splitlines() or [""])[0][:200]
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
