@@ -287,6 +287,7 @@ def test_cli_reports_each_file_and_exits_2_when_one_is_wrong(
     good = release_file(tmp_path / "good.pth")
     monkeypatch.setattr(contract, "WEIGHTS", good)
     monkeypatch.setattr(contract, "WEAK_DENOISE_WEIGHTS", WeightsFile("weak.pth", 1, "0", URL))
+    monkeypatch.setattr(contract, "DENOISE_STRENGTH", 0.5)
     assert weights.main(["--root", str(tmp_path)]) == 2
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
@@ -295,6 +296,20 @@ def test_cli_reports_each_file_and_exits_2_when_one_is_wrong(
 
     monkeypatch.setattr(contract, "WEAK_DENOISE_WEIGHTS", None)
     assert weights.main(["--root", str(tmp_path)]) == 0
+
+
+def test_cli_does_not_ask_for_the_weak_file_at_full_strength(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At denoise strength 1 the weak-denoise file is never read (no blend), so python
+    weights.py does not fail for its absence: it says it is not needed."""
+    monkeypatch.setattr(contract, "WEIGHTS", release_file(tmp_path / "good.pth"))
+    monkeypatch.setattr(contract, "WEAK_DENOISE_WEIGHTS", WeightsFile("weak.pth", 1, "0", URL))
+    monkeypatch.setattr(contract, "DENOISE_STRENGTH", 1.0)
+    assert weights.main(["--root", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("ok: ")
+    assert lines[1].startswith("not needed: ") and "weak.pth" in lines[1] and "1.0" in lines[1]
 
 
 def test_cli_random_writes_loudly_and_never_overwrites(

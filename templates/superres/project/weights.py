@@ -1,6 +1,6 @@
 """The released weights: checked before they are loaded, loaded without running any code.
 
-    python weights.py                       # is each weights file the release? (exit 0 or 2)
+    python weights.py                       # is each weights file a run reads the release? (0 or 2)
     python weights.py --random PATH         # seeded random weights in the release format
 
 Why the checks come first: a ``.pth`` file is a pickle, and unpickling can run code. We check
@@ -244,6 +244,12 @@ def more(items: list[str], shown: int = 3) -> str:
     return f" (+{len(items) - shown} more)" if len(items) > shown else ""
 
 
+def needs_weak(strength: float | None) -> bool:
+    """Whether the weak-denoise weights are read: only for a blend, strength below 1.
+    Upstream skips the blend at strength 1 (it would return the strong weights exactly)."""
+    return strength is not None and strength != 1.0
+
+
 def load_model(
     device: torch.device | str = "cpu",
     *,
@@ -279,9 +285,7 @@ def load_model(
         path = verify(weights, root)
         state = read_state(path)
         source = str(path)
-        # Upstream skips the blend at strength 1 (it would return the strong weights exactly),
-        # so the weak file is only needed below 1.
-        if strength is not None and strength != 1.0:
+        if needs_weak(strength):
             if weak is None:
                 raise WeightsError(
                     f"a denoise strength of {strength} needs the weak-denoise weights, "
@@ -325,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     files = [contract.WEIGHTS]
-    if contract.WEAK_DENOISE_WEIGHTS is not None:
-        files.append(contract.WEAK_DENOISE_WEIGHTS)
+    weak = contract.WEAK_DENOISE_WEIGHTS
+    if weak is not None and needs_weak(contract.DENOISE_STRENGTH):
+        files.append(weak)
     status = 0
     for file in files:
         try:
@@ -336,6 +341,11 @@ def main(argv: list[str] | None = None) -> int:
             status = 2
         else:
             print(f"ok: {path} ({file.size:,} bytes, sha256 {file.sha256[:12]}...)")
+    if weak is not None and weak not in files:
+        print(
+            f"not needed: {resolve(weak, args.root)} (the denoise strength is "
+            f"{contract.DENOISE_STRENGTH}: the weak-denoise weights are read only below 1)"
+        )
     return status
 
 
