@@ -2,11 +2,13 @@
 
 What comes back from ``read_image`` is what the file holds: HxW gray, HxWx3 BGR or HxWx4 BGRA,
 uint8 or uint16 by the file's own bit depth (never guessed from pixel values, so a dark 16-bit
-image stays 16-bit). ``write_image`` never leaves a partial file: it encodes in memory, writes
-a temporary file next to the target, and renames it into place. ``check_writable`` refuses,
-before any work is done, what a format would silently lose or change (16 bits or alpha into
-jpg, 16 bits into webp: OpenCV's encoders for those are 8-bit and would drop them without a
-word; gray into webp, which OpenCV writes as 3 channels).
+image stays 16-bit); a JPEG with an EXIF orientation tag (phone photos) comes back upright,
+as viewers show it (upstream ignores the tag and writes such photos sideways).
+``write_image`` never leaves a partial file: it encodes in memory, writes a temporary file
+next to the target, and renames it into place. ``check_writable`` refuses, before any work
+is done, what a format would silently lose or change (16 bits or alpha into jpg, 16 bits
+into webp: OpenCV's encoders for those are 8-bit and would drop them without a word; gray
+into webp, which OpenCV writes as 3 channels).
 """
 
 from __future__ import annotations
@@ -155,11 +157,24 @@ def jpeg_channels(path: Path) -> int | None:
     return None
 
 
-def read_image(path: Path) -> np.ndarray:
-    """The file's pixels as stored: gray, BGR or BGRA, uint8 or uint16.
+def decode_flags(data: np.ndarray) -> int:
+    """How to decode a file's bytes: as stored (IMREAD_UNCHANGED keeps alpha and 16 bits, and
+    ignores EXIF orientation), except JPEGs, which have no alpha to keep: ANYCOLOR | ANYDEPTH
+    keeps gray gray and the bit depth, and OpenCV applies the orientation tag."""
+    if data[:3].tobytes() == b"\xff\xd8\xff":
+        return cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH
+    return cv2.IMREAD_UNCHANGED
 
-    Read with ``np.fromfile`` + ``cv2.imdecode`` (not ``cv2.imread``) so paths with non-ASCII
-    characters work on every OS. ``.npy`` files (this project's numpy output) load too.
+
+def read_image(path: Path) -> np.ndarray:
+    """The file's pixels as stored: gray, BGR or BGRA, uint8 or uint16, JPEGs turned upright.
+
+    A JPEG's EXIF orientation tag (a phone's portrait photo is stored sideways with a tag
+    saying so) is applied, so the output, which carries no tag, shows the way the photo
+    did; upstream (IMREAD_UNCHANGED) ignores it and writes such photos sideways. Other
+    formats are read as stored, tag or not. Read with ``np.fromfile`` + ``cv2.imdecode`` (not
+    ``cv2.imread``) so paths with non-ASCII characters work on every OS. ``.npy`` files (this
+    project's numpy output) load too.
     """
     path = Path(path)
     try:
@@ -170,7 +185,7 @@ def read_image(path: Path) -> np.ndarray:
                 raise ImageError(f"cannot read {path}: not a plain numpy array ({error})") from None
         else:
             data = np.fromfile(path, dtype=np.uint8)
-            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+            image = cv2.imdecode(data, decode_flags(data)) if data.size else None
             if image is None:
                 raise ImageError(f"cannot read {path}: not an image OpenCV can decode")
     except OSError as error:

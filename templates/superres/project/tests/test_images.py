@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,6 +55,56 @@ def test_a_dark_16_bit_image_stays_16_bit(tmp_path: Path) -> None:
     assert back.dtype == np.uint16
     assert np.array_equal(back, dark)
     assert images.convert_depth(back, "same", back.dtype).dtype == np.uint16
+
+
+def with_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """``jpeg`` with an EXIF APP1 segment holding just the orientation tag (0x0112), as a
+    camera writes it (big-endian TIFF, one IFD entry), right after the start marker."""
+    entry = struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)  # SHORT, 1 value, padded
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + bytes(4)
+    payload = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+# What each EXIF orientation asks a viewer to do to the stored pixels (the EXIF standard's
+# table; PIL's ImageOps.exif_transpose does the same).
+UPRIGHT = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],  # mirrored left-right
+    3: lambda a: a[::-1, ::-1],  # rotated 180
+    4: lambda a: a[::-1],  # mirrored top-bottom
+    5: lambda a: a.swapaxes(0, 1),  # transposed
+    6: lambda a: np.rot90(a, -1),  # rotated 90 clockwise: a phone held upright
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),  # transversed
+    8: lambda a: np.rot90(a, 1),  # rotated 90 counter-clockwise
+}
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_jpegs_exif_orientation_is_applied(tmp_path: Path, channels: int) -> None:
+    """Each of the 8 orientations: the pixels come back as a viewer shows them (the stored
+    ones, decoded from the same bytes, turned as the tag says); gray stays gray."""
+    shape = (12, 20) if channels == 1 else (12, 20, 3)
+    ok, encoded = cv2.imencode(".jpg", pattern(shape, np.uint8))
+    assert ok
+    stored = images.read_image(_write(tmp_path / "plain.jpg", encoded.tobytes()))
+    for orientation, upright in UPRIGHT.items():
+        path = _write(
+            tmp_path / f"o{orientation}.jpg", with_orientation(encoded.tobytes(), orientation)
+        )
+        assert np.array_equal(images.read_image(path), upright(stored)), orientation
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_other_formats_are_read_as_stored(tmp_path: Path) -> None:
+    """A PNG keeps its alpha and 16 bits: only JPEGs are decoded the orientation-aware way."""
+    image = pattern((6, 5, 4), np.uint16)
+    images.write_image(tmp_path / "x.png", image, "png")
+    assert np.array_equal(images.read_image(tmp_path / "x.png"), image)
 
 
 def test_npy_round_trip_keeps_the_array(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import dataclasses
 import errno
 import os
 import re
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -554,6 +555,26 @@ def test_cli_bit_depth_16_of_an_8_bit_image_keeps_the_network_precision(
     result = images.read_image(out / "a_out.png")
     assert result.dtype == np.uint16
     assert (result % 257 != 0).mean() > 0.9
+
+
+def test_cli_turns_a_tagged_phone_photo_upright(
+    tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A JPEG stored landscape (8x12) with EXIF orientation 6 (rotate 90 clockwise, a phone
+    held upright): the output is portrait, 48x32, as viewers show the photo."""
+    ok, encoded = cv2.imencode(".jpg", pattern((8, 12, 3)))
+    assert ok
+    data = encoded.tobytes()
+    entry = struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)  # Orientation, SHORT, 1 value: 6
+    exif = b"Exif\x00\x00MM\x00\x2a" + struct.pack(">IH", 8, 1) + entry + bytes(4)
+    app1 = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "portrait.jpg").write_bytes(data[:2] + app1 + data[2:])
+    out = tmp_path / "out"
+    code, _, _ = run([str(src), "--out", str(out), "--random-weights"], capsys)
+    assert code == 0
+    assert images.read_image(out / "portrait_out.png").shape == (48, 32, 3)
 
 
 def stderr_line(err: str) -> str:
