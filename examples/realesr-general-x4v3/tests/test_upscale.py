@@ -406,7 +406,8 @@ def test_prepared_copies_are_kept_until_a_weight_changes() -> None:
     assert first is not model and upscale.prepare_model(model, cpu, torch.float32) is first
     assert upscale.prepare_model(first, cpu, torch.float32) is first  # ready: no copy
 
-    other = weights.random_model(seed=5).state_dict()
+    torch.manual_seed(5)
+    other = models.build("realesr-general-x4v3").state_dict()
     model.load_state_dict(other)
     fresh = upscale.prepare_model(model, cpu, torch.float32)
     assert fresh is not first
@@ -554,7 +555,8 @@ def test_cli_bit_depth_16_of_an_8_bit_image_keeps_the_network_precision(
     assert code == 0
     result = images.read_image(out / "a_out.png")
     assert result.dtype == np.uint16
-    assert (result % 257 != 0).mean() > 0.9
+    inner = result[(result > 0) & (result < 65535)]  # random weights clamp many to the ends
+    assert inner.size > 100 and (inner % 257 != 0).mean() > 0.9
 
 
 def test_cli_turns_a_tagged_phone_photo_upright(
