@@ -146,6 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         "--tolerance", type=float, default=1e-4, help="largest accepted difference to eager"
     )
     args = parser.parse_args(argv)
+    if args.out.is_dir():
+        print(
+            f"error: --out {args.out} is a folder: give the file to write, e.g. "
+            f"{args.out / 'model.pt2'}",
+            file=sys.stderr,
+        )
+        return 2
 
     try:
         model = weights.load_model(
@@ -185,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        os.replace(temp, out)
+        try:
+            os.replace(temp, out)
+        except OSError as error:  # e.g. a folder made at that name meanwhile
+            print(f"error: cannot write {out}: {error.strerror or error}", file=sys.stderr)
+            return 2
     finally:
         Path(temp).unlink(missing_ok=True)
     shapes = "fixed size" if args.static else "free batch, height and width"

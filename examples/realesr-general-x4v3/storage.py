@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,7 +37,8 @@ def sidecar(path: Path) -> Path:
 
 
 def temporary(path: Path) -> Path:
-    """The name ``path`` is written under before its rename: ``.last.pt.tmp``."""
+    """The name ``write_checked`` writes ``path`` under before its rename: ``.last.pt.tmp``
+    (``write_atomic`` takes a name of its own per call instead)."""
     return path.with_name(f".{path.name}.tmp")
 
 
@@ -58,10 +60,18 @@ def _synced(f: IO[bytes]) -> None:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file, fsync it, rename it to ``path``, fsync the folder.
-    Interrupted or failed (a full disk), it leaves ``path`` as it was and no temporary file."""
-    temp = temporary(path)
+    Interrupted or failed (a full disk), it leaves ``path`` as it was and no temporary file.
+
+    Each call writes a temporary file of its own (``.NAME.PID.TOKEN.tmp``, created
+    exclusively), so processes writing the same ``path`` at once never write into each
+    other's file: ``path`` is always one writer's whole data, the last rename's.
+    """
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # mode 0o666 less the umask, as open() gives (tempfile.mkstemp would leave it 0600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(temp, flags, 0o666)
     try:
-        with open(temp, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
             _synced(f)
         os.replace(temp, path)

@@ -7,8 +7,8 @@
     torchrun --nproc-per-node 4 upscale.py photos/ --out big/
 
 Library: ``upscale_array(model, image, settings)`` takes one image as a numpy array and returns
-it enlarged, in the same channel order, dtype and channel count; ``upscale_files`` runs a list
-of files, reporting (not raising) the ones that fail.
+it enlarged, in the same channel order, dtype (unless ``dtype=`` asks for another) and channel
+count; ``upscale_files`` runs a list of files, reporting (not raising) the ones that fail.
 
 A folder too big for one process: under ``torchrun`` (which sets RANK and WORLD_SIZE) each
 process takes every WORLD_SIZE-th file of the sorted list from its RANK on, so the shards are
@@ -24,11 +24,13 @@ written atomically, so an interrupted run leaves no partial file.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import math
 import os
 import sys
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,8 +114,8 @@ def model_dtype(precision: str, device: torch.device) -> torch.dtype:
     (a general-x4v3 forward took 14x as long as fp32 here) and on MPS it is not tested, so it
     is CUDA-only. bf16 (same range as fp32, so no overflow in deep nets) runs on CUDA, and on
     CPUs with native bf16 instructions (AVX512-BF16/AMX); without them it is emulated (11x
-    slower than fp32 on this AVX2 CPU), so it is refused there too. The model is cast with
-    ``model.to(dtype)`` as upstream does (``model.half()``); tiles are blended in fp32.
+    slower than fp32 on this AVX2 CPU), so it is refused there too. A copy of the model is
+    cast (``prepare_model``: the caller's stays as it was); tiles are blended in fp32.
     """
     if precision not in DTYPES:
         raise UpscaleError(f"unknown precision {precision!r}: use fp32, fp16 or bf16")
@@ -133,13 +135,65 @@ def model_dtype(precision: str, device: torch.device) -> torch.dtype:
     return DTYPES[precision]
 
 
+COPIES = "upscale_copies"  # the attribute of a caller's model holding prepare_model's copies
+
+
 def prepare_model(model: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:
-    """``model`` in eval mode on ``device`` in ``dtype`` (moved in place, as nn.Module.to does;
-    a no-op when it is there already), channels_last on the CPU."""
-    model = model.to(device=device, dtype=dtype).eval()
+    """``model`` ready to run: in eval mode, on ``device``, in ``dtype``, channels_last on the
+    CPU. The caller's model is never cast, moved or switched to eval mode.
+
+    A model that is ready already is used as it is. Otherwise a copy is made and kept on the
+    model (``model.upscale_copies``, one per device and dtype) for the next call, as long as
+    the weights stay the same: a weight changed in place (an optimizer step,
+    ``load_state_dict``) makes a fresh copy. Why not cast in place, as upstream's
+    ``model.half()`` does: after one fp16 call a later fp32 call would run on weights rounded
+    to fp16 for good. The cost is one more set of weights per device and dtype used (4.9 MB
+    for general-x4v3 in fp32, 67 MB for RRDBNet).
+    """
+    if _ready(model, device, dtype):
+        return model
+    copies: dict[tuple[str, torch.dtype], tuple[object, nn.Module]] = model.__dict__.setdefault(
+        COPIES, {}
+    )
+    key, stamp = (str(device), dtype), _weights_stamp(model)
+    if key in copies and stamp is not None and copies[key][0] == stamp:
+        return copies[key][1]
+    # the copy gets no copies of its own: the memo stands a fresh dict in for the cache
+    prepared = copy.deepcopy(model, memo={id(copies): {}})
+    prepared = prepared.to(device=device, dtype=dtype).eval()
     if device.type == "cpu" and CHANNELS_LAST_ON_CPU:
-        model = model.to(memory_format=torch.channels_last)
-    return model
+        prepared = prepared.to(memory_format=torch.channels_last)
+    if stamp is not None:
+        copies[key] = (stamp, prepared)
+    return prepared
+
+
+def _tensors(model: nn.Module) -> list[torch.Tensor]:
+    return [*model.parameters(), *model.buffers()]
+
+
+def _ready(model: nn.Module, device: torch.device, dtype: torch.dtype) -> bool:
+    """Whether ``model`` runs as ``prepare_model`` would leave it, without changing it."""
+    if any(module.training for module in model.modules()):
+        return False
+    tensors = _tensors(model)
+    if any(t.device != device or t.dtype != dtype for t in tensors):
+        return False
+    if device.type == "cpu" and CHANNELS_LAST_ON_CPU:
+        return all(
+            t.is_contiguous(memory_format=torch.channels_last) for t in tensors if t.dim() == 4
+        )
+    return True
+
+
+def _weights_stamp(model: nn.Module) -> tuple[tuple[int, int], ...] | None:
+    """What changes when a weight is replaced or changed in place (each tensor's memory and
+    version counter); None when they have no version counters (tensors made in inference
+    mode): then nothing is cached."""
+    try:
+        return tuple((t.data_ptr(), t._version) for t in _tensors(model))
+    except RuntimeError:
+        return None
 
 
 # --- one image -------------------------------------------------------------------------------
@@ -156,6 +210,11 @@ def check_settings(settings: contract.Settings) -> None:
         raise UpscaleError(f"grayscale must be keep or color, not {s.grayscale!r}")
     if not (isinstance(s.outscale, (int, float)) and math.isfinite(s.outscale) and s.outscale > 0):
         raise UpscaleError(f"outscale must be a positive number, not {s.outscale}")
+    if output_size(1, 1, s.outscale)[0] > MAX_SIDE:
+        raise UpscaleError(
+            f"outscale {s.outscale:g} makes even a 1-pixel image more than {MAX_SIDE:,} pixels "
+            "a side"
+        )
     for name in ("tile", "tile_pad", "tile_overlap", "pre_pad"):
         value = getattr(s, name)
         if not isinstance(value, int) or value < 0:
@@ -168,6 +227,21 @@ def check_settings(settings: contract.Settings) -> None:
         )
     if s.precision not in DTYPES:
         raise UpscaleError(f"unknown precision {s.precision!r}: use fp32, fp16 or bf16")
+
+
+MAX_SIDE = 65_535  # pixels a side of an output (JPEG's limit; OpenCV's codecs check sizes)
+MAX_VALUES = 2**31  # values in an output or in the network's (OpenCV indexes with int)
+
+
+def check_size(height: int, width: int, channels: int, what: str = "the output") -> None:
+    """Refuse, before any work, an image too big to make: a side over MAX_SIDE pixels or more
+    than MAX_VALUES values (a huge --outscale would otherwise run the network first and then
+    fail in OpenCV with "Insufficient memory")."""
+    if max(height, width) > MAX_SIDE or height * width * channels > MAX_VALUES:
+        raise UpscaleError(
+            f"{what} would be {width:,}x{height:,} pixels ({channels} channels): more than "
+            f"{MAX_SIDE:,} a side or 2**31 values; use a smaller --outscale or image"
+        )
 
 
 def output_size(height: int, width: int, outscale: float) -> tuple[int, int]:
@@ -199,89 +273,131 @@ def output_channels(image: np.ndarray, settings: contract.Settings) -> int:
     return 3 if channels == 1 and settings.grayscale == "color" else channels
 
 
-def _network(
-    model: nn.Module, rgb: np.ndarray, settings: contract.Settings, scale: int
-) -> np.ndarray:
-    """One HxWx3 RGB float image in [0, 1] through the network, tiled and pre-padded as
-    ``settings`` say: (H*scale)x(W*scale)x3 float32, clamped to [0, 1]."""
+def _network_input(pixels: np.ndarray, channels: list[int], model: nn.Module) -> torch.Tensor:
+    """The network's input: ``pixels``' channels in the order given (RGB), as a (1, 3, H, W)
+    float tensor in [0, 1] on the model's device, in the model's dtype and layout. Built in
+    place: one float copy of the input (channels_last on the CPU is HxWx3 memory)."""
     parameter = next(model.parameters())
-    height, width = rgb.shape[:2]
-    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
-    x = x.to(device=parameter.device, dtype=parameter.dtype)
-    if parameter.device.type == "cpu" and CHANNELS_LAST_ON_CPU:
-        x = x.contiguous(memory_format=torch.channels_last)
+    height, width = pixels.shape[:2]
+    hwc = torch.empty(1, height, width, 3, dtype=torch.float32)
+    values = hwc.numpy()
+    values[0] = pixels[:, :, channels]
+    values /= np.float32(np.iinfo(pixels.dtype).max)
+    x = hwc.permute(0, 3, 1, 2)  # NCHW in channels_last memory: no copy
+    if not (parameter.device.type == "cpu" and CHANNELS_LAST_ON_CPU):
+        x = x.contiguous()
+    return x.to(device=parameter.device, dtype=parameter.dtype)
+
+
+def _network(
+    model: nn.Module, x: torch.Tensor, settings: contract.Settings, scale: int
+) -> np.ndarray:
+    """``x`` (1, 3, H, W) through the network, tiled and pre-padded as ``settings`` say: a
+    3x(H*scale)x(W*scale) float32 RGB array clamped to [0, 1], the output's own memory (the
+    caller may change it in place; no copy is made on the CPU)."""
+    height, width = x.shape[2], x.shape[3]
     if settings.pre_pad:
         x = pad_bottom_right(x, settings.pre_pad, settings.pre_pad)
     out = tiled_forward(
         model, x, scale, settings.tile, settings.tile_pad, settings.tile_overlap
     )  # (1, 3, (H + pre_pad) * scale, (W + pre_pad) * scale), float32 when tiled
-    out = out[:, :, : height * scale, : width * scale].float()
-    if not torch.isfinite(out).all():  # clamping and rounding would hide them as black pixels
+    out = out[0, :, : height * scale, : width * scale].float()  # a view unless half precision
+    low, high = torch.aminmax(out)  # NaN propagates; no output-sized mask as isfinite makes
+    if not (math.isfinite(low.item()) and math.isfinite(high.item())):
+        # clamping and rounding would hide them as black pixels
         raise UpscaleError(
             f"the network's output holds NaN or Inf (precision {settings.precision}); "
             "try --precision fp32"
         )
-    return out.clamp_(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+    return out.clamp_(0, 1).cpu().numpy()
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of a 3xHxW RGB float array, as cv2.COLOR_RGB2GRAY weighs it: HxW."""
+    luma = rgb[0] * np.float32(0.299)
+    luma += rgb[1] * np.float32(0.587)
+    luma += rgb[2] * np.float32(0.114)
+    return luma
 
 
 @torch.inference_mode()
 def upscale_array(
-    model: nn.Module, image: np.ndarray, settings: contract.Settings = contract.SETTINGS
+    model: nn.Module,
+    image: np.ndarray,
+    settings: contract.Settings = contract.SETTINGS,
+    dtype: np.dtype | type | None = None,
 ) -> np.ndarray:
     """``image`` enlarged to ``output_size(H, W, settings.outscale)``.
 
     Receives HxW (gray), HxWx1, HxWx3 or HxWx4 (with alpha), uint8 or uint16, colors in
     ``settings.channel_order`` (OpenCV's "bgr" for files, "rgb" for PIL-style arrays). Returns
     the same channel order, dtype (by dtype, never guessed from pixel values: a dark 16-bit
-    image stays 16-bit) and number of channels (gray stays gray unless ``settings.grayscale`` is
-    "color"). The network (moved to ``settings.device`` and ``settings.precision`` first) sees
-    RGB floats in [0, 1]; gray runs as three equal channels and comes back as the output's
-    luma; alpha runs through the network as gray ("model") or is resized linearly ("resize"),
-    as upstream does. Native scale first, then a Lanczos resize when ``outscale`` differs;
-    values are clamped to [0, 1] and rounded to the dtype. Raises UpscaleError for an array
-    or settings it cannot use.
+    image stays 16-bit; ``dtype`` uint8 or uint16 asks for another) and number of channels
+    (gray stays gray unless ``settings.grayscale`` is "color"). The network (moved to
+    ``settings.device`` and ``settings.precision`` first) sees RGB floats in [0, 1]; gray runs
+    as three equal channels and comes back as the output's luma; alpha runs through the
+    network as gray ("model") or is resized linearly ("resize"), as upstream does. Native
+    scale first, then a Lanczos resize when ``outscale`` differs; values are clamped to
+    [0, 1] and rounded once, straight to the dtype returned (an 8-bit image asked for 16 bits
+    keeps the network's precision, not 256 levels times 257). Raises UpscaleError for an
+    array or settings it cannot use.
     """
     check_settings(settings)
     image = _checked_array(image)
+    target = np.dtype(image.dtype if dtype is None else dtype)
+    if target not in (np.uint8, np.uint16):
+        raise UpscaleError(f"the output dtype must be uint8 or uint16, not {target}")
     device = pick_device(settings.device)
     model = prepare_model(model, device, model_dtype(settings.precision, device))
     scale = models.scale_of(model)
 
+    # Memory: the network's float output is the only output-sized float array; each plane
+    # is resized (if outscale differs), scaled and rounded in place, one at a time, and
+    # lands in the integer result. See tiles.py for the measured bytes per output pixel.
     height, width = image.shape[:2]
-    top = float(np.iinfo(image.dtype).max)
-    planes = image.reshape(height, width, -1).astype(np.float32) / top  # HxWxC in [0, 1]
-    channels = planes.shape[2]
-    bgr = settings.channel_order == "bgr"
-
-    if channels == 1:
-        out = _network(model, np.repeat(planes, 3, axis=2), settings, scale)
-        if settings.grayscale == "keep":
-            out = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[:, :, None]
-        elif bgr:
-            out = out[:, :, ::-1]
-    else:
-        color = planes[:, :, 2::-1] if bgr else planes[:, :, :3]  # RGB for the network
-        out = _network(model, color, settings, scale)
-        if bgr:
-            out = out[:, :, ::-1]
-        if channels == 4:
-            if settings.alpha == "refuse":
-                raise UpscaleError("the image has an alpha channel, which the contract refuses")
-            alpha = planes[:, :, 3]
-            if settings.alpha == "model":
-                gray = _network(model, np.repeat(alpha[:, :, None], 3, axis=2), settings, scale)
-                alpha = cv2.cvtColor(gray, cv2.COLOR_RGB2GRAY)
-            else:
-                size = (width * scale, height * scale)
-                alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR)
-            out = np.concatenate([out, alpha[:, :, None]], axis=2)
-
+    pixels = image.reshape(height, width, -1)
+    channels = pixels.shape[2]
     out_h, out_w = output_size(height, width, settings.outscale)
-    if out.shape[:2] != (out_h, out_w):
-        out = cv2.resize(
-            np.ascontiguousarray(out), (out_w, out_h), interpolation=cv2.INTER_LANCZOS4
-        ).reshape(out_h, out_w, -1)
-    result = np.rint(np.clip(out, 0.0, 1.0) * top).astype(image.dtype)
+    check_size(out_h, out_w, output_channels(image, settings))
+    check_size(height * scale, width * scale, 3, "the network's output")
+    bgr = settings.channel_order == "bgr"
+    planes: list[np.ndarray] = []  # the output's channels, in its order, at native scale
+    if channels == 4:
+        if settings.alpha == "refuse":
+            raise UpscaleError("the image has an alpha channel, which the contract refuses")
+        if settings.alpha == "model":  # before the colors: one network output at a time
+            alpha = _luma(
+                _network(model, _network_input(pixels, [3, 3, 3], model), settings, scale)
+            )
+        else:
+            alpha = cv2.resize(
+                pixels[:, :, 3].astype(np.float32) / np.float32(np.iinfo(image.dtype).max),
+                (width * scale, height * scale),
+                interpolation=cv2.INTER_LINEAR,
+            )
+    if channels == 1:
+        rgb = _network(model, _network_input(pixels, [0, 0, 0], model), settings, scale)
+        planes = [_luma(rgb)] if settings.grayscale == "keep" else list(rgb)
+    else:
+        rgb = _network(
+            model, _network_input(pixels, [2, 1, 0] if bgr else [0, 1, 2], model), settings, scale
+        )
+        planes = list(rgb)
+    if bgr and len(planes) == 3:
+        planes.reverse()
+    if channels == 4:
+        planes.append(alpha)
+    del rgb
+
+    top = np.float32(np.iinfo(target).max)
+    result = np.empty((out_h, out_w, len(planes)), target)
+    for index, plane in enumerate(planes):
+        if plane.shape != (out_h, out_w):
+            plane = cv2.resize(plane, (out_w, out_h), interpolation=cv2.INTER_LANCZOS4)
+        np.clip(plane, 0.0, 1.0, out=plane)  # Lanczos overshoots; luma may round past 1
+        plane *= top
+        np.rint(plane, out=plane)
+        result[:, :, index] = plane  # whole numbers in [0, top]: the cast is exact
     if image.ndim == 2 and result.shape[2] == 1:
         return result[:, :, 0]
     return result
@@ -305,12 +421,17 @@ class Summary:
         )
 
 
+# How allocation failures read: CUDA's, OpenCV's ("Insufficient memory"), torch's CPU allocator's
+OUT_OF_MEMORY = ("out of memory", "insufficient memory", "can't allocate memory")
+
+
 def failure_message(error: BaseException) -> str:
     """One line saying why an image failed, whatever raised."""
     if isinstance(error, (images.ImageError, UpscaleError)):
         return str(error)
-    if isinstance(error, MemoryError) or "out of memory" in str(error).lower():
-        return "out of memory: try a smaller --tile"
+    text = str(error).lower()
+    if isinstance(error, MemoryError) or any(words in text for words in OUT_OF_MEMORY):
+        return "out of memory: try a smaller --tile, or a smaller --outscale or image"
     first = (str(error).strip().splitlines() or [""])[0][:200]
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
@@ -342,7 +463,9 @@ def upscale_files(
     """Upscale each file of ``inputs`` into ``out_dir`` (``images.output_path`` names it),
     one progress line per file on stderr (unless ``progress`` is False). A file that cannot
     be read, upscaled or written is recorded in ``Summary.failed`` and the rest go on;
-    outputs are written atomically (never a partial file)."""
+    outputs are written atomically (never a partial file). Outputs that would land on inputs
+    or on each other (``check_targets``) raise UpscaleError before any work."""
+    check_targets(inputs, out_dir, fmt, suffix)
     summary = Summary()
     for number, source in enumerate(inputs, 1):
         source = Path(source)
@@ -357,9 +480,9 @@ def upscale_files(
             image = images.read_image(source)
             check_bit_depth(image)
             channels = output_channels(image, settings)
-            images.check_writable(channels, images.target_dtype(bit_depth, image.dtype), fmt)
-            result = upscale_array(model, image, settings)
-            result = images.convert_depth(result, bit_depth, image.dtype)
+            dtype = images.target_dtype(bit_depth, image.dtype)
+            images.check_writable(channels, dtype, fmt)
+            result = upscale_array(model, image, settings, dtype)  # rounded once, to dtype
             images.write_image(target, result, fmt, jpeg_quality)
         except Exception as error:  # one bad image must not stop the batch
             summary.failed.append((source, failure_message(error)))
@@ -468,49 +591,93 @@ def settings_from(args: argparse.Namespace) -> contract.Settings:
     )
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """What tells one file or folder from another however it is named (case, symlinks, hard
+    links, ``.``): its device and inode; None where nothing is there."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _name_key(path: Path) -> str:
+    """A file name as macOS and Windows compare names: case-insensitively (and NFC, macOS's
+    normal form), so Photo_out.png and photo_out.png are one file there."""
+    return unicodedata.normalize("NFC", path.name).casefold()
+
+
 def check_targets(inputs: list[Path], out_dir: Path, fmt: str, suffix: str) -> None:
-    """Refuse two inputs writing one output (photo.jpg and photo.png), or an output that would
-    replace its own input."""
-    seen: dict[Path, Path] = {}
+    """Before any work, refuse outputs that would land on inputs or on each other:
+
+    - an output folder that is the folder of any input: each rerun would upscale the last
+      run's outputs again (photo_out_out.png), and with --overwrite an input that happens to
+      be named like an output (a_out.png) would be replaced;
+    - an output that is any input file (through a symlink or hard link), not only its own;
+    - two inputs writing one output (photo.jpg and Photo.png: compared case-insensitively,
+      since they are one file on macOS and Windows).
+    """
+    out_id = _file_id(out_dir)
+    if out_id is not None:
+        for folder in dict.fromkeys(Path(source).parent for source in inputs):
+            if _file_id(folder) == out_id:
+                raise UpscaleError(
+                    f"--out {out_dir} is the folder of the inputs ({folder}): the outputs would "
+                    "mix with the inputs and be upscaled again by the next run; use another --out"
+                )
+    input_ids: dict[tuple[int, int], Path] = {}
+    for source in inputs:
+        if (source_id := _file_id(source)) is not None:
+            input_ids[source_id] = Path(source)
+    seen: dict[str, tuple[Path, Path]] = {}  # name key -> (source, target)
     for source in inputs:
         target = images.output_path(source, out_dir, fmt, suffix)
-        key = target.resolve()
-        if key == Path(source).resolve():
+        target_id = _file_id(target)
+        if target_id is not None and target_id in input_ids:
             raise UpscaleError(
-                f"the output for {source} would replace it: use another --out or --suffix"
+                f"the output for {source}, {target}, is the input {input_ids[target_id]}: "
+                "use another --out or --suffix"
             )
+        key = _name_key(target)
         if key in seen:
+            other, other_target = seen[key]
+            names = "" if other_target.name == target.name else " (one file on macOS and Windows)"
             raise UpscaleError(
-                f"{seen[key].name} and {source.name} would both be written to {target}: "
+                f"{other.name} and {source.name} would both be written to {target}{names}: "
                 "rename one, or use separate runs"
             )
-        seen[key] = source
+        seen[key] = (source, target)
 
 
 def check_formats(
     inputs: list[Path], settings: contract.Settings, fmt: str, bit_depth: str
 ) -> None:
     """Before any work: refuse an output format that cannot hold what the inputs will give
-    (16 bits into jpg or webp, alpha into jpg). Only formats that lose something need the
-    inputs decoded, and JPEG inputs (8-bit, no alpha) never do; unreadable files are left for
-    the run to report."""
+    (16 bits into jpg or webp, alpha into jpg, gray into webp). Only formats that lose
+    something need the inputs looked at; JPEG inputs (8-bit, no alpha) are not decoded, their
+    header says whether they are gray. Unreadable files are left for the run to report."""
     if fmt in images.EIGHT_BIT_FORMATS and bit_depth == "16":
         raise UpscaleError(f"--format {fmt} holds 8 bits only: use png or npy for --bit-depth 16")
     if fmt not in images.EIGHT_BIT_FORMATS:
         return
-    if fmt not in images.ALPHA_FORMATS or bit_depth != "8":
-        for source in inputs:
-            if Path(source).suffix.lower() in (".jpg", ".jpeg"):
+    gray_refused = fmt not in images.GRAY_FORMATS and settings.grayscale == "keep"
+    if fmt in images.ALPHA_FORMATS and bit_depth == "8" and not gray_refused:
+        return
+    for source in inputs:
+        if Path(source).suffix.lower() in images.JPEG_SUFFIXES:
+            if not gray_refused or images.jpeg_channels(source) != 1:
                 continue
+            channels, dtype = 1, np.dtype(np.uint8)
+        else:
             try:
                 image = images.read_image(source)
             except images.ImageError:
                 continue
-            channels = output_channels(image, settings)
-            try:
-                images.check_writable(channels, images.target_dtype(bit_depth, image.dtype), fmt)
-            except images.ImageError as error:
-                raise UpscaleError(f"{source}: {error}") from None
+            channels, dtype = output_channels(image, settings), image.dtype
+        try:
+            images.check_writable(channels, images.target_dtype(bit_depth, dtype), fmt)
+        except images.ImageError as error:
+            raise UpscaleError(f"{source}: {error}") from None
 
 
 def quiet_opencv() -> None:
@@ -548,6 +715,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         check_formats(todo, settings, args.format, args.bit_depth)
         model = weights.load_model(device, random_weights=args.random_weights, seed=args.seed)
+        # prepared once here: the loaded model itself is not kept beside a prepared copy
+        model = prepare_model(model, device, model_dtype(settings.precision, device))
     except weights.WeightsError as error:
         print(
             f"upscale.py: error: {error} (to try the pipeline before the download: "

@@ -48,6 +48,17 @@ def test_cli_without_weights_exits_2_with_the_download_url(
     assert not out.exists()
 
 
+def test_cli_refuses_an_out_that_is_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out naming an existing folder: one line saying so, exit 2, before any export, and
+    nothing written into the folder."""
+    assert export.main(["--random-weights", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --out {tmp_path} is a folder") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_scale_2_rrdbnet_exports_with_even_free_sizes() -> None:
     """RRDBNet x2 folds 2x2 blocks: its height and width are exported as 2 * Dim, so every even
     size runs and matches eager, and an odd size is refused with a message before any work."""

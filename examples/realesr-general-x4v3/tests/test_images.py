@@ -4,7 +4,10 @@ line; writes are atomic."""
 
 from __future__ import annotations
 
+import errno
 import os
+import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -52,6 +55,56 @@ def test_a_dark_16_bit_image_stays_16_bit(tmp_path: Path) -> None:
     assert back.dtype == np.uint16
     assert np.array_equal(back, dark)
     assert images.convert_depth(back, "same", back.dtype).dtype == np.uint16
+
+
+def with_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """``jpeg`` with an EXIF APP1 segment holding just the orientation tag (0x0112), as a
+    camera writes it (big-endian TIFF, one IFD entry), right after the start marker."""
+    entry = struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)  # SHORT, 1 value, padded
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + bytes(4)
+    payload = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+# What each EXIF orientation asks a viewer to do to the stored pixels (the EXIF standard's
+# table; PIL's ImageOps.exif_transpose does the same).
+UPRIGHT = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],  # mirrored left-right
+    3: lambda a: a[::-1, ::-1],  # rotated 180
+    4: lambda a: a[::-1],  # mirrored top-bottom
+    5: lambda a: a.swapaxes(0, 1),  # transposed
+    6: lambda a: np.rot90(a, -1),  # rotated 90 clockwise: a phone held upright
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),  # transversed
+    8: lambda a: np.rot90(a, 1),  # rotated 90 counter-clockwise
+}
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_jpegs_exif_orientation_is_applied(tmp_path: Path, channels: int) -> None:
+    """Each of the 8 orientations: the pixels come back as a viewer shows them (the stored
+    ones, decoded from the same bytes, turned as the tag says); gray stays gray."""
+    shape = (12, 20) if channels == 1 else (12, 20, 3)
+    ok, encoded = cv2.imencode(".jpg", pattern(shape, np.uint8))
+    assert ok
+    stored = images.read_image(_write(tmp_path / "plain.jpg", encoded.tobytes()))
+    for orientation, upright in UPRIGHT.items():
+        path = _write(
+            tmp_path / f"o{orientation}.jpg", with_orientation(encoded.tobytes(), orientation)
+        )
+        assert np.array_equal(images.read_image(path), upright(stored)), orientation
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_other_formats_are_read_as_stored(tmp_path: Path) -> None:
+    """A PNG keeps its alpha and 16 bits: only JPEGs are decoded the orientation-aware way."""
+    image = pattern((6, 5, 4), np.uint16)
+    images.write_image(tmp_path / "x.png", image, "png")
+    assert np.array_equal(images.read_image(tmp_path / "x.png"), image)
 
 
 def test_npy_round_trip_keeps_the_array(tmp_path: Path) -> None:
@@ -109,6 +162,28 @@ def test_empty_missing_and_imageless_inputs_are_refused(tmp_path: Path) -> None:
         images.list_inputs(tmp_path / "docs")
 
 
+def test_an_input_behind_a_folder_without_permission_is_an_image_error(
+    tmp_path: Path, stat_denied: Callable[[Path], None]
+) -> None:
+    """A file or folder that cannot even be looked at (a folder above it this user may not
+    enter): one line with the reason, not a PermissionError traceback."""
+    for name in ("locked.png", "locked"):
+        stat_denied(tmp_path / name)
+        with pytest.raises(ImageError, match=rf"cannot read input .*{name}: Permission denied"):
+            images.list_inputs(tmp_path / name)
+
+
+def test_a_folder_that_cannot_be_listed_is_an_image_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def denied(self: Path) -> Iterator[Path]:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    with pytest.raises(ImageError, match=r"cannot read input folder .*: Permission denied"):
+        images.list_inputs(tmp_path)
+
+
 def test_sklearn_photos_are_listed_and_read() -> None:
     """scikit-learn's two photos, found offline: 427x640 BGR uint8."""
     photos = images.list_inputs(images.SKLEARN_PHOTOS)
@@ -133,6 +208,7 @@ def test_sklearn_photos_without_scikit_learn_say_what_to_install(
         (3, np.uint16, "jpg", "8-bit pixels only"),
         (1, np.uint16, "webp", "8-bit pixels only"),
         (4, np.uint8, "jpg", "no alpha channel"),
+        (1, np.uint8, "webp", "no gray mode"),
         (3, np.float32, "png", "not float32"),
         (3, np.uint8, "gif", "unknown output format"),
     ],
@@ -140,7 +216,8 @@ def test_sklearn_photos_without_scikit_learn_say_what_to_install(
 def test_what_a_format_would_lose_is_refused_before_any_work(
     tmp_path: Path, channels: int, dtype: type, fmt: str, words: str
 ) -> None:
-    """16 bits into jpg or webp, alpha into jpg: refused, and write_image writes nothing."""
+    """16 bits into jpg or webp, alpha into jpg, gray into webp (OpenCV writes it as 3
+    channels): refused, and write_image writes nothing."""
     with pytest.raises(ImageError, match=words):
         images.check_writable(channels, dtype, fmt)
     shape = (4, 4) if channels == 1 else (4, 4, channels)
@@ -194,6 +271,17 @@ def test_jpg_and_webp_write_8_bit_images(tmp_path: Path) -> None:
     noisy[..., 3] = np.maximum(noisy[..., 3], 1)
     images.write_image(tmp_path / "x.webp", noisy, "webp")
     assert np.array_equal(images.read_image(tmp_path / "x.webp"), noisy)
+
+
+def test_a_jpeg_header_says_whether_it_is_gray(tmp_path: Path) -> None:
+    """Without decoding: 1 channel for a gray JPEG, 3 for a color one, None for other files."""
+    images.write_image(tmp_path / "gray.jpg", pattern((5, 6), np.uint8), "jpg")
+    images.write_image(tmp_path / "color.jpg", pattern((5, 6, 3), np.uint8), "jpg")
+    images.write_image(tmp_path / "x.png", pattern((5, 6), np.uint8), "png")
+    assert images.jpeg_channels(tmp_path / "gray.jpg") == 1
+    assert images.jpeg_channels(tmp_path / "color.jpg") == 3
+    assert images.jpeg_channels(tmp_path / "x.png") is None
+    assert images.jpeg_channels(tmp_path / "missing.jpg") is None
 
 
 def test_output_path_names_the_result_after_the_source(tmp_path: Path) -> None:

@@ -2,16 +2,20 @@
 
 What comes back from ``read_image`` is what the file holds: HxW gray, HxWx3 BGR or HxWx4 BGRA,
 uint8 or uint16 by the file's own bit depth (never guessed from pixel values, so a dark 16-bit
-image stays 16-bit). ``write_image`` never leaves a partial file: it encodes in memory, writes
-a temporary file next to the target, and renames it into place. ``check_writable`` refuses,
-before any work is done, what a format would silently lose (16 bits or alpha into jpg, 16 bits
-into webp: OpenCV's encoders for those are 8-bit and would drop them without a word).
+image stays 16-bit); a JPEG with an EXIF orientation tag (phone photos) comes back upright,
+as viewers show it (upstream ignores the tag and writes such photos sideways).
+``write_image`` never leaves a partial file: it encodes in memory, writes a temporary file
+next to the target, and renames it into place. ``check_writable`` refuses, before any work
+is done, what a format would silently lose or change (16 bits or alpha into jpg, 16 bits
+into webp: OpenCV's encoders for those are 8-bit and would drop them without a word; gray
+into webp, which OpenCV writes as 3 channels).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import io
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +30,8 @@ SKLEARN_PHOTO_NAMES = ("china.jpg", "flower.jpg")
 FORMATS = ("png", "jpg", "webp", "npy")
 EIGHT_BIT_FORMATS = ("jpg", "webp")  # OpenCV encodes these at 8 bits only
 ALPHA_FORMATS = ("png", "webp", "npy")
+GRAY_FORMATS = ("png", "jpg", "npy")  # OpenCV's webp encoder writes gray as 3 channels
+JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
 PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 
 
@@ -58,17 +64,24 @@ def list_inputs(
     if str(source) == SKLEARN_PHOTOS:
         return sklearn_photos()
     path = Path(source)
-    if not path.exists():
-        raise ImageError(f"input {path} does not exist")
-    if path.is_file():
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise ImageError(f"input {path} does not exist") from None
+    except OSError as error:  # no permission on a folder above it, a symlink loop, ...
+        raise ImageError(f"cannot read input {path}: {error.strerror or error}") from None
+    if stat.S_ISREG(mode):
         return [path]
-    if not path.is_dir():
+    if not stat.S_ISDIR(mode):
         raise ImageError(f"input {path} is neither a file nor a folder")
     wanted = {suffix.lower() for suffix in suffixes}
-    entries = sorted(child for child in path.iterdir() if not child.name.startswith("."))
+    try:
+        entries = sorted(child for child in path.iterdir() if not child.name.startswith("."))
+        images = [child for child in entries if child.is_file() and child.suffix.lower() in wanted]
+    except OSError as error:
+        raise ImageError(f"cannot read input folder {path}: {error.strerror or error}") from None
     if not entries:
         raise ImageError(f"input folder {path} is empty")
-    images = [child for child in entries if child.is_file() and child.suffix.lower() in wanted]
     if not images:
         raise ImageError(
             f"no images in folder {path} (looked for {', '.join(sorted(wanted))}; "
@@ -100,11 +113,68 @@ def checked(image: np.ndarray, name: str | Path) -> np.ndarray:
     return image
 
 
-def read_image(path: Path) -> np.ndarray:
-    """The file's pixels as stored: gray, BGR or BGRA, uint8 or uint16.
+SOF_MARKERS = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
 
-    Read with ``np.fromfile`` + ``cv2.imdecode`` (not ``cv2.imread``) so paths with non-ASCII
-    characters work on every OS. ``.npy`` files (this project's numpy output) load too.
+
+def jpeg_segments(path: Path, wanted: frozenset[int]) -> dict[int, bytes]:
+    """The payload of the first segment of each ``wanted`` marker in a JPEG file's header
+    (before its image data), e.g. a SOF for the size and channels; {} for a file that is not
+    a JPEG. Reads only segment headers and the payloads asked for, not the whole file."""
+    found: dict[int, bytes] = {}
+    with open(path, "rb") as handle:
+        if handle.read(2) != b"\xff\xd8":
+            return found
+        while handle.read(1) == b"\xff":
+            marker = handle.read(1)
+            while marker == b"\xff":  # fill bytes before a marker
+                marker = handle.read(1)
+            if not marker or marker[0] in (0xD9, 0xDA):  # end of file, start of image data
+                break
+            if 0xD0 <= marker[0] <= 0xD7 or marker[0] == 0x01:  # markers without a length
+                continue
+            length = int.from_bytes(handle.read(2), "big") - 2
+            if length < 0:
+                break
+            if marker[0] in wanted and marker[0] not in found:
+                found[marker[0]] = handle.read(length)
+            else:
+                handle.seek(length, 1)
+    return found
+
+
+def jpeg_channels(path: Path) -> int | None:
+    """How many channels OpenCV decodes a JPEG file to, from its header: 1 (gray) or 3 (color,
+    CMYK included); None where the header cannot be read (the run then reports the file)."""
+    try:
+        frames = jpeg_segments(path, SOF_MARKERS)
+    except OSError:
+        return None
+    for payload in frames.values():
+        if len(payload) >= 6:
+            return 1 if payload[5] == 1 else 3
+    return None
+
+
+def decode_flags(data: np.ndarray) -> int:
+    """How to decode a file's bytes: as stored (IMREAD_UNCHANGED keeps alpha and 16 bits, and
+    ignores EXIF orientation), except JPEGs, which have no alpha to keep: ANYCOLOR | ANYDEPTH
+    keeps gray gray and the bit depth, and OpenCV applies the orientation tag."""
+    if data[:3].tobytes() == b"\xff\xd8\xff":
+        return cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH
+    return cv2.IMREAD_UNCHANGED
+
+
+def read_image(path: Path) -> np.ndarray:
+    """The file's pixels as stored: gray, BGR or BGRA, uint8 or uint16, JPEGs turned upright.
+
+    A JPEG's EXIF orientation tag (a phone's portrait photo is stored sideways with a tag
+    saying so) is applied, so the output, which carries no tag, shows the way the photo
+    did; upstream (IMREAD_UNCHANGED) ignores it and writes such photos sideways. Other
+    formats are read as stored, tag or not. Read with ``np.fromfile`` + ``cv2.imdecode`` (not
+    ``cv2.imread``) so paths with non-ASCII characters work on every OS. ``.npy`` files (this
+    project's numpy output) load too.
     """
     path = Path(path)
     try:
@@ -115,7 +185,7 @@ def read_image(path: Path) -> np.ndarray:
                 raise ImageError(f"cannot read {path}: not a plain numpy array ({error})") from None
         else:
             data = np.fromfile(path, dtype=np.uint8)
-            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+            image = cv2.imdecode(data, decode_flags(data)) if data.size else None
             if image is None:
                 raise ImageError(f"cannot read {path}: not an image OpenCV can decode")
     except OSError as error:
@@ -156,6 +226,11 @@ def check_writable(
     if channels == 4 and fmt not in ALPHA_FORMATS:
         raise ImageError(
             f"{fmt} has no alpha channel: write {', '.join(ALPHA_FORMATS)} to keep the alpha"
+        )
+    if channels == 1 and fmt not in GRAY_FORMATS:
+        raise ImageError(
+            f"{fmt} has no gray mode (OpenCV would write 3 channels): write png to keep the "
+            "image gray, or ask for color (--grayscale color)"
         )
     if channels not in (1, 3, 4):
         raise ImageError(f"{fmt} holds 1, 3 or 4 channels, not {channels}: write npy instead")

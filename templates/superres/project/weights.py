@@ -1,6 +1,6 @@
 """The released weights: checked before they are loaded, loaded without running any code.
 
-    python weights.py                       # is each weights file the release? (exit 0 or 2)
+    python weights.py                       # is each weights file a run reads the release? (0 or 2)
     python weights.py --random PATH         # seeded random weights in the release format
 
 Why the checks come first: a ``.pth`` file is a pickle, and unpickling can run code. We check
@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import io
 import pickle
+import stat
 import sys
 import tempfile
 import warnings
@@ -71,12 +72,13 @@ def verify(file: WeightsFile, root: Path | None = None) -> Path:
     """
     path = resolve(file, root)
     name = Path(file.path).name
-    if not path.exists():
-        raise WeightsError(f"weights file {path} not found: download {file.url} and put it there")
-    if not path.is_file():
-        raise WeightsError(f"weights path {path} is a folder, not a file: put {name} there")
     try:
-        size = path.stat().st_size
+        info = path.stat()  # inside the try: no permission on a folder above it is an OSError
+        if stat.S_ISDIR(info.st_mode):
+            raise WeightsError(f"weights path {path} is a folder, not a file: put {name} there")
+        if not stat.S_ISREG(info.st_mode):
+            raise WeightsError(f"weights path {path} is not a regular file: put {name} there")
+        size = info.st_size
         if size < file.size:
             raise WeightsError(
                 f"weights file {path} is truncated: {size:,} of {file.size:,} bytes "
@@ -88,6 +90,10 @@ def verify(file: WeightsFile, root: Path | None = None) -> Path:
                 f"expected {file.size:,}; download it again from {file.url}"
             )
         digest = sha256_of(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise WeightsError(
+            f"weights file {path} not found: download {file.url} and put it there"
+        ) from None
     except OSError as error:
         raise WeightsError(f"cannot read weights file {path}: {error.strerror or error}") from None
     if digest != file.sha256:
@@ -238,6 +244,12 @@ def more(items: list[str], shown: int = 3) -> str:
     return f" (+{len(items) - shown} more)" if len(items) > shown else ""
 
 
+def needs_weak(strength: float | None) -> bool:
+    """Whether the weak-denoise weights are read: only for a blend, strength below 1.
+    Upstream skips the blend at strength 1 (it would return the strong weights exactly)."""
+    return strength is not None and strength != 1.0
+
+
 def load_model(
     device: torch.device | str = "cpu",
     *,
@@ -273,9 +285,7 @@ def load_model(
         path = verify(weights, root)
         state = read_state(path)
         source = str(path)
-        # Upstream skips the blend at strength 1 (it would return the strong weights exactly),
-        # so the weak file is only needed below 1.
-        if strength is not None and strength != 1.0:
+        if needs_weak(strength):
             if weak is None:
                 raise WeightsError(
                     f"a denoise strength of {strength} needs the weak-denoise weights, "
@@ -319,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     files = [contract.WEIGHTS]
-    if contract.WEAK_DENOISE_WEIGHTS is not None:
-        files.append(contract.WEAK_DENOISE_WEIGHTS)
+    weak = contract.WEAK_DENOISE_WEIGHTS
+    if weak is not None and needs_weak(contract.DENOISE_STRENGTH):
+        files.append(weak)
     status = 0
     for file in files:
         try:
@@ -330,6 +341,11 @@ def main(argv: list[str] | None = None) -> int:
             status = 2
         else:
             print(f"ok: {path} ({file.size:,} bytes, sha256 {file.sha256[:12]}...)")
+    if weak is not None and weak not in files:
+        print(
+            f"not needed: {resolve(weak, args.root)} (the denoise strength is "
+            f"{contract.DENOISE_STRENGTH}: the weak-denoise weights are read only below 1)"
+        )
     return status
 
 

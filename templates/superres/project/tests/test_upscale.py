@@ -5,7 +5,13 @@ batch CLI's outputs, skips, failures and refusals, and torchrun shards."""
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import re
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -141,6 +147,37 @@ def test_the_network_sees_rgb_in_0_1_and_its_output_is_rounded(
     assert (out != np.floor(ref * 255).astype(np.uint8)).any()  # rounding, not truncation
 
 
+def network_reference(model: torch.nn.Module, image: np.ndarray) -> np.ndarray:
+    """The network's float output for a BGR image, clamped to [0, 1], back in BGR."""
+    top = np.iinfo(image.dtype).max
+    rgb = torch.from_numpy(image[:, :, ::-1].astype(np.float32) / top).permute(2, 0, 1)[None]
+    with torch.inference_mode():
+        out = model(rgb.contiguous()).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    return out[:, :, ::-1]
+
+
+@pytest.mark.parametrize(("source", "target"), [(np.uint8, np.uint16), (np.uint16, np.uint8)])
+def test_another_output_dtype_is_rounded_once_from_the_network_output(
+    compact: torch.nn.Module, source: type, target: type
+) -> None:
+    """8-bit in, 16 bits asked for: the network's float output rounded to 16 bits (not 256
+    levels times 257); 16 in, 8 out: rounded once to 8 bits, not to 16 and then to 8."""
+    image = pattern((6, 7, 3), source)
+    out = upscale_array(compact, image, BASE, dtype=target)
+    assert out.dtype == target
+    expected = np.rint(network_reference(compact, image) * np.iinfo(target).max)
+    # float noise between memory formats can move a value sitting on .5 by one step at most
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert (out == expected).mean() > 0.999
+    if target == np.uint16:
+        assert len(np.unique(out)) > 256
+
+
+def test_an_output_dtype_other_than_8_or_16_bits_is_refused(compact: torch.nn.Module) -> None:
+    with pytest.raises(UpscaleError, match="uint8 or uint16, not float32"):
+        upscale_array(compact, pattern((4, 4, 3)), BASE, dtype=np.float32)
+
+
 @pytest.mark.parametrize("channels", [3, 4])
 def test_an_rgb_call_equals_the_bgr_call_with_channels_flipped(
     compact: torch.nn.Module, channels: int
@@ -206,6 +243,7 @@ def test_tiled_output_equals_untiled_through_the_pipeline(compact: torch.nn.Modu
         dict(outscale=-1.0),
         dict(outscale=0.0),
         dict(outscale=float("nan")),
+        dict(outscale=1e9),
         dict(tile=16, tile_pad=16),
         dict(tile=16, tile_overlap=16),
         dict(tile=-1),
@@ -217,6 +255,88 @@ def test_tiled_output_equals_untiled_through_the_pipeline(compact: torch.nn.Modu
 def test_unusable_settings_are_refused(compact: torch.nn.Module, bad: dict[str, object]) -> None:
     with pytest.raises(UpscaleError):
         upscale_array(compact, pattern((4, 4, 3)), settings(**bad))
+
+
+PEAK_CHILD = """
+import dataclasses
+import numpy as np, torch
+torch.set_num_threads(1)
+import contract, models, upscale
+
+def status(field):  # kB; this process's own (ru_maxrss would carry the parent's over exec)
+    line = next(l for l in open("/proc/self/status") if l.startswith(field + ":"))
+    return int(line.split()[1]) * 1024
+
+model = models.SRVGGNetCompact(num_feat=8, num_conv=2, upscale=4).eval()  # small activations
+settings = dataclasses.replace(
+    contract.SETTINGS, channel_order="bgr", outscale=3.5, tile=32, tile_pad=10,
+    tile_overlap=16, pre_pad=0, precision="fp32", device="cpu",
+)
+image = np.random.default_rng(0).integers(0, 256, (256, 256, 3)).astype(np.uint8)
+upscale.upscale_array(model, image[:16, :16], settings)  # allocators and kernels warmed up
+try:
+    open("/proc/self/clear_refs", "w").write("5")  # the peak starts again from here
+except OSError:
+    pass
+resident = status("VmRSS")
+out = upscale.upscale_array(model, image, settings)
+print((status("VmHWM") - resident) / (out.shape[0] * out.shape[1]))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_peak_memory_is_about_one_float_copy_of_the_output() -> None:
+    """256x256 -> 896x896 (outscale 3.5, tiled), in a fresh process: the peak grows by under
+    48 bytes per output pixel (measured 38, a fixed ~12 MB of it). The floor is the network's
+    float output (12 bytes per native pixel, 15.7 per output pixel here), one resized plane
+    (4) and the uint8 result (3); with clip, scale and round making copies and an
+    output-sized weight accumulator it measured 58 to 70."""
+    child = subprocess.run(
+        [sys.executable, "-c", PEAK_CHILD],
+        cwd=Path(upscale.__file__).resolve().parent,  # python -c imports from the current folder
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr
+    assert float(child.stdout) < 48
+
+
+@pytest.mark.parametrize(
+    ("shape", "outscale", "size"),
+    [
+        ((4, 4, 3), 20_000.0, "80,000x80,000"),  # a side over 65,535
+        ((4, 4, 3), 14_000.0, "56,000x56,000"),  # sides fit, 9.4e9 values do not
+        ((3, 5, 4), 10_000.0, "50,000x30,000"),  # 6e9 values with alpha
+    ],
+)
+def test_an_output_too_big_to_make_is_refused_before_the_network_runs(
+    compact: torch.nn.Module,
+    monkeypatch: pytest.MonkeyPatch,
+    shape: tuple[int, ...],
+    outscale: float,
+    size: str,
+) -> None:
+    """Not the network's work first and then OpenCV's raw "Insufficient memory": the size is
+    checked up front and named."""
+
+    def network_ran(*args: object) -> None:
+        pytest.fail("the network ran for an output that cannot be made")
+
+    monkeypatch.setattr(upscale, "tiled_forward", network_ran)
+    with pytest.raises(UpscaleError, match=f"would be {size} pixels"):
+        upscale_array(compact, pattern(shape), settings(outscale=outscale))
+
+
+def test_running_out_of_memory_reads_as_such() -> None:
+    """MemoryError (numpy), torch's and OpenCV's allocation failures: one line, "out of memory"."""
+    opencv = cv2.error("OpenCV(5.0.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to "
+                       "allocate 76800000000 bytes in function 'OutOfMemoryError'")  # fmt: skip
+    cpu = RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB")
+    cuda = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+    for error in (MemoryError(), opencv, cpu, cuda):
+        assert upscale.failure_message(error).startswith("out of memory: "), error
+    assert upscale.failure_message(RuntimeError("shape mismatch")) == "RuntimeError: shape mismatch"
 
 
 def test_a_non_finite_network_output_is_an_error_not_black_pixels() -> None:
@@ -253,6 +373,54 @@ def test_fp16_on_the_cpu_is_refused_with_the_reason() -> None:
 def test_bf16_on_a_cpu_without_bf16_instructions_is_refused() -> None:
     with pytest.raises(UpscaleError, match="bf16"):
         upscale.model_dtype("bf16", torch.device("cpu"))
+
+
+def weights_of(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_a_half_precision_run_leaves_the_callers_model_as_it_was() -> None:
+    """prepare_model for fp16 casts a copy: the caller's model keeps its fp32 weights, its
+    device and its training mode, so a later fp32 run uses the original weights, not ones
+    rounded to fp16 (fp16 runs on CUDA only; prepare_model itself runs it anywhere)."""
+    torch.manual_seed(0)
+    model = models.build("realesr-general-x4v3").train()
+    original = weights_of(model)
+    cpu = torch.device("cpu")
+    half = upscale.prepare_model(model, cpu, torch.float16)
+    assert next(half.parameters()).dtype == torch.float16 and not half.training
+    assert model.training
+    full = upscale.prepare_model(model, cpu, torch.float32)
+    for name, tensor in weights_of(model).items():
+        assert tensor.dtype == torch.float32 and torch.equal(tensor, original[name]), name
+        assert torch.equal(full.state_dict()[name], original[name]), name
+
+
+def test_prepared_copies_are_kept_until_a_weight_changes() -> None:
+    """One copy per device and dtype, reused while the weights are the same; loading other
+    weights into the model in place gives a fresh copy with them. A model that is ready
+    already is used itself."""
+    model = models.build("realesr-general-x4v3")
+    cpu = torch.device("cpu")
+    first = upscale.prepare_model(model, cpu, torch.float32)
+    assert first is not model and upscale.prepare_model(model, cpu, torch.float32) is first
+    assert upscale.prepare_model(first, cpu, torch.float32) is first  # ready: no copy
+
+    torch.manual_seed(5)
+    other = models.build("realesr-general-x4v3").state_dict()
+    model.load_state_dict(other)
+    fresh = upscale.prepare_model(model, cpu, torch.float32)
+    assert fresh is not first
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in other.items())
+
+
+def test_upscale_array_does_not_change_the_callers_model() -> None:
+    model = models.build("realesr-general-x4v3").train()
+    original = weights_of(model)
+    upscale_array(model, pattern((4, 4, 3)), BASE)
+    assert model.training
+    after = weights_of(model)
+    assert all(torch.equal(after[k], v) and after[k].is_contiguous() for k, v in original.items())
 
 
 def test_devices() -> None:
@@ -377,6 +545,40 @@ def test_cli_outscale_format_and_bit_depth(
     assert result.shape == (12, 14) and result.dtype == np.uint8
 
 
+def test_cli_bit_depth_16_of_an_8_bit_image_keeps_the_network_precision(
+    folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--bit-depth 16 on an 8-bit file: 16-bit values from the float output, not x * 257."""
+    out = tmp_path / "out"
+    code, _, _ = run([str(folder / "a.png"), "--out", str(out), "--random-weights",
+                      "--bit-depth", "16"], capsys)  # fmt: skip
+    assert code == 0
+    result = images.read_image(out / "a_out.png")
+    assert result.dtype == np.uint16
+    inner = result[(result > 0) & (result < 65535)]  # random weights clamp many to the ends
+    assert inner.size > 100 and (inner % 257 != 0).mean() > 0.9
+
+
+def test_cli_turns_a_tagged_phone_photo_upright(
+    tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A JPEG stored landscape (8x12) with EXIF orientation 6 (rotate 90 clockwise, a phone
+    held upright): the output is portrait, 48x32, as viewers show the photo."""
+    ok, encoded = cv2.imencode(".jpg", pattern((8, 12, 3)))
+    assert ok
+    data = encoded.tobytes()
+    entry = struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)  # Orientation, SHORT, 1 value: 6
+    exif = b"Exif\x00\x00MM\x00\x2a" + struct.pack(">IH", 8, 1) + entry + bytes(4)
+    app1 = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "portrait.jpg").write_bytes(data[:2] + app1 + data[2:])
+    out = tmp_path / "out"
+    code, _, _ = run([str(src), "--out", str(out), "--random-weights"], capsys)
+    assert code == 0
+    assert images.read_image(out / "portrait_out.png").shape == (48, 32, 3)
+
+
 def stderr_line(err: str) -> str:
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
@@ -392,6 +594,7 @@ def stderr_line(err: str) -> str:
         (None, ["--format", "jpg", "--bit-depth", "16"], "8 bits only"),
         (None, ["--format", "jpg"], "b.png"),  # 16-bit input, bit depth "same": jpg refused
         (None, ["--outscale", "-2"], "outscale"),
+        (None, ["--outscale", "1e9"], "more than 65,535 pixels a side"),
         (None, ["--tile", "16", "--tile-pad", "16"], "tile-pad"),
         (None, ["--precision", "fp16"], "fp16"),
         (None, ["--tile", "many"], "invalid int"),
@@ -402,6 +605,7 @@ def stderr_line(err: str) -> str:
         "jpg-16-bit",
         "16-bit-input-to-jpg",
         "negative-outscale",
+        "huge-outscale",
         "pad-not-below-tile",
         "fp16-on-cpu",
         "not-a-number",
@@ -428,6 +632,46 @@ def test_cli_refuses_bad_input_before_any_work(
     assert not out.exists()  # nothing written, not even the folder
 
 
+def test_cli_refuses_an_input_folder_it_may_not_list(
+    folder: Path,
+    tmp_path: Path,
+    no_release: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def denied(self: Path) -> Iterator[Path]:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    out = tmp_path / "out"
+    code, _, err = run([str(folder), "--out", str(out), "--random-weights"], capsys)
+    assert code == 2
+    assert "Permission denied" in stderr_line(err)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("source", ["gray.png", "gray.jpg"])
+def test_cli_refuses_gray_into_webp_before_any_work(
+    tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str], source: str
+) -> None:
+    """OpenCV writes webp in color only: a gray input (a PNG decoded, a JPEG by its header)
+    is refused up front, as alpha into jpg is; asking for color output is accepted."""
+    src = tmp_path / "in"
+    images.write_image(src / "color.png", pattern((4, 4, 3)), "png")
+    images.write_image(src / source, pattern((4, 5)), source.split(".")[1])
+    out = tmp_path / "out"
+    argv = [str(src), "--out", str(out), "--random-weights", "--format", "webp", "--bit-depth", "8"]
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    line = stderr_line(err)
+    assert source in line and "no gray mode" in line
+    assert not out.exists()
+
+    code, _, _ = run([*argv, "--grayscale", "color"], capsys)
+    assert code == 0
+    assert images.read_image(out / f"{source.split('.')[0]}_out.webp").shape == (16, 20, 3)
+
+
 def test_cli_refuses_missing_weights(
     folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -447,6 +691,73 @@ def test_cli_refuses_two_inputs_writing_one_output(
     images.write_image(src / "x.webp", pattern((4, 4, 3)), "webp")
     code, _, err = run([str(src), "--out", str(tmp_path / "out"), "--random-weights"], capsys)
     assert code == 2 and "both be written" in stderr_line(err)
+
+
+def listing(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("spelling", ["same", "dot", "symlink"])
+def test_cli_refuses_an_out_folder_that_holds_the_inputs(
+    folder: Path,
+    tmp_path: Path,
+    no_release: Path,
+    capsys: pytest.CaptureFixture[str],
+    spelling: str,
+) -> None:
+    """--out the input folder, however spelled: refused before any work. Each rerun would
+    upscale the last outputs again (a_out_out.png), and --overwrite would replace an input
+    named like an output (the user's own a_out.png)."""
+    images.write_image(folder / "a_out.png", pattern((4, 4, 3)), "png")  # the user's, not ours
+    out = {"same": folder, "dot": folder / ".", "symlink": tmp_path / "link"}[spelling]
+    if spelling == "symlink":
+        out.symlink_to(folder, target_is_directory=True)
+    before = listing(folder)
+    code, _, err = run([str(folder), "--out", str(out), "--random-weights", "--overwrite"], capsys)
+    assert code == 2
+    assert "is the folder of the inputs" in stderr_line(err)
+    assert listing(folder) == before
+
+
+def test_cli_refuses_an_output_that_is_another_input(
+    folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not only an output replacing its own source: out/a_out.png being (a link to) b.png
+    is refused too."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_out.png").symlink_to(folder / "b.png")
+    before = listing(folder)
+    code, _, err = run([str(folder), "--out", str(out), "--random-weights", "--overwrite"], capsys)
+    assert code == 2
+    assert re.search(r"a_out\.png, is the input .*b\.png", stderr_line(err))
+    assert listing(folder) == before and [p.name for p in out.iterdir()] == ["a_out.png"]
+
+
+def test_cli_refuses_outputs_whose_names_differ_only_in_case(
+    tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Photo.png and photo.jpg give Photo_out.png and photo_out.png: one file on macOS and
+    Windows, so refused everywhere."""
+    src = tmp_path / "in"
+    images.write_image(src / "Photo.png", pattern((4, 4, 3)), "png")
+    images.write_image(src / "photo.jpg", pattern((4, 4, 3)), "jpg")
+    out = tmp_path / "out"
+    code, _, err = run([str(src), "--out", str(out), "--random-weights"], capsys)
+    assert code == 2 and "both be written" in stderr_line(err)
+    assert not out.exists()
+
+
+def test_upscale_files_refuses_to_write_into_the_input_folder(
+    zeroed: torch.nn.Module, folder: Path
+) -> None:
+    """The library entry point refuses as the command line does, before any work."""
+    (folder / "broken.png").unlink()
+    before = listing(folder)
+    inputs = images.list_inputs(folder)
+    with pytest.raises(UpscaleError, match="is the folder of the inputs"):
+        upscale.upscale_files(zeroed, inputs, folder, BASE, progress=False)
+    assert listing(folder) == before
 
 
 def test_a_rank_processes_only_its_shard(

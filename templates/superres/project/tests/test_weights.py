@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,25 @@ def test_a_folder_is_not_a_weights_file(tmp_path: Path) -> None:
     file = WeightsFile("model.pth", 10, "0" * 64, URL)
     with pytest.raises(WeightsError, match="is a folder"):
         weights.verify(file, tmp_path)
+
+
+def test_a_file_that_cannot_be_looked_at_is_a_weights_error(
+    tmp_path: Path,
+    stat_denied: Callable[[Path], None],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No permission on a folder above the weights file: one line with the reason, from
+    verify and from python weights.py (exit 2), not a PermissionError traceback."""
+    file = WeightsFile("model.pth", 10, "0" * 64, URL)
+    stat_denied(tmp_path / "model.pth")
+    with pytest.raises(WeightsError, match=r"cannot read weights file .*model\.pth: Permission"):
+        weights.verify(file, tmp_path)
+    monkeypatch.setattr(contract, "WEIGHTS", file)
+    monkeypatch.setattr(contract, "WEAK_DENOISE_WEIGHTS", None)
+    assert weights.main(["--root", str(tmp_path)]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("error: cannot read weights file") and out.count("\n") == 1
 
 
 class Payload:
@@ -267,6 +287,7 @@ def test_cli_reports_each_file_and_exits_2_when_one_is_wrong(
     good = release_file(tmp_path / "good.pth")
     monkeypatch.setattr(contract, "WEIGHTS", good)
     monkeypatch.setattr(contract, "WEAK_DENOISE_WEIGHTS", WeightsFile("weak.pth", 1, "0", URL))
+    monkeypatch.setattr(contract, "DENOISE_STRENGTH", 0.5)
     assert weights.main(["--root", str(tmp_path)]) == 2
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
@@ -275,6 +296,20 @@ def test_cli_reports_each_file_and_exits_2_when_one_is_wrong(
 
     monkeypatch.setattr(contract, "WEAK_DENOISE_WEIGHTS", None)
     assert weights.main(["--root", str(tmp_path)]) == 0
+
+
+def test_cli_does_not_ask_for_the_weak_file_at_full_strength(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At denoise strength 1 the weak-denoise file is never read (no blend), so python
+    weights.py does not fail for its absence: it says it is not needed."""
+    monkeypatch.setattr(contract, "WEIGHTS", release_file(tmp_path / "good.pth"))
+    monkeypatch.setattr(contract, "WEAK_DENOISE_WEIGHTS", WeightsFile("weak.pth", 1, "0", URL))
+    monkeypatch.setattr(contract, "DENOISE_STRENGTH", 1.0)
+    assert weights.main(["--root", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("ok: ")
+    assert lines[1].startswith("not needed: ") and "weak.pth" in lines[1] and "1.0" in lines[1]
 
 
 def test_cli_random_writes_loudly_and_never_overwrites(
