@@ -88,7 +88,7 @@ def test_a_file_that_is_not_the_release_is_refused(tmp_path: Path) -> None:
 def test_output_is_the_input_times_outscale_with_its_dtype_and_channels(
     network: nn.Module, channels: int, dtype: type
 ) -> None:
-    """Output round(H x 4.0) x round(W x 4.0), the input's dtype and channels.
+    """Output H x 4.0 by W x 4.0 (rounded half up), the input's dtype and channels.
 
     The dtype is decided by the dtype, not by the pixel values; gray images stay gray."""
     result = upscale.upscale_array(network, image(channels, dtype), SETTINGS)
