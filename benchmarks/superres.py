@@ -61,40 +61,12 @@ Targets (issue 11): ours/reference throughput >= 1.0; ours' tiled peak memory bo
 tile (below its untiled peak); ours' tiled output equal to its untiled one (0-1 levels) where
 the reference shows seams.
 
-Measured 2026-11-26 on the 2-core CPU shared with three other jobs (load 2.5-6 during the run),
-torch 2.13.0+cpu, 2 threads: ``python benchmarks/superres.py --json full.json`` (28 min; the
-network-pixel column computed afterwards for the same settings by ``network_pixels``, which is
-geometry only, then ``--report full.json``). Tile 64, pad 10, ours' overlap 16 (the contract's).
-Columns as printed: net px = network pixels per input pixel, diff = max diff from untiled in
-8-bit levels; ours / reference in both.
-
-| model | crop | mode | MP/s ours | ref | ratio | MiB ours | ref | ratio | net px | diff |
-|---|---|---|---|---|---|---|---|---|---|---|
-| x4plus | 96x128 | untiled | 0.0113 | 0.0111 | 1.02 | 135 | 223 | 0.61 | 1 / 1 | |
-| x4plus | 96x128 | tiled | 0.0029 | 0.0100 | 0.35 | 110 | 140 | 0.78 | 2.79 / 1.40 | 1 / 1 |
-| anime_6B | 96x128 | untiled | 0.0340 | 0.0259 | 1.08 | 134 | 211 | 0.63 | 1 / 1 | |
-| anime_6B | 96x128 | tiled | 0.0108 | 0.0124 | 0.72 | 92 | 102 | 0.91 | 2.79 / 1.40 | 1 / 1 |
-| general-x4v3 | 192x256 | untiled | 0.2257 | 0.1928 | 1.17 | 57 | 95 | 0.60 | 1 / 1 | |
-| general-x4v3 | 192x256 | tiled | 0.0451 | 0.0643 | 0.78 | 52 | 56 | 0.94 | 2.57 / 1.49 | 0 / 1 |
-
-Ours vs the reference, both untiled: at most 1 level for every model. First calls (one-off,
-16x16 crop): ours 46 / 24 / 14 MiB, the reference 20 / 19 / 10 MiB (channels_last conversion).
-Single runs varied up to 5x with the load (x4plus untiled: 8.9 to 45 s for the same work).
-
-Reading it: untiled, ours is as fast or faster (channels_last) and needs 0.6x the memory (the
-network alone, anime_6B on 96x128: 130 MiB channels_last against 163-184 MiB NCHW). Tiled,
-ours does 1.7-2x the reference's network work at these sizes: its tiles are all full-size and
-spread evenly, so on a 96-pixel side two 64-pixel tiles overlap by 32, not 16, and each keeps
-its padding; per network pixel it is faster (anime 1.44x, general 1.34x). On real sizes the
-plan costs little extra (a 1000-pixel side: two 512 tiles, as upstream). x4plus tiled's 0.35
-is below its work ratio: rerun alone at 1 thread on one photo (ABBA, load ~3.4) it was 25-29 s
-against 15-17 s, 0.6: 2x the work at channels_last's 1.1x per forward (x4plus on a 74x84
-tile, 1 thread: 3.9 s against 4.4 s NCHW); two threads on an oversubscribed CPU likely
-penalise the side with more forwards. Random weights barely reach past 10 pixels, so the reference's
-seams are 1 level here; with 2 pixels of padding (``--quick``) x4plus's were 76 levels against
-ours' 9. general-x4v3's tiled peak stays near its untiled one: output-sized float32 arrays
-(the blend accumulators, then ``upscale_array``'s clip, scale and round copies back to 8 bits:
-~9 MiB each at 768x1024) outweigh the tile's activations.
+Figures: README.md, "Benchmarks / Super-resolution presets" (tile 256 on the photos: the
+tile plan now steps ``tile - overlap`` with a shorter last tile, which costs 9-10% more network
+pixels than upstream's instead of the 1.7-2x that full-size, evenly spread tiles cost on small
+crops; the output buffers take ~17 bytes per output pixel at x4). An earlier run with tile 64
+on 96x128 crops, before both changes, gave x4plus untiled 1.02x the reference's throughput at
+0.61x its peak memory; its tiled rows measured the old plan and no longer apply.
 """
 
 from __future__ import annotations
