@@ -21,7 +21,9 @@ EIGHT_BIT_FORMATS = ("jpg", "webp")  # OpenCV writes both with 8 bits per channe
 
 
 def _weights_files(ctx: SuperresContext) -> Iterator[tuple[tuple[str, ...], WeightsFinding]]:
-    yield ("model", "weights"), ctx.weights
+    """Each weights file the spec reads, with where to point a finding: the key when the spec
+    writes it, else ``model`` (a default path has no line of its own)."""
+    yield ("model", "weights") if ctx.spec.model.weights else ("model",), ctx.weights
     if ctx.weak_denoise is not None:
         yield ("model", "weak_denoise_weights"), ctx.weak_denoise
 
@@ -42,7 +44,7 @@ def weights_present(ctx: SuperresContext) -> Iterator[Finding]:
     for path, found in _weights_files(ctx):
         if not found.exists:
             yield Finding(
-                path if path != ("model", "weights") or ctx.spec.model.weights else ("model",),
+                path,
                 f"{found.spec_path} is not there: the project needs {found.release.filename} "
                 f"({found.release.size:,} bytes) before it upscales anything",
                 f"download {found.release.url} to {found.path}",
@@ -67,7 +69,7 @@ def weights_are_the_release(ctx: SuperresContext) -> Iterator[Finding]:
     for path, found in _weights_files(ctx):
         if found.exists and found.problem is not None:
             yield Finding(
-                path if path != ("model", "weights") or ctx.spec.model.weights else ("model",),
+                path,
                 f"{found.spec_path} {found.problem}: it is not {found.release.filename}",
                 f"download {found.release.url} again to {found.path}",
             )
