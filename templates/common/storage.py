@@ -134,6 +134,20 @@ def write_checked(paths: list[Path], write: Callable[[HashingWriter], None]) -> 
         fsync_folder(folder)
 
 
+def _sha256(f: IO[bytes]) -> str:
+    """The hex sha256 of what is left in ``f``, read a chunk at a time."""
+    digest = hashlib.sha256()
+    while chunk := f.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    """The file's sha256 (hex), read a chunk at a time: memory stays flat for any size."""
+    with open(path, "rb") as f:
+        return _sha256(f)
+
+
 def expected_digest(path: Path) -> str | None:
     """The sha256 recorded beside ``path``; None when there is no sidecar (a file written
     before checksums were kept: it loads unverified). An unreadable sidecar is corrupt."""
@@ -169,14 +183,12 @@ def check_file(path: Path) -> Identity:
             expected = expected_digest(path)
             if expected is None:
                 return checked
-            sha256 = hashlib.sha256()
-            while chunk := f.read(CHUNK):
-                sha256.update(chunk)
+            actual = _sha256(f)
     except FileNotFoundError:
         raise CorruptFile(f"{path} is missing") from None
     except OSError as error:
         raise CorruptFile(f"{path} cannot be read ({error})") from None
-    if sha256.hexdigest() != expected:
+    if actual != expected:
         raise CorruptFile(
             f"{path} does not match its checksum {sidecar(path).name} (corrupt or half-written)"
         )

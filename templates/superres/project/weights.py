@@ -17,7 +17,6 @@ a release file, and every use says loudly that the output is not a super-resolut
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import pickle
 import stat
@@ -33,23 +32,13 @@ from torch import nn
 import contract
 import models
 from contract import WeightsFile
-from storage import write_atomic
+from storage import sha256_of, write_atomic
 
 PROJECT = contract.PROJECT  # relative weights paths start here
-CHUNK = 1 << 20  # bytes hashed per read: memory stays flat for any file size
 
 
 class WeightsError(Exception):
     """A weights file that must not be loaded; the message is one line: what, and what to do."""
-
-
-def sha256_of(path: Path) -> str:
-    """The file's sha256 (hex), read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def describe(path: Path, url: str = "") -> WeightsFile:
