@@ -4,6 +4,7 @@ size and hash, the memory of a tile) and what the render writes into contract.py
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from ganspec.superres.memory import tile_memory
 from ganspec.superres.releases import RELEASES, WEAK_DENOISE
 from ganspec.validate import validate_file, validate_text
 from tests.conftest import SPECS, SUPERRES_PRESETS
+from tests.project_imports import project_imports
 
 PROJECT = Path(__file__).resolve().parents[1] / "templates" / "superres" / "project"
 
@@ -34,7 +36,8 @@ def codes(text: str, folder: Path) -> list[str]:
 
 
 def test_the_release_table_matches_the_rendered_networks() -> None:
-    """Parameter counts in ganspec's table (validate, PROMPT.md) are the networks' own."""
+    """Architecture, scale and parameter count in ganspec's table (validate, PROMPT.md) are
+    those of the networks the rendered models.py builds, and the release files' counts."""
     tree = ast.parse((PROJECT / "models.py").read_text(encoding="utf-8"))
     names = {
         node.value
@@ -43,6 +46,13 @@ def test_the_release_table_matches_the_rendered_networks() -> None:
     }
     for name in [*RELEASES, WEAK_DENOISE.name]:
         assert name in names, f"models.MODELS lacks {name}"
+    with project_imports(PROJECT) as project:  # the table against the networks torch builds
+        models = project["models"]
+        for release in [*RELEASES.values(), WEAK_DENOISE]:
+            network = models.build(release.name)
+            assert type(network).__name__ == release.arch, release.name
+            assert models.scale_of(network) == release.scale, release.name
+            assert sum(p.numel() for p in network.parameters()) == release.params, release.name
     assert RELEASES["RealESRGAN_x4plus"].params == 16_697_987
     assert RELEASES["RealESRGAN_x4plus_anime_6B"].params == 4_467_779
     assert RELEASES["realesr-general-x4v3"].params == 1_213_296
@@ -63,11 +73,8 @@ def test_a_file_of_the_release_size_and_hash_passes_and_any_other_is_an_error(
     digest = hashlib.sha256(content).hexdigest()
     text = spec_text("realesrgan-anime-6b", weights="w.pth")
     assert "GS802" in codes(text, tmp_path)  # wrong size
-    from ganspec.superres import releases
-
-    anime = releases.RELEASES["RealESRGAN_x4plus_anime_6B"]
-    patched = {**releases.RELEASES}
-    patched[anime.name] = type(anime)(**{**anime.__dict__, "size": 1000, "sha256": digest})
+    anime = RELEASES["RealESRGAN_x4plus_anime_6B"]
+    patched = {**RELEASES, anime.name: dataclasses.replace(anime, size=1000, sha256=digest)}
     monkeypatch.setattr("ganspec.superres.context.RELEASES", patched)
     assert "GS802" not in codes(text, tmp_path) and "GS801" not in codes(text, tmp_path)
     weights.write_bytes(b"\x01" * 1000)  # same size, other bytes
