@@ -95,7 +95,9 @@ def render_project(kind: str, context: dict[str, Any], agents: set[str]) -> dict
             continue
         if source.suffix == ".j2":
             template = env.get_template(relative_template(root, source))
-            files[str(relative.with_suffix(""))] = template.render(context)
+            text = template.render(context)
+            if text.strip():  # a template that renders empty is not written (copier's rule)
+                files[str(relative.with_suffix(""))] = text
         else:
             files[_RENAMED.get(str(relative), str(relative))] = source.read_text(encoding="utf-8")
     context = {**context, "acceptance_tests": acceptance_tests(files)}
