@@ -77,6 +77,10 @@ TRIGGERS: dict[str, tuple[str, dict[str, object]]] = {
     "GS317": ("dcgan-64", {"generator.layers[5].act": "none"}),
     "GS318": ("dcgan-64", {"training.r1_every": 16}),
     "GS319": ("dcgan-64", {"training.loss": "minimax"}),
+    "GS320": (
+        "dcgan-64",
+        {"generator.layers[5].norm": "batch", "generator.layers[5].order": "act_norm"},
+    ),
     "GS401": ("cgan-digits-32", {"generator.layers[0].embedding": 9}),
     "GS402": ("dcgan-digits-32", {"data.classes": 10}),
     "GS403": ("mlp-ring8", {"data.batch_size": 255}),

@@ -494,3 +494,28 @@ def saturating_minimax(ctx: RuleContext) -> Iterator[Finding]:
             "100x smaller than the non-saturating loss's",
             "loss: nonsaturating",
         )
+
+
+@rule(
+    "GS320",
+    "norm-after-output-activation",
+    "error",
+    summary="The network's last layer puts its norm after the activation (order: act_norm), so "
+    "the norm, not the activation, makes the output.",
+    why="A norm after tanh or sigmoid shifts and rescales the values the activation bounded: "
+    "G's output leaves data.range, and D's scores stop meaning what output declares.",
+    example="generator:\n  layers:\n    ...\n"
+    "    - {conv_transpose: 3, kernel: 4, stride: 2, padding: 1, norm: batch, act: tanh, "
+    "order: act_norm}",
+    fix="order: norm_act on the output layer (or remove its norm).",
+)
+def norm_after_output_activation(ctx: RuleContext) -> Iterator[Finding]:
+    for network in NETWORKS:
+        index, layer = output_layer(getattr(ctx.spec, network).layers)
+        if layer.order == "act_norm":
+            yield Finding(
+                (network, "layers", index, "order"),
+                f"{layer.norm} norm after {layer.act} makes the {network}'s output; the "
+                f"activation no longer bounds it",
+                "order: norm_act",
+            )

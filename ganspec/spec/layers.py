@@ -2,7 +2,8 @@
 
 The op key carries the op's main number (output channels, features, kernel or factor), so a
 layer reads the way people write architectures: ``{conv: 64, kernel: 4, stride: 2}``.
-Normalisation, activation, dropout and spectral norm follow the op in that order.
+Normalisation, activation and dropout follow the op in that order (``order: act_norm`` puts the
+activation before the norm); spectral norm wraps the op's weights.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from ganspec.spec.common import (
 
 Norm = Literal["none", "batch", "instance", "layer"]
 Activation = Literal["none", "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "elu"]
+Order = Literal["norm_act", "act_norm"]
 
 
 class LayerOptions(StrictModel):
-    """What may follow any op: norm -> act -> dropout, and spectral norm on its weights."""
+    """What may follow any op: norm -> act -> dropout (or act -> norm -> dropout), and spectral
+    norm on its weights."""
 
     norm: Norm = Field("none", description="Normalisation applied after the op.")
     affine: Flag = Field(
@@ -38,6 +41,12 @@ class LayerOptions(StrictModel):
     act: Activation = Field("none", description="Activation applied after the norm.")
     leaky_slope: Annotated[Number, Field(gt=0, lt=1)] = Field(
         0.2, description="Negative slope for leaky_relu (DCGAN uses 0.2)."
+    )
+    order: Order = Field(
+        "norm_act",
+        description="Where the norm goes: `norm_act` (op -> norm -> act, DCGAN's order) or "
+        "`act_norm` (op -> act -> norm, e.g. a Linear -> LeakyReLU -> BatchNorm1d block); "
+        "stating it needs both a norm and an activation on the layer.",
     )
     dropout: Probability = Field(0.0, description="Dropout probability after the activation.")
     spectral_norm: Flag | None = Field(
@@ -51,6 +60,17 @@ class LayerOptions(StrictModel):
                 "affine: false says the norm learns no scale and shift, but the layer has no "
                 "norm; add norm: batch, instance or layer, or remove affine",
                 "affine",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _order_needs_a_norm_and_an_act(self) -> LayerOptions:
+        if self.order == "act_norm" and (self.norm == "none" or self.act == "none"):
+            missing = "norm" if self.norm == "none" else "act"
+            raise ErrorAt(
+                "order: act_norm puts the activation before the norm, but the layer has no "
+                f"{missing}; add {missing}: ... or remove order",
+                "order",
             )
         return self
 
