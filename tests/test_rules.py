@@ -19,6 +19,7 @@ from torch import nn
 from ganspec import project_names
 from ganspec.explain import explain
 from ganspec.footprint import LARGEST_DEVICE_GB, format_bytes
+from ganspec.render.image_models import norm_module
 from ganspec.rules import RULES
 from ganspec.spec.image import SOURCE_SIZES
 from ganspec.validate import validate_file, validate_text
@@ -624,7 +625,7 @@ def _torch_verdict(norm: nn.Module, batch: int, shape: tuple[int, ...]) -> str:
 
 @pytest.mark.parametrize(("preset", "changes"), NORM_CASES)
 def test_norm_rules_agree_with_torch(preset: str, changes: dict[str, object]) -> None:
-    """Every norm layer, built as the rendered models.py builds it and run on the batch one
+    """Every norm layer, built from the line the rendered models.py writes and run on the batch one
     forward sees: GS210 where torch raises or passes no gradient, GS211 or nothing where it
     trains (GS211 for BatchNorm over one sample)."""
     report = validate_mutation(preset, changes)
@@ -632,24 +633,23 @@ def test_norm_rules_agree_with_torch(preset: str, changes: dict[str, object]) ->
     assert ctx is not None
     codes = {(d.path, d.code) for d in report.diagnostics if d.code in ("GS210", "GS211")}
     traces = {"generator": ctx.generator_trace, "discriminator": ctx.discriminator_trace}
-    with project_imports(TEMPLATE, COMMON) as modules:
-        make_norm = modules["models"].make_norm
-        for network, trace in traces.items():
-            layers = getattr(ctx.spec, network).layers
-            batch = ctx.forward_batch(network)
-            for row in trace.rows:
-                kind = layers[row.index].norm
-                if kind == "none":
-                    continue
-                path = f"{network}.layers[{row.index}].norm"
-                verdict = _torch_verdict(make_norm(kind, row.out_shape), batch, row.out_shape)
-                expected = {
-                    "raises": "GS210",
-                    "constant": "GS210",
-                    "trains": "GS211" if kind == "batch" and batch == 1 else None,
-                }[verdict]
-                found = {code for where, code in codes if where == path}
-                assert found == ({expected} if expected else set()), (path, verdict, found)
+    for network, trace in traces.items():
+        layers = getattr(ctx.spec, network).layers
+        batch = ctx.forward_batch(network)
+        for row in trace.rows:
+            layer = layers[row.index]
+            if layer.norm == "none":
+                continue
+            path = f"{network}.layers[{row.index}].norm"
+            norm = eval(norm_module(layer, row.out_shape), {"nn": nn})  # models.py's own line
+            verdict = _torch_verdict(norm, batch, row.out_shape)
+            expected = {
+                "raises": "GS210",
+                "constant": "GS210",
+                "trains": "GS211" if layer.norm == "batch" and batch == 1 else None,
+            }[verdict]
+            found = {code for where, code in codes if where == path}
+            assert found == ({expected} if expected else set()), (path, verdict, found)
 
 
 @pytest.fixture(scope="module")

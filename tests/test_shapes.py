@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,18 +15,14 @@ from pydantic import TypeAdapter
 from torch import nn
 
 from ganspec.footprint import FLOAT
-from ganspec.render.config import config_data
 from ganspec.rules.context import RuleContext
 from ganspec.rules.shape_rules import generator_fixes
 from ganspec.shapes import Fix, format_shape, solve, trace
 from ganspec.spec.image import ImageSpec
 from ganspec.spec.layers import Layer
 from ganspec.validate import validate_file, validate_text
-from tests.conftest import IMAGE_PRESETS, ROOT, SPECS, preset_data
-from tests.project_imports import project_imports
-
-TEMPLATE = ROOT / "templates" / "image" / "project"
-COMMON = ROOT / "templates" / "common"  # storage.py, shared by every kind
+from tests.conftest import IMAGE_PRESETS, SPECS, preset_data
+from tests.rendered import rendered_models
 
 LAYERS = TypeAdapter(list[Layer])
 
@@ -193,7 +190,7 @@ NORM_MODULES = {
     ],
 )
 def test_affine_is_what_the_spec_says_in_the_built_norms_and_the_parameter_count(
-    preset: str, norm: str, affine: bool | None
+    preset: str, norm: str, affine: bool | None, tmp_path: Path
 ) -> None:
     """`affine: false` builds the bare norm (InstanceNorm2d's own default, as WGAN critics use
     it) and counts no scale and shift; left out, norms learn them as before."""
@@ -207,9 +204,8 @@ def test_affine_is_what_the_spec_says_in_the_built_norms_and_the_parameter_count
     assert report.errors == 0, [d.as_text() for d in report.diagnostics]
     assert report.spec is not None and report.context is not None
     assert report.context.footprint is not None
-    cfg = {**config_data(report.spec), "name": report.spec.name}
-    with project_imports(TEMPLATE, COMMON) as modules:
-        discriminator = modules["models"].Discriminator(cfg)
+    with rendered_models(report, tmp_path) as models:
+        discriminator = models.Discriminator()
     norms = [m for m in discriminator.modules() if isinstance(m, NORM_MODULES[norm])]
     assert len(norms) == len(normed)
     learnt = [getattr(m, "affine", getattr(m, "elementwise_affine", None)) for m in norms]
@@ -399,7 +395,7 @@ def _saved_bytes(net: nn.Module, *inputs: torch.Tensor | None) -> int:
 
 @pytest.mark.parametrize("name", IMAGE_PRESETS)
 def test_footprint_counts_the_parameters_torch_builds_and_bounds_what_autograd_saves(
-    name: str,
+    name: str, tmp_path: Path
 ) -> None:
     """Parameters exactly; activations from 0.9x (per-channel statistics it leaves out) to 2x
     (outputs autograd does not keep) of what one forward saves."""
@@ -407,15 +403,13 @@ def test_footprint_counts_the_parameters_torch_builds_and_bounds_what_autograd_s
     assert report.spec is not None and report.context is not None
     footprint = report.context.footprint
     assert footprint is not None
-    cfg = {**config_data(report.spec), "name": report.spec.name}
     batch = 4
-    with project_imports(TEMPLATE, COMMON) as modules:
+    with rendered_models(report, tmp_path) as models:
         torch.manual_seed(0)
-        models = modules["models"]
-        generator, discriminator = models.Generator(cfg), models.Discriminator(cfg)
-        pack = cfg["discriminator"]["pack"]
-        labels = torch.zeros(batch * pack, dtype=torch.long) if cfg["data"]["classes"] else None
-        z = torch.randn(batch, cfg["generator"]["latent_dim"], requires_grad=True)
+        generator, discriminator = models.Generator(), models.Discriminator()
+        pack = report.spec.discriminator.pack
+        labels = torch.zeros(batch * pack, dtype=torch.long) if report.spec.data.classes else None
+        z = torch.randn(batch, report.spec.generator.latent_dim, requires_grad=True)
         x = torch.randn(batch * pack, *report.context.data_shape, requires_grad=True)
         measured = {
             "generator": _saved_bytes(generator, z, None if labels is None else labels[:batch]),

@@ -68,8 +68,8 @@ def generate(
     """n samples (on the CPU) from fixed noise, with uniformly drawn labels for a conditional
     GAN. The noise comes from its own seeded generator: the global RNG is left alone."""
     rng = torch.Generator().manual_seed(seed)
-    latent = sample_latent(n, cfg, "cpu", generator=rng)
-    labels = sample_labels(n, cfg, "cpu", generator=rng)
+    latent = sample_latent(n, "cpu", generator=rng)
+    labels = sample_labels(n, "cpu", generator=rng)
     chunks = []
     for i, z in enumerate(latent.split(BATCH)):
         y = None if labels is None else labels[i * BATCH : (i + 1) * BATCH].to(device)

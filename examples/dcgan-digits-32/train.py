@@ -212,7 +212,7 @@ def build_gan(
     """Both networks on the device with their optimizers, AMP and optional compile/DDP."""
     distributed = distributed or Distributed()
     training = cfg["training"]
-    generator, discriminator = Generator(cfg).to(device), Discriminator(cfg).to(device)
+    generator, discriminator = Generator().to(device), Discriminator().to(device)
     cuda = device.type == "cuda"
     if cuda and is_image(cfg):  # NHWC is faster for convolutions on tensor cores
         generator = generator.to(memory_format=torch.channels_last)
@@ -345,7 +345,7 @@ def score_real_and_fake(
     forwards, so real and fake batches keep their own statistics (as in DCGAN). Both batches
     hold whole packs, so no pack mixes real and fake samples.
     """
-    pack = gan.discriminator.pack
+    pack = 1  # samples per D input (PacGAN)
     if len(real) != len(fake) or len(real) % pack:
         raise ValueError(f"real and fake batches must be equal multiples of pack={pack}")
     with gan.autocast():
@@ -376,8 +376,8 @@ def discriminator_step(
     distributed = distributed or Distributed()
     training = cfg["training"]
     n = real.shape[0]
-    fake_labels = sample_labels(n, cfg, real.device)
-    latent = sample_latent(n, cfg, real.device)
+    fake_labels = sample_labels(n, real.device)
+    latent = sample_latent(n, real.device)
     gan.pending = None
     if keep_fake:
         with gan.autocast():
@@ -436,9 +436,9 @@ def generator_step(
         if gan.pending is not None:
             (fake, labels), gan.pending = gan.pending, None
         else:
-            labels = sample_labels(batch_size, cfg, device)
+            labels = sample_labels(batch_size, device)
             with gan.autocast():
-                fake = gan.g_ddp(sample_latent(batch_size, cfg, device), labels)
+                fake = gan.g_ddp(sample_latent(batch_size, device), labels)
         with gan.autocast():
             scores = gan.d(d_input(fake, cfg, step), labels)
         loss = generator_loss(cfg, scores)
@@ -604,7 +604,7 @@ def fixed_inputs(cfg: dict[str, Any], device: torch.device) -> tuple[Tensor, Ten
     """Noise drawn once from its own seeded generator (training's RNG is untouched) and labels
     cycling through the classes."""
     n = cfg["validation"].get("grid_size", 64) if is_image(cfg) else SCATTER_POINTS
-    z = sample_latent(n, cfg, device, generator=torch.Generator().manual_seed(cfg["seed"]))
+    z = sample_latent(n, device, generator=torch.Generator().manual_seed(cfg["seed"]))
     classes = cfg["data"]["classes"]
     labels = (torch.arange(n) % classes).to(device) if classes else None
     return z, labels

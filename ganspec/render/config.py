@@ -1,8 +1,9 @@
-"""The rendered project's ``config.yaml``: every number of the spec, defaults made explicit.
+"""The rendered project's ``config.yaml``: the spec's settings, defaults made explicit.
 
 The project's code reads this file at run time, so a user tunes a run by editing it rather
-than re-rendering. It is the spec's own structure (same keys, same layer mappings) with every
-default filled in, so what the user wrote, what ganspec checked and what the code reads agree.
+than re-rendering. It keeps the spec's keys with every default filled in, so what the user
+wrote, what ganspec checked and what the code reads agree; the networks' structure is not
+here but written out in models.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 import yaml
 
 from ganspec.spec import Spec
-from ganspec.spec.layers import LayerOptions, op_of
 
 # Spec keys that describe the spec itself rather than the run (validate's memory budget
 # included: the project's code never reads it).
@@ -23,31 +23,16 @@ SPEC_ONLY_KEYS: dict[str, object] = {
     "description": True,
     "training": {"memory_budget"},
 }
-
-
-def _layer(layer: LayerOptions) -> dict[str, Any]:
-    """A layer with its op key first and every op parameter explicit.
-
-    The shared options (norm, affine, act, leaky_slope, dropout, spectral_norm) appear only when
-    they differ from their defaults (none, true, none, 0.2, 0.0, the network's setting), which the
-    project's model builder applies, so each layer stays one readable line.
-    """
-    op = op_of(layer)
-    dumped = layer.model_dump(mode="json")
-    shared = layer.model_dump(
-        mode="json", include=set(LayerOptions.model_fields), exclude_defaults=True
-    )
-    if layer.act != "leaky_relu":
-        shared.pop("leaky_slope", None)
-    own = {k: v for k, v in dumped.items() if k not in LayerOptions.model_fields and k != op}
-    return {op: dumped[op], **own, **shared}
+# The networks are literal code in models.py; config.yaml keeps only what other modules read.
+NETWORK_STRUCTURE: dict[str, object] = {
+    "generator": True,
+    "discriminator": {"layers", "spectral_norm", "patch", "init"},
+}
 
 
 def config_data(spec: Spec) -> dict[str, Any]:
-    data = spec.model_dump(mode="json", exclude=SPEC_ONLY_KEYS)
+    data = spec.model_dump(mode="json", exclude={**SPEC_ONLY_KEYS, **NETWORK_STRUCTURE})
     data["data"]["shape"] = {k: v for k, v in data["data"]["shape"].items() if v is not None}
-    for network in ("generator", "discriminator"):
-        data[network]["layers"] = [_layer(layer) for layer in getattr(spec, network).layers]
     return data
 
 
@@ -75,8 +60,8 @@ _ConfigDumper.add_representer(tuple, _represent_list)
 
 def config_yaml(spec: Spec) -> str:
     header = (
-        f"# {spec.name}: every number of the spec, read by the code at run time.\n"
-        "# Edit values here to tune a run; re-render from the spec to change its structure.\n"
+        f"# {spec.name}: the spec's settings, read by the code at run time.\n"
+        "# Edit values here to tune a run; the networks are written out in models.py.\n"
     )
     body = yaml.dump(config_data(spec), Dumper=_ConfigDumper, sort_keys=False, width=200)
     return header + body

@@ -26,7 +26,14 @@ from augment import policy_of
 from config import data_dims, seed_everything
 from data import build_dataset, build_loader
 from export import export_generator
-from models import Discriminator, Generator, load_generator, sample_labels, sample_latent
+from models import (
+    LATENT_DIM,
+    Discriminator,
+    Generator,
+    load_generator,
+    sample_labels,
+    sample_latent,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device("cpu")
@@ -70,7 +77,7 @@ def real_batch(cfg: dict[str, Any]) -> tuple[Tensor, Tensor | None]:
 
 def inputs(cfg: dict[str, Any], n: int) -> tuple[Tensor, Tensor | None]:
     generator = torch.Generator().manual_seed(0)
-    return sample_latent(n, cfg, generator=generator), sample_labels(n, cfg, generator=generator)
+    return sample_latent(n, generator=generator), sample_labels(n, generator=generator)
 
 
 def in_range(x: Tensor, value_range: list[float] | None) -> bool:
@@ -84,7 +91,7 @@ def in_range(x: Tensor, value_range: list[float] | None) -> bool:
 
 
 def test_generator_output_has_data_shape_and_range(cfg: dict[str, Any]) -> None:
-    generator = Generator(cfg).eval()
+    generator = Generator().eval()
     z, labels = inputs(cfg, 4)
     with torch.no_grad():
         x = generator(z, labels)
@@ -93,12 +100,11 @@ def test_generator_output_has_data_shape_and_range(cfg: dict[str, Any]) -> None:
 
 
 def test_discriminator_scores_one_value_per_pack(cfg: dict[str, Any]) -> None:
-    pack, patch = cfg["discriminator"]["pack"], cfg["discriminator"].get("patch")
-    x = torch.rand(2 * pack, *data_dims(cfg))
-    labels = inputs(cfg, 2 * pack)[1]
-    scores = Discriminator(cfg)(x, labels)
-    expected = (2,) if patch is None else (2, patch[0] * patch[1])
-    assert tuple(scores.shape) == expected
+    """D returns one score per sample."""
+    x = torch.rand(2 * 1, *data_dims(cfg))
+    labels = inputs(cfg, 2 * 1)[1]
+    scores = Discriminator()(x, labels)
+    assert tuple(scores.shape) == (2,)
 
 
 def test_data_pipeline_yields_data_shape_in_range(cfg: dict[str, Any]) -> None:
@@ -148,11 +154,11 @@ def test_scoring_real_and_fake_together_equals_scoring_them_apart(cfg: dict[str,
     gan = train.build_gan(cfg, CPU)
     gan.discriminator.eval()  # no dropout draws or BatchNorm updates: comparable forwards
     real, labels = real_batch(cfg)
-    fake_labels = sample_labels(len(real), cfg, CPU)
+    fake_labels = sample_labels(len(real), CPU)
     forwards: list[int] = []
     gan.discriminator.register_forward_hook(lambda m, args, out: forwards.append(len(args[0])))
     with torch.no_grad():
-        fake = gan.generator(sample_latent(len(real), cfg, CPU), fake_labels)
+        fake = gan.generator(sample_latent(len(real), CPU), fake_labels)
         apart = gan.discriminator(real, labels), gan.discriminator(fake, fake_labels)
         gan.d_mixes_batch = False
         forwards.clear()
@@ -206,7 +212,7 @@ def test_generator_never_receives_real_data(
     monkeypatch.setattr(train, "discriminator_step", spy_discriminator_step)
     run(cfg, tmp_path, "--max-steps", "1")
 
-    latent = (cfg["generator"]["latent_dim"],)
+    latent = (LATENT_DIM,)
     assert g_inputs and all(tuple(z.shape[1:]) == latent for z in g_inputs)
     assert d_inputs_in_g_step, "D was never called during G's step"
     for seen in d_inputs_in_g_step:

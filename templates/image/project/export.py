@@ -26,8 +26,8 @@ from storage import CorruptFile
 def example_inputs(cfg: dict[str, Any], n: int, seed: int = 0) -> tuple[Tensor, ...]:
     """Fixed latents (and labels for a conditional GAN) to trace and to compare with."""
     generator = torch.Generator().manual_seed(seed)
-    z = sample_latent(n, cfg, generator=generator)
-    labels = sample_labels(n, cfg, generator=generator)
+    z = sample_latent(n, generator=generator)
+    labels = sample_labels(n, generator=generator)
     return (z,) if labels is None else (z, labels)
 
 

@@ -141,15 +141,15 @@ def untrained_batch(cfg: dict[str, Any], n: int) -> Tensor:
     the spread a G starts from, before any step."""
     with torch.random.fork_rng():
         torch.manual_seed(cfg["seed"])
-        generator = Generator(cfg)
+        generator = Generator()
     return draw(generator.train(), cfg, n)
 
 
 def draw(generator: Generator, cfg: dict[str, Any], n: int) -> Tensor:
     """n samples from the same seeded noise (and labels), so two generators compare fairly."""
     seeded = torch.Generator().manual_seed(cfg["seed"] + 1)
-    z = sample_latent(n, cfg, "cpu", generator=seeded)
-    return generator(z, sample_labels(n, cfg, "cpu", generator=seeded)).float()
+    z = sample_latent(n, "cpu", generator=seeded)
+    return generator(z, sample_labels(n, "cpu", generator=seeded)).float()
 
 
 def peak_rss_mib() -> float | None:

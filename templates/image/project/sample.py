@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         model, cfg = load_generator(args.checkpoint, device, use_ema=not args.no_ema)
     except CorruptFile as error:
         parser.exit(2, f"error: {error}\n")
-    z = sample_latent(args.n, cfg, device, generator=torch.Generator().manual_seed(args.seed))
+    z = sample_latent(args.n, device, generator=torch.Generator().manual_seed(args.seed))
     classes = cfg["data"]["classes"]
     labels, cycle = None, 0
     if classes:

@@ -1,0 +1,109 @@
+"""The generator and the discriminator of mlp_ring8, written out layer by layer.
+
+ganspec rendered these networks from the spec and checked every shape: the comment after each
+layer is the shape of one sample there (C x H x W, or features). They are yours to edit;
+tests/test_contracts.py checks that G still lands on 2 and D still scores it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from checkpoints import read_checkpoint
+
+LATENT_DIM = 8
+PACK = 2  # PacGAN: D judges this many samples at once
+
+
+class Generator(nn.Module):
+    """Maps latent vectors (N x 8) to samples (N x 2)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(8, 400),
+            nn.ReLU(),
+            # 400
+            nn.Linear(400, 400),
+            nn.ReLU(),
+            # 400
+            nn.Linear(400, 400),
+            nn.ReLU(),
+            # 400
+            nn.Linear(400, 400),
+            nn.ReLU(),
+            # 400
+            nn.Linear(400, 2),
+            # 2
+        )
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.net(z)
+
+
+class Discriminator(nn.Module):
+    """Scores packs of PACK consecutive samples (PacGAN, Lin et al. 2018): one score per pack.
+
+    A pack's samples are concatenated along channels (or features), 2 ->
+    4: judging several samples at once lets D see a lack of diversity, which
+    fights mode collapse.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(4, 400),
+            nn.LeakyReLU(0.2),
+            # 400
+            nn.Linear(400, 400),
+            nn.LeakyReLU(0.2),
+            # 400
+            nn.Linear(400, 400),
+            nn.LeakyReLU(0.2),
+            # 400
+            nn.Linear(400, 1),
+            # 1
+        )
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        x = x.reshape(len(x) // PACK, 4)
+        return self.net(x).reshape(-1)
+
+
+def sample_latent(
+    n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None
+) -> Tensor:
+    """n latent vectors z ~ N(0, 1) of size LATENT_DIM.
+
+    With a ``generator`` (e.g. for the fixed noise of sample grids) the numbers are drawn on
+    its device and moved, so the same seed gives the same noise on every device.
+    """
+    where = generator.device if generator is not None else device
+    return torch.randn(n, LATENT_DIM, generator=generator, device=where).to(device)
+
+
+def sample_labels(
+    n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None
+) -> Tensor | None:
+    """None: this GAN is unconditional (the training loop passes labels where there are any)."""
+    return None
+
+
+def load_generator(
+    checkpoint: str | Path, device: torch.device | str = "cpu", use_ema: bool = True
+) -> tuple[Generator, dict[str, Any]]:
+    """G from a training checkpoint, in eval mode, with the config it was trained with.
+
+    The EMA weights are used when the run kept them (they usually sample better). The file's
+    bytes are checked against its sha256 first: CorruptFile names the file and what is wrong.
+    Only G's weights are read from the file (it is memory-mapped).
+    """
+    state = read_checkpoint(Path(checkpoint), keys=("config", "generator"))
+    generator = Generator()
+    weights = state["ema"] if use_ema and state.get("ema") is not None else state["generator"]
+    generator.load_state_dict(weights)
+    return generator.to(device).eval(), state["config"]
