@@ -18,8 +18,11 @@ from ganspec.spec.layers import LayerOptions, op_of
 Shape = tuple[int, ...]
 # Past this a single axis cannot be indexed by PyTorch's 32-bit kernels; nothing real gets near.
 MAX_SIZE = 2**31 - 1
-# What each kind of ShapeError means as a rule.
-_SHAPE_ERROR_CODES = {sm.EMPTY: "GS202", sm.DIVISIBILITY: "GS207", sm.REJECTED: "GS208"}
+# Kinds of problem a trace finds; the shape rules decide which code reports each.
+EMPTY, DIVISIBILITY, REJECTED = sm.EMPTY, sm.DIVISIBILITY, sm.REJECTED
+FRACTIONAL = "fractional"  # a layer never reads some input rows (PyTorch drops them)
+WRONG_RANK = "wrong_rank"  # an image op on features, a vector op on a map
+BAD_RESHAPE = "bad_reshape"  # a reshape whose target does not hold the values
 # The fix search looks at the layers nearest the output: the fix a user wants is a local one.
 SEARCH_LAYERS = 8
 
@@ -30,10 +33,11 @@ def format_shape(shape: Shape) -> str:
 
 @dataclass(frozen=True)
 class ShapeProblem:
-    """Why layer ``index`` cannot work; ``field`` is the layer option to point at."""
+    """Why layer ``index`` cannot work; ``kind`` says what went wrong (EMPTY, FRACTIONAL, ...),
+    ``field`` is the layer option to point at."""
 
     index: int
-    code: str
+    kind: str
     message: str
     field: str | None = None
     fatal: bool = True
@@ -70,9 +74,9 @@ class Trace:
 
 
 class _Reject(Exception):
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    def __init__(self, kind: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.kind = kind
         self.message = message
         self.field = field
 
@@ -80,7 +84,7 @@ class _Reject(Exception):
 def _need_image(shape: Shape, op: str) -> tuple[int, int, int]:
     if len(shape) != 3:
         raise _Reject(
-            "GS204",
+            WRONG_RANK,
             f"{op} needs a C x H x W input but receives {len(shape)}-d features "
             f"({format_shape(shape)}); add a reshape layer before it",
             op,
@@ -91,7 +95,7 @@ def _need_image(shape: Shape, op: str) -> tuple[int, int, int]:
 def _need_vector(shape: Shape, op: str) -> int:
     if len(shape) != 1:
         raise _Reject(
-            "GS204",
+            WRONG_RANK,
             f"{op} needs a feature vector but receives {format_shape(shape)}; add "
             "{flatten: true} (or global_avg_pool) before it",
             op,
@@ -113,7 +117,7 @@ def _fractional(layer: LayerOptions, shape: tuple[int, int, int], op: str) -> Sh
         if lost:
             return ShapeProblem(
                 -1,
-                "GS203",
+                FRACTIONAL,
                 f"{op} kernel={kernel} stride={stride} padding={layer.padding} on {axis} "
                 f"{length} never reads the last {lost} input row(s): the size is fractional "
                 "and PyTorch silently drops them",
@@ -135,13 +139,13 @@ def apply_layer(layer: LayerOptions, shape: Shape) -> tuple[Shape, ShapeProblem 
             target = tuple(layer.reshape)
             if _product(target) != _product(shape):
                 raise _Reject(
-                    "GS205",
+                    BAD_RESHAPE,
                     f"reshape to {format_shape(target)} ({_product(target)} values) receives "
                     f"{format_shape(shape)} ({_product(shape)} values)",
                     "reshape",
                 )
             if len(target) == 2:
-                raise _Reject("GS205", "reshape takes [features] or [C, H, W]", "reshape")
+                raise _Reject(BAD_RESHAPE, "reshape takes [features] or [C, H, W]", "reshape")
             out = target
         elif op in ("flatten", "global_avg_pool"):
             image = _need_image(shape, op)
@@ -193,15 +197,15 @@ def apply_layer(layer: LayerOptions, shape: Shape) -> tuple[Shape, ShapeProblem 
             dim = layer.dim
             out = (shape[0] + dim,) if len(shape) == 1 else (shape[0] + dim, *shape[1:])
         else:  # pragma: no cover - the schema admits no other op
-            raise _Reject("GS204", f"unknown op {op}")
+            raise _Reject(WRONG_RANK, f"unknown op {op}")
     except sm.ShapeError as exc:
-        raise _Reject(_SHAPE_ERROR_CODES[exc.kind], f"{op}: {exc}", exc.field) from None
+        raise _Reject(exc.kind, f"{op}: {exc}", exc.field) from None
     if max(out) > MAX_SIZE:
         raise _Reject(
-            "GS202", f"{op} grows the output to {format_shape(out)}, beyond any tensor size", op
+            EMPTY, f"{op} grows the output to {format_shape(out)}, beyond any tensor size", op
         )
     if layer.norm == "instance" and len(out) != 3:
-        raise _Reject("GS204", "instance norm needs a C x H x W output; use layer norm", "norm")
+        raise _Reject(WRONG_RANK, "instance norm needs a C x H x W output; use layer norm", "norm")
     return out, note
 
 
@@ -220,11 +224,11 @@ def trace(layers: Sequence[LayerOptions], input_shape: Shape) -> Trace:
         try:
             out, note = apply_layer(layer, shape)
         except _Reject as exc:
-            result.problems.append(ShapeProblem(index, exc.code, exc.message, exc.field))
+            result.problems.append(ShapeProblem(index, exc.kind, exc.message, exc.field))
             return result
         if note is not None:
             result.problems.append(
-                ShapeProblem(index, note.code, note.message, note.field, fatal=False)
+                ShapeProblem(index, note.kind, note.message, note.field, fatal=False)
             )
         result.rows.append(LayerRow(index, op_of(layer) or "?", describe(layer), shape, out))
         shape = out

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 from torch import nn
 
+from ganspec import shapes
 from ganspec.footprint import FLOAT
 from ganspec.rules.context import RuleContext
 from ganspec.rules.shape_rules import generator_fixes
@@ -226,13 +227,13 @@ def test_fatal_problem_stops_the_trace_at_its_layer() -> None:
     result = trace(layers({"conv": 8, "kernel": 5}, {"flatten": True}), (1, 3, 3))
     assert result.output is None
     [problem] = result.problems
-    assert (problem.index, problem.code) == (0, "GS202")
+    assert (problem.index, problem.kind) == (0, shapes.EMPTY)
 
 
 def test_fractional_size_is_recorded_but_the_trace_goes_on() -> None:
     result = trace(layers({"conv": 8, "kernel": 4, "stride": 2}, {"flatten": True}), (1, 7, 7))
     assert result.output == (8 * 2 * 2,)
-    assert [p.code for p in result.problems] == ["GS203"]
+    assert [p.kind for p in result.problems] == [shapes.FRACTIONAL]
     assert format_shape(result.rows[0].out_shape) == "8x2x2"
 
 
@@ -361,7 +362,7 @@ def test_trace_matches_torch_on_random_networks(raw: list[dict[str, Any]], start
         for index, layer in enumerate(raw):
             module = torch_module(layer, x)
             if module is None:
-                assert fatal is not None and fatal.index == index and fatal.code == "GS204"
+                assert fatal is not None and (fatal.index, fatal.kind) == (index, shapes.WRONG_RANK)
                 return
             try:
                 x = module(x)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from math import prod
 
+from ganspec import shapes
 from ganspec.rules.context import NETWORKS, RuleContext
 from ganspec.rules.registry import Finding, rule
 from ganspec.shapes import Fix, Shape, Trace, format_shape, solve
@@ -27,12 +28,13 @@ def _fix_path(network: str, fixes: list[Fix]) -> tuple[str | int, ...]:
     return (*path, names.pop()) if len(names) == 1 else path
 
 
-def _trace_problems(ctx: RuleContext, code: str) -> Iterator[Finding]:
-    """Findings for one problem code, with a fix solved on the network up to that layer."""
+def _trace_problems(ctx: RuleContext, kind: str) -> Iterator[Finding]:
+    """Findings for one kind of trace problem, with a fix solved on the network up to that
+    layer."""
     for network in NETWORKS:
         layers, input_shape, result = _network(ctx, network)
         for problem in result.problems:
-            if problem.code != code:
+            if problem.kind != kind:
                 continue
             fixes = solve(layers[: problem.index + 1], input_shape, lambda _: True)
             fix = None
@@ -109,7 +111,7 @@ def generator_lands_on_data(ctx: RuleContext) -> Iterator[Finding]:
     fix="Reduce the kernel or add padding at the named layer, or remove a downsampling layer.",
 )
 def sizes_positive(ctx: RuleContext) -> Iterator[Finding]:
-    yield from _trace_problems(ctx, "GS202")
+    yield from _trace_problems(ctx, shapes.EMPTY)
 
 
 @rule(
@@ -125,7 +127,7 @@ def sizes_positive(ctx: RuleContext) -> Iterator[Finding]:
     "row), or make the input size divisible by the stride.",
 )
 def sizes_integral(ctx: RuleContext) -> Iterator[Finding]:
-    yield from _trace_problems(ctx, "GS203")
+    yield from _trace_problems(ctx, shapes.FRACTIONAL)
 
 
 @rule(
@@ -139,7 +141,7 @@ def sizes_integral(ctx: RuleContext) -> Iterator[Finding]:
     fix="Insert {reshape: [C, H, W]} before convolutions and {flatten: true} before linear layers.",
 )
 def ranks_match(ctx: RuleContext) -> Iterator[Finding]:
-    yield from _trace_problems(ctx, "GS204")
+    yield from _trace_problems(ctx, shapes.WRONG_RANK)
 
 
 @rule(
@@ -153,7 +155,7 @@ def ranks_match(ctx: RuleContext) -> Iterator[Finding]:
     fix="Make the product of the reshape target equal the previous layer's output size.",
 )
 def reshapes_fit(ctx: RuleContext) -> Iterator[Finding]:
-    yield from _trace_problems(ctx, "GS205")
+    yield from _trace_problems(ctx, shapes.BAD_RESHAPE)
 
 
 @rule(
@@ -218,7 +220,7 @@ def discriminator_reduces(ctx: RuleContext) -> Iterator[Finding]:
     fix="Choose channel counts that are multiples of groups (or of factor^2 before pixel_shuffle).",
 )
 def channels_divide(ctx: RuleContext) -> Iterator[Finding]:
-    yield from _trace_problems(ctx, "GS207")
+    yield from _trace_problems(ctx, shapes.DIVISIBILITY)
 
 
 @rule(
@@ -232,7 +234,7 @@ def channels_divide(ctx: RuleContext) -> Iterator[Finding]:
     fix="Keep output_padding < stride (or dilation) and pool padding <= kernel // 2.",
 )
 def parameters_accepted(ctx: RuleContext) -> Iterator[Finding]:
-    yield from _trace_problems(ctx, "GS208")
+    yield from _trace_problems(ctx, shapes.REJECTED)
 
 
 @rule(
