@@ -137,9 +137,18 @@ def project_sources(kind: str) -> list[tuple[Path, Path]]:
     for project in (root / "common", root / kind / "project"):
         for source in sorted(project.rglob("*")):
             relative = source.relative_to(project)
-            if source.is_file() and not _SKIP_PARTS & set(relative.parts):
+            if (
+                source.is_file()
+                and not _SKIP_PARTS & set(relative.parts)
+                and not _partial(relative)
+            ):
                 found.append((project, source))
     return found
+
+
+def _partial(relative: Path) -> bool:
+    """Templates under a folder named ``_partials`` are included by others, never written."""
+    return "_partials" in relative.parts[:-1]
 
 
 def _tidy(path: str, text: str) -> str:
