@@ -4,7 +4,7 @@ training them costs in memory."""
 from __future__ import annotations
 
 from ganspec.footprint import FLOAT, GB, Footprint, format_bytes, format_count
-from ganspec.rules.context import RuleContext
+from ganspec.image.context import ImageContext
 from ganspec.shapes import Trace, format_shape
 from ganspec.superres.context import SuperresContext
 from ganspec.superres.explain import explain_superres
@@ -26,7 +26,7 @@ def _table(title: str, result: Trace) -> list[str]:
     return lines
 
 
-def explain(context: RuleContext | TabularContext | SuperresContext) -> str:
+def explain(context: ImageContext | TabularContext | SuperresContext) -> str:
     """The layer tables of an image spec; the column table of a tabular one; the network,
     weights and tile memory of a superres one."""
     if isinstance(context, TabularContext):

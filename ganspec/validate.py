@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ganspec.diagnostics import DataLocation, Diagnostic, cap_per_code, sort_key
+from ganspec.image.context import ImageContext
 from ganspec.rules import RULES
-from ganspec.rules.context import RuleContext
 from ganspec.schema_check import check_schema, path_text
 from ganspec.source import PathKey, SourceDocument, UnusableInput, parse_text, read_spec_file
 from ganspec.spec import Spec
@@ -26,7 +26,7 @@ class Report:
     text: str = ""  # the spec as read, once
     diagnostics: list[Diagnostic] = field(default_factory=list)
     spec: Spec | None = None
-    context: RuleContext | TabularContext | SuperresContext | None = None
+    context: ImageContext | TabularContext | SuperresContext | None = None
     unusable: bool = False
     ignored: Counter[str] = field(default_factory=Counter)
     # Findings beyond MAX_PER_CODE of one code, by severity: counted, not listed.
@@ -119,14 +119,14 @@ def validate_document(document: SourceDocument) -> Report:
 
 def _context(
     spec: Spec, document: SourceDocument
-) -> RuleContext | TabularContext | SuperresContext:
+) -> ImageContext | TabularContext | SuperresContext:
     """The context the spec's kind's rules take. Tabular data and superres weights paths start
     at the spec file's folder (the working folder for a spec given as text)."""
     if isinstance(spec, TabularSpec):
         return TabularContext(spec, Path(document.file).parent)
     if isinstance(spec, SuperresSpec):
         return SuperresContext(spec, Path(document.file).parent)
-    return RuleContext(spec)
+    return ImageContext(spec)
 
 
 def _ignore_list(spec: Spec, document: SourceDocument, report: Report) -> set[str]:

@@ -16,7 +16,7 @@ from torch import nn
 
 from ganspec import shapes
 from ganspec.footprint import FLOAT
-from ganspec.rules.context import RuleContext
+from ganspec.image.context import ImageContext
 from ganspec.rules.shape_rules import generator_fixes
 from ganspec.shapes import Fix, format_shape, solve, trace
 from ganspec.spec.image import ImageSpec
@@ -34,13 +34,13 @@ def layers(*raw: dict[str, Any]) -> list[Any]:
 
 @pytest.mark.parametrize("name", IMAGE_PRESETS)
 def test_presets_land_on_data_and_reduce_to_one_value(name: str) -> None:
-    context = RuleContext(ImageSpec.model_validate(preset_data(name)))
+    context = ImageContext(ImageSpec.model_validate(preset_data(name)))
     assert context.generator_trace.output == context.data_shape
     assert context.discriminator_trace.output in ((1,), (1, 1, 1))
 
 
 def test_pack_multiplies_the_discriminator_input() -> None:
-    context = RuleContext(ImageSpec.model_validate(preset_data("mlp-ring8")))  # pack 2
+    context = ImageContext(ImageSpec.model_validate(preset_data("mlp-ring8")))  # pack 2
     assert context.discriminator_input == (4,)
 
 
@@ -89,7 +89,7 @@ def _dcgan_64_with_one_upsampling_layer_too_many() -> dict[str, Any]:
 
 def test_fix_for_a_layer_too_many_never_turns_an_upsampling_layer_into_a_1_to_1_one() -> None:
     """The old search proposed padding=5 at layers[3]: 8x8 -> 16x16 became 8x8 -> 8x8."""
-    context = RuleContext(ImageSpec.model_validate(_dcgan_64_with_one_upsampling_layer_too_many()))
+    context = ImageContext(ImageSpec.model_validate(_dcgan_64_with_one_upsampling_layer_too_many()))
     assert context.generator_trace.output == (3, 128, 128)
     fixes = generator_fixes(context)
     assert fixes, "no fix found"
@@ -152,7 +152,7 @@ def test_every_proposed_generator_fix_validates_clean_and_keeps_or_names_each_sc
     for how, broken in _breaks(preset_data(name)["generator"]["layers"]):
         data = preset_data(name)
         data["generator"]["layers"] = broken
-        context = RuleContext(ImageSpec.model_validate(data))
+        context = ImageContext(ImageSpec.model_validate(data))
         if context.generator_trace.output in (None, context.data_shape):
             continue  # not a GS201 case (another rule reports it, or it still lands)
         before = _factors(context.generator_trace.rows)
@@ -160,7 +160,7 @@ def test_every_proposed_generator_fix_validates_clean_and_keeps_or_names_each_sc
             data["generator"]["layers"] = _applied(broken, fix)
             report = validate_text(yaml.safe_dump(data, sort_keys=False), f"{name}.yaml")
             assert report.errors == 0, f"{how}: {fix.text()}: {report.diagnostics}"
-            after = _factors(RuleContext(ImageSpec.model_validate(data)).generator_trace.rows)
+            after = _factors(ImageContext(ImageSpec.model_validate(data)).generator_trace.rows)
             if fix.removed is not None:
                 after.insert(fix.index, before[fix.index])
             changed = {

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ganspec import __version__
+from ganspec.image.context import ImageContext, output_layer
 from ganspec.render.config import config_yaml
 from ganspec.render.image_models import models_context
-from ganspec.rules.context import RuleContext, output_layer
 from ganspec.shapes import Trace, format_shape
 
 # loss -> (what D minimises, what G minimises), in the notation PROMPT.md uses.
@@ -54,7 +54,7 @@ def _rows(result: Trace) -> list[dict[str, str]]:
     ]
 
 
-def build_context(context: RuleContext) -> dict[str, Any]:
+def build_context(context: ImageContext) -> dict[str, Any]:
     spec = context.spec
     config = config_yaml(spec)
     _, g_out = output_layer(spec.generator.layers)

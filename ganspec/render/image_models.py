@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ganspec.rules.context import RuleContext
+from ganspec.image.context import ImageContext
 from ganspec.shapes import Shape
 from ganspec.spec.image import Init
 from ganspec.spec.layers import LayerOptions, op_of
@@ -250,7 +250,7 @@ def _batch_norm_types(layers: list[LayerOptions], shapes: list[Shape]) -> list[s
     return sorted(found, reverse=True)
 
 
-def init_functions(context: RuleContext) -> list[dict[str, Any]]:
+def init_functions(context: ImageContext) -> list[dict[str, Any]]:
     """One init function per scheme the networks use, touching only the module types there."""
     spec = context.spec
     traces = {"generator": context.generator_trace, "discriminator": context.discriminator_trace}
@@ -295,7 +295,7 @@ def _uses_spectral_norm(network: Any) -> bool:
     )
 
 
-def models_context(context: RuleContext) -> dict[str, Any]:
+def models_context(context: ImageContext) -> dict[str, Any]:
     """What models.py.j2 renders: both networks as blocks, and the helpers they need."""
     spec = context.spec
     needs = Needs()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ganspec.rules.context import NETWORKS, RuleContext, batch_at_most
+from ganspec.image.context import NETWORKS, ImageContext, batch_at_most
 from ganspec.rules.registry import Finding, rule
 from ganspec.spec.image import SOURCE_CLASSES, SOURCE_SIZES, VECTOR_SOURCES, ImageSpec
 from ganspec.spec.layers import op_of
 
 
-def _embeddings(ctx: RuleContext, network: str) -> list[tuple[int, int]]:
+def _embeddings(ctx: ImageContext, network: str) -> list[tuple[int, int]]:
     """(layer index, class count) of every embedding layer in a network."""
     layers = getattr(ctx.spec, network).layers
     return [(i, layer.embedding) for i, layer in enumerate(layers) if op_of(layer) == "embedding"]
@@ -27,7 +27,7 @@ def _embeddings(ctx: RuleContext, network: str) -> list[tuple[int, int]]:
     example="data: {classes: 10}\ngenerator:\n  layers: [{embedding: 9, dim: 50}, ...]",
     fix="Use data.classes as the embedding count in both networks.",
 )
-def class_counts_agree(ctx: RuleContext) -> Iterator[Finding]:
+def class_counts_agree(ctx: ImageContext) -> Iterator[Finding]:
     classes = ctx.spec.data.classes
     if classes is None:
         return
@@ -53,7 +53,7 @@ def class_counts_agree(ctx: RuleContext) -> Iterator[Finding]:
     "discriminator: {layers: [{conv: 64, ...}]}   # no embedding",
     fix="Add an {embedding: N, dim: D} layer to both networks, with data.classes: N.",
 )
-def conditioning_complete(ctx: RuleContext) -> Iterator[Finding]:
+def conditioning_complete(ctx: ImageContext) -> Iterator[Finding]:
     classes = ctx.spec.data.classes
     for network in NETWORKS:
         embedded = _embeddings(ctx, network)
@@ -81,7 +81,7 @@ def conditioning_complete(ctx: RuleContext) -> Iterator[Finding]:
     example="data: {batch_size: 100}\ndiscriminator: {pack: 3}",
     fix="Choose batch_size as a multiple of pack.",
 )
-def pack_divides_batch(ctx: RuleContext) -> Iterator[Finding]:
+def pack_divides_batch(ctx: ImageContext) -> Iterator[Finding]:
     pack = ctx.spec.discriminator.pack
     batch = ctx.spec.data.batch_size
     if batch % pack:
@@ -103,7 +103,7 @@ def pack_divides_batch(ctx: RuleContext) -> Iterator[Finding]:
     example="data:\n  source: {type: ring8}\n  shape: {channels: 1, height: 32, width: 32}",
     fix="shape: {features: 2} for ring8/grid25; channels/height/width for images.",
 )
-def source_matches_shape(ctx: RuleContext) -> Iterator[Finding]:
+def source_matches_shape(ctx: ImageContext) -> Iterator[Finding]:
     data = ctx.spec.data
     source = data.source.type
     if source in VECTOR_SOURCES and data.shape.dims != (2,):
@@ -130,7 +130,7 @@ def source_matches_shape(ctx: RuleContext) -> Iterator[Finding]:
     example="data:\n  source: {type: ring8}\n  shape: {features: 2}\n  augment: [hflip]",
     fix="augment: [] for vector data.",
 )
-def augment_needs_images(ctx: RuleContext) -> Iterator[Finding]:
+def augment_needs_images(ctx: ImageContext) -> Iterator[Finding]:
     data = ctx.spec.data
     if data.augment and not data.shape.is_image:
         yield Finding(("data", "augment"), "augmentations need image data", "augment: []")
@@ -148,7 +148,7 @@ def augment_needs_images(ctx: RuleContext) -> Iterator[Finding]:
     fix="Use the source's class count (digits: 10), or a labelled source (digits, folder with "
     "class sub-folders, torchvision).",
 )
-def source_labels(ctx: RuleContext) -> Iterator[Finding]:
+def source_labels(ctx: ImageContext) -> Iterator[Finding]:
     data = ctx.spec.data
     if data.classes is None:
         return
@@ -175,7 +175,7 @@ def source_labels(ctx: RuleContext) -> Iterator[Finding]:
     example="data:\n  source: {type: digits}\n  shape: {channels: 1, height: 32, width: 32}",
     fix="range: [-1, 1] (with a tanh generator).",
 )
-def image_range(ctx: RuleContext) -> Iterator[Finding]:
+def image_range(ctx: ImageContext) -> Iterator[Finding]:
     data = ctx.spec.data
     if data.shape.is_image and data.range is None:
         yield Finding(("data",), "image data needs a range", "range: [-1, 1]")
@@ -208,7 +208,7 @@ def training_samples(spec: ImageSpec) -> tuple[int, int] | None:
     fix="A batch size no larger than the training set (the message computes one), or a "
     "smaller validation.holdout.",
 )
-def batch_fits_data(ctx: RuleContext) -> Iterator[Finding]:
+def batch_fits_data(ctx: ImageContext) -> Iterator[Finding]:
     spec = ctx.spec
     sizes = training_samples(spec)
     if sizes is None:
@@ -240,7 +240,7 @@ def batch_fits_data(ctx: RuleContext) -> Iterator[Finding]:
     fix="More epochs, a smaller batch_size or fewer D steps per G step (the message computes "
     "each).",
 )
-def generator_steps(ctx: RuleContext) -> Iterator[Finding]:
+def generator_steps(ctx: ImageContext) -> Iterator[Finding]:
     spec = ctx.spec
     sizes = training_samples(spec)
     if sizes is None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ganspec import project_names
 from ganspec.footprint import GB, LARGEST_DEVICE_GB, Footprint, NetworkCost, format_bytes
 from ganspec.footprint import format_count as count
-from ganspec.rules.context import RuleContext, batch_at_most
+from ganspec.image.context import ImageContext, batch_at_most
 from ganspec.rules.registry import ALL_KINDS, Finding, rule
 from ganspec.shapes import describe
 from ganspec.spec.image import Training
@@ -28,7 +28,7 @@ DEFAULT_BUDGET = Training.model_fields["memory_budget"].default
     fix="Drop the leading and trailing underscores (the message suggests a name).",
     kinds=ALL_KINDS,
 )
-def valid_project_name(ctx: RuleContext) -> Iterator[Finding]:
+def valid_project_name(ctx: ImageContext) -> Iterator[Finding]:
     name = ctx.spec.name
     if not project_names.is_project_name(name):
         suggestion = project_names.suggest(name, ctx.spec.kind)
@@ -54,7 +54,7 @@ def valid_project_name(ctx: RuleContext) -> Iterator[Finding]:
     fix="Pick a name of your own; the message suggests one (e.g. click_gan).",
     kinds=ALL_KINDS,
 )
-def name_is_free(ctx: RuleContext) -> Iterator[Finding]:
+def name_is_free(ctx: ImageContext) -> Iterator[Finding]:
     name = ctx.spec.name
     if not project_names.is_project_name(name):
         return  # GS601 says what is wrong, and its suggestion is free too
@@ -87,7 +87,7 @@ def _breakdown(footprint: Footprint) -> str:
     return "; ".join(parts)
 
 
-def _advice(ctx: RuleContext, footprint: Footprint, limit: float) -> str:
+def _advice(ctx: ImageContext, footprint: Footprint, limit: float) -> str:
     """Shrink the costliest layer, or the batch size that fits when activations dominate."""
     network, index = _biggest(footprint)
     layer = getattr(ctx.spec, network.name).layers[index]
@@ -121,7 +121,7 @@ def _advice(ctx: RuleContext, footprint: Footprint, limit: float) -> str:
     fix="Use the computed fix (a smaller layer or batch size), or set "
     "training.memory_budget to the memory you have (in GB).",
 )
-def memory_budget(ctx: RuleContext) -> Iterator[Finding]:
+def memory_budget(ctx: ImageContext) -> Iterator[Finding]:
     footprint = ctx.footprint
     if footprint is None:
         return
@@ -161,7 +161,7 @@ def memory_budget(ctx: RuleContext) -> Iterator[Finding]:
     "generator:\n  layers: [..., {conv_transpose: 64, kernel: 4, stride: 2, padding: 1}, ...]",
     fix="Use the computed fix: shrink the layer it names or the batch size.",
 )
-def memory_anywhere(ctx: RuleContext) -> Iterator[Finding]:
+def memory_anywhere(ctx: ImageContext) -> Iterator[Finding]:
     footprint = ctx.footprint
     if footprint is None or footprint.total_bytes <= LARGEST_DEVICE_GB * GB:
         return

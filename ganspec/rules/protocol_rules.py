@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ganspec.rules.context import RuleContext
+from ganspec.image.context import ImageContext
 from ganspec.rules.registry import Finding, rule
 
 
@@ -18,7 +18,7 @@ from ganspec.rules.registry import Finding, rule
     example="training:\n  epochs: 25   # no checkpoint_every",
     fix="checkpoint_every: 1.",
 )
-def checkpoints(ctx: RuleContext) -> Iterator[Finding]:
+def checkpoints(ctx: ImageContext) -> Iterator[Finding]:
     if ctx.spec.training.checkpoint_every is None:
         yield Finding(("training",), "no checkpoint interval", "checkpoint_every: 1")
 
@@ -33,7 +33,7 @@ def checkpoints(ctx: RuleContext) -> Iterator[Finding]:
     example="validation:\n  sample_grid_every: 1   # no on_nan",
     fix="on_nan: stop_and_save_last_good.",
 )
-def nan_policy(ctx: RuleContext) -> Iterator[Finding]:
+def nan_policy(ctx: ImageContext) -> Iterator[Finding]:
     on_nan = ctx.spec.validation.on_nan
     if on_nan in (None, "continue"):
         path = ("validation", "on_nan") if on_nan else ("validation",)
@@ -52,7 +52,7 @@ def nan_policy(ctx: RuleContext) -> Iterator[Finding]:
     example="validation:\n  fid: {every: 5, samples: 500, features: inception}",
     fix="samples: 10000 (or at least 2048), or dims: 64/192/768 for small sample counts.",
 )
-def fid_samples(ctx: RuleContext) -> Iterator[Finding]:
+def fid_samples(ctx: ImageContext) -> Iterator[Finding]:
     fid = ctx.spec.validation.fid
     if fid and fid.features == "inception" and fid.dims == 2048 and fid.samples < 2048:
         yield Finding(
@@ -72,7 +72,7 @@ def fid_samples(ctx: RuleContext) -> Iterator[Finding]:
     example="validation:\n  d_fake_healthy: [0.7, 0.3]",
     fix="d_fake_healthy: [0.3, 0.7] (low < high, both inside (0, 1)).",
 )
-def d_fake_band(ctx: RuleContext) -> Iterator[Finding]:
+def d_fake_band(ctx: ImageContext) -> Iterator[Finding]:
     band = ctx.spec.validation.d_fake_healthy
     if band is None:
         return
@@ -95,7 +95,7 @@ def d_fake_band(ctx: RuleContext) -> Iterator[Finding]:
     example="discriminator: {output: critic}\nvalidation: {d_fake_healthy: [0.3, 0.7]}",
     fix="Remove d_fake_healthy; track the critic's Wasserstein estimate in the logs instead.",
 )
-def band_on_critic(ctx: RuleContext) -> Iterator[Finding]:
+def band_on_critic(ctx: ImageContext) -> Iterator[Finding]:
     spec = ctx.spec
     if spec.validation.d_fake_healthy is not None and spec.discriminator.output == "critic":
         yield Finding(
@@ -115,7 +115,7 @@ def band_on_critic(ctx: RuleContext) -> Iterator[Finding]:
     example="training: {epochs: 5, checkpoint_every: 10}",
     fix="Make the interval at most training.epochs.",
 )
-def intervals(ctx: RuleContext) -> Iterator[Finding]:
+def intervals(ctx: ImageContext) -> Iterator[Finding]:
     epochs = ctx.spec.training.epochs
     fid = ctx.spec.validation.fid
     candidates = [
@@ -140,7 +140,7 @@ def intervals(ctx: RuleContext) -> Iterator[Finding]:
     example="validation:\n  log: [loss_g, loss_d]",
     fix="log: [loss_g, loss_d, d_real, d_fake].",
 )
-def d_outputs_logged(ctx: RuleContext) -> Iterator[Finding]:
+def d_outputs_logged(ctx: ImageContext) -> Iterator[Finding]:
     missing = [name for name in ("d_real", "d_fake") if name not in ctx.spec.validation.log]
     if missing:
         yield Finding(

@@ -41,8 +41,10 @@ class Finding:
     data: DataLocation | None = None  # the data row that shows it (tabular data checks)
 
 
-# A check takes its kind's context: rules.context.RuleContext (image) or
-# tabular.context.TabularContext.
+# A check takes its kind's analysed spec: image.context.ImageContext,
+# tabular.context.TabularContext or superres.context.SuperresContext.
+
+
 Check = Callable[[Any], Iterable[Finding]]
 
 

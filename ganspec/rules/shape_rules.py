@@ -6,13 +6,13 @@ from collections.abc import Callable, Iterator
 from math import prod
 
 from ganspec import shapes
-from ganspec.rules.context import NETWORKS, RuleContext
+from ganspec.image.context import NETWORKS, ImageContext
 from ganspec.rules.registry import Finding, rule
 from ganspec.shapes import Fix, Shape, Trace, format_shape, solve
 from ganspec.spec.layers import WEIGHTED_OPS, LayerOptions, op_of
 
 
-def _network(ctx: RuleContext, name: str) -> tuple[list[LayerOptions], Shape, Trace]:
+def _network(ctx: ImageContext, name: str) -> tuple[list[LayerOptions], Shape, Trace]:
     if name == "generator":
         return ctx.spec.generator.layers, ctx.latent_shape, ctx.generator_trace
     return ctx.spec.discriminator.layers, ctx.discriminator_input, ctx.discriminator_trace
@@ -28,7 +28,7 @@ def _fix_path(network: str, fixes: list[Fix]) -> tuple[str | int, ...]:
     return (*path, names.pop()) if len(names) == 1 else path
 
 
-def _trace_problems(ctx: RuleContext, kind: str) -> Iterator[Finding]:
+def _trace_problems(ctx: ImageContext, kind: str) -> Iterator[Finding]:
     """Findings for one kind of trace problem, with a fix solved on the network up to that
     layer."""
     for network in NETWORKS:
@@ -46,7 +46,7 @@ def _trace_problems(ctx: RuleContext, kind: str) -> Iterator[Finding]:
             yield Finding(path, problem.message, fix)
 
 
-def generator_fixes(ctx: RuleContext) -> list[Fix]:
+def generator_fixes(ctx: ImageContext) -> list[Fix]:
     """Single edits that land the generator on data.shape, scale-keeping ones first."""
     target = ctx.data_shape
     scale = (1, 4, 9, 16, 64)
@@ -73,7 +73,7 @@ def generator_fixes(ctx: RuleContext) -> list[Fix]:
     "layer too many). Fixes keep every layer's up/downsampling factor, or say which layer they "
     "rescale; `ganspec validate --explain` shows the shape after every layer.",
 )
-def generator_lands_on_data(ctx: RuleContext) -> Iterator[Finding]:
+def generator_lands_on_data(ctx: ImageContext) -> Iterator[Finding]:
     out = ctx.generator_trace.output
     target = ctx.data_shape
     if out is None or out == target:
@@ -110,7 +110,7 @@ def generator_lands_on_data(ctx: RuleContext) -> Iterator[Finding]:
     "- {conv: 1, kernel: 4}                            # 1x1 input: kernel 4 > 1",
     fix="Reduce the kernel or add padding at the named layer, or remove a downsampling layer.",
 )
-def sizes_positive(ctx: RuleContext) -> Iterator[Finding]:
+def sizes_positive(ctx: ImageContext) -> Iterator[Finding]:
     yield from _trace_problems(ctx, shapes.EMPTY)
 
 
@@ -126,7 +126,7 @@ def sizes_positive(ctx: RuleContext) -> Iterator[Finding]:
     fix="Change padding or kernel at the named layer (the message gives one that covers every "
     "row), or make the input size divisible by the stride.",
 )
-def sizes_integral(ctx: RuleContext) -> Iterator[Finding]:
+def sizes_integral(ctx: ImageContext) -> Iterator[Finding]:
     yield from _trace_problems(ctx, shapes.FRACTIONAL)
 
 
@@ -140,7 +140,7 @@ def sizes_integral(ctx: RuleContext) -> Iterator[Finding]:
     example="- {linear: 1024}\n- {conv_transpose: 256, kernel: 4}   # input is still a vector",
     fix="Insert {reshape: [C, H, W]} before convolutions and {flatten: true} before linear layers.",
 )
-def ranks_match(ctx: RuleContext) -> Iterator[Finding]:
+def ranks_match(ctx: ImageContext) -> Iterator[Finding]:
     yield from _trace_problems(ctx, shapes.WRONG_RANK)
 
 
@@ -154,7 +154,7 @@ def ranks_match(ctx: RuleContext) -> Iterator[Finding]:
     example="- {linear: 8192}\n- {reshape: [512, 4, 8]}   # 16384 values, input has 8192",
     fix="Make the product of the reshape target equal the previous layer's output size.",
 )
-def reshapes_fit(ctx: RuleContext) -> Iterator[Finding]:
+def reshapes_fit(ctx: ImageContext) -> Iterator[Finding]:
     yield from _trace_problems(ctx, shapes.BAD_RESHAPE)
 
 
@@ -171,7 +171,7 @@ def reshapes_fit(ctx: RuleContext) -> Iterator[Finding]:
     fix="Use the computed kernel/padding so the last layer ends on 1x1, add {flatten: true} "
     "and a {linear: 1}, or declare `patch: [H, W]` for a patch discriminator.",
 )
-def discriminator_reduces(ctx: RuleContext) -> Iterator[Finding]:
+def discriminator_reduces(ctx: ImageContext) -> Iterator[Finding]:
     out = ctx.discriminator_trace.output
     if out is None:
         return
@@ -219,7 +219,7 @@ def discriminator_reduces(ctx: RuleContext) -> Iterator[Finding]:
     example="- {conv_transpose: 100, kernel: 3, padding: 1}\n- {pixel_shuffle: 2}   # 100 % 4 != 0",
     fix="Choose channel counts that are multiples of groups (or of factor^2 before pixel_shuffle).",
 )
-def channels_divide(ctx: RuleContext) -> Iterator[Finding]:
+def channels_divide(ctx: ImageContext) -> Iterator[Finding]:
     yield from _trace_problems(ctx, shapes.DIVISIBILITY)
 
 
@@ -233,7 +233,7 @@ def channels_divide(ctx: RuleContext) -> Iterator[Finding]:
     example="- {conv_transpose: 64, kernel: 4, stride: 1, output_padding: 1}",
     fix="Keep output_padding < stride (or dilation) and pool padding <= kernel // 2.",
 )
-def parameters_accepted(ctx: RuleContext) -> Iterator[Finding]:
+def parameters_accepted(ctx: ImageContext) -> Iterator[Finding]:
     yield from _trace_problems(ctx, shapes.REJECTED)
 
 
@@ -249,7 +249,7 @@ def parameters_accepted(ctx: RuleContext) -> Iterator[Finding]:
     example="- {avg_pool: 2, spectral_norm: true}",
     fix="Set spectral_norm on linear, conv, conv_transpose or embedding layers only.",
 )
-def spectral_norm_on_weights(ctx: RuleContext) -> Iterator[Finding]:
+def spectral_norm_on_weights(ctx: ImageContext) -> Iterator[Finding]:
     for network in NETWORKS:
         layers, _, _ = _network(ctx, network)
         for index, layer in enumerate(layers):
@@ -261,7 +261,7 @@ def spectral_norm_on_weights(ctx: RuleContext) -> Iterator[Finding]:
                 )
 
 
-def _one_sample_batch(ctx: RuleContext, network: str) -> tuple[str, str]:
+def _one_sample_batch(ctx: ImageContext, network: str) -> tuple[str, str]:
     """How a network comes to see one sample per forward, and the fix for it."""
     if network == "generator":
         return "G makes a batch of 1 sample", "data.batch_size: 2 or more"
@@ -272,7 +272,7 @@ def _one_sample_batch(ctx: RuleContext, network: str) -> tuple[str, str]:
 
 
 def _norm_problem(
-    ctx: RuleContext, network: str, norm: str, out: Shape
+    ctx: ImageContext, network: str, norm: str, out: Shape
 ) -> tuple[str, str, str] | None:
     """(code, what is wrong, fix) for a norm that sees too few values, else None.
 
@@ -320,7 +320,7 @@ def _norm_problem(
     return None
 
 
-def _norm_findings(ctx: RuleContext, code: str) -> Iterator[Finding]:
+def _norm_findings(ctx: ImageContext, code: str) -> Iterator[Finding]:
     for network in NETWORKS:
         layers, _, result = _network(ctx, network)
         for row in result.rows:
@@ -345,7 +345,7 @@ def _norm_findings(ctx: RuleContext, code: str) -> Iterator[Finding]:
     fix="A batch of at least two samples (two packs for D), or another norm at that layer "
     "(the message names one).",
 )
-def norms_have_values(ctx: RuleContext) -> Iterator[Finding]:
+def norms_have_values(ctx: ImageContext) -> Iterator[Finding]:
     yield from _norm_findings(ctx, "GS210")
 
 
@@ -363,5 +363,5 @@ def norms_have_values(ctx: RuleContext) -> Iterator[Finding]:
     fix="A batch of at least two samples (two packs for D), or norm: instance, which does the "
     "same in training and at eval.",
 )
-def batchnorm_over_one_sample(ctx: RuleContext) -> Iterator[Finding]:
+def batchnorm_over_one_sample(ctx: ImageContext) -> Iterator[Finding]:
     yield from _norm_findings(ctx, "GS211")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ganspec.rules.context import (
+from ganspec.image.context import (
     NETWORKS,
-    RuleContext,
+    ImageContext,
     first_weighted_layer,
     last_weighted_layer,
     output_layer,
@@ -19,12 +19,12 @@ ACTIVATION_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 GP_BETAS = ((0.0, 0.9), (0.5, 0.9))
 
 
-def _optimizers(ctx: RuleContext) -> Iterator[tuple[str, Optimizer]]:
+def _optimizers(ctx: ImageContext) -> Iterator[tuple[str, Optimizer]]:
     for network in NETWORKS:
         yield network, getattr(ctx.spec.training.optimizers, network)
 
 
-def _logits_fix(ctx: RuleContext) -> str:
+def _logits_fix(ctx: ImageContext) -> str:
     """From probabilities to logits takes two edits: output alone leaves the sigmoid (GS304)."""
     index, layer = output_layer(ctx.spec.discriminator.layers)
     where = f"discriminator.layers[{index}].act: none"
@@ -33,7 +33,7 @@ def _logits_fix(ctx: RuleContext) -> str:
     return f"remove the final sigmoid ({where}) and set discriminator.output: logits"
 
 
-def _uses_gradient_penalty(ctx: RuleContext) -> bool:
+def _uses_gradient_penalty(ctx: ImageContext) -> bool:
     training = ctx.spec.training
     return (
         training.loss == "wgan-gp"
@@ -55,7 +55,7 @@ def _uses_gradient_penalty(ctx: RuleContext) -> bool:
     fix="Normalise the data to the activation's range (range: [-1, 1] for tanh) or change the "
     "activation.",
 )
-def output_activation_matches_range(ctx: RuleContext) -> Iterator[Finding]:
+def output_activation_matches_range(ctx: ImageContext) -> Iterator[Finding]:
     data_range = ctx.spec.data.range
     if data_range is None:
         return
@@ -89,7 +89,7 @@ def output_activation_matches_range(ctx: RuleContext) -> Iterator[Finding]:
     example="optimizers:\n  generator: {type: adam, lr: 2.0e-4}   # betas default (0.9, 0.999)",
     fix="betas: [0.5, 0.999].",
 )
-def adam_beta1(ctx: RuleContext) -> Iterator[Finding]:
+def adam_beta1(ctx: ImageContext) -> Iterator[Finding]:
     if ctx.spec.training.loss not in (*PROBABILITY_LOSSES, "lsgan"):
         return
     for network, optimizer in _optimizers(ctx):
@@ -111,7 +111,7 @@ def adam_beta1(ctx: RuleContext) -> Iterator[Finding]:
     example="optimizers:\n  discriminator: {type: adam, lr: 1.0e-3, betas: [0.5, 0.999]}",
     fix="lr: 2.0e-4 (DCGAN), 1.0e-4 (WGAN-GP), or 1e-4 for G / 4e-4 for D (TTUR).",
 )
-def learning_rate(ctx: RuleContext) -> Iterator[Finding]:
+def learning_rate(ctx: ImageContext) -> Iterator[Finding]:
     for network, optimizer in _optimizers(ctx):
         if optimizer.lr >= 1e-3:
             yield Finding(
@@ -133,7 +133,7 @@ def learning_rate(ctx: RuleContext) -> Iterator[Finding]:
     "    - {conv: 1, kernel: 4, act: sigmoid}",
     fix="Drop the sigmoid (act: none) and keep output: logits; for WGAN/hinge use output: critic.",
 )
-def sigmoid_and_logits(ctx: RuleContext) -> Iterator[Finding]:
+def sigmoid_and_logits(ctx: ImageContext) -> Iterator[Finding]:
     disc = ctx.spec.discriminator
     index, layer = output_layer(disc.layers)
     loss = ctx.spec.training.loss
@@ -163,7 +163,7 @@ def sigmoid_and_logits(ctx: RuleContext) -> Iterator[Finding]:
     "    - {conv: 128, kernel: 4, stride: 2, padding: 1, norm: batch}",
     fix="norm: layer (or instance, or none).",
 )
-def batchnorm_in_critic(ctx: RuleContext) -> Iterator[Finding]:
+def batchnorm_in_critic(ctx: ImageContext) -> Iterator[Finding]:
     if not _uses_gradient_penalty(ctx):
         return
     for index, layer in enumerate(ctx.spec.discriminator.layers):
@@ -187,7 +187,7 @@ def batchnorm_in_critic(ctx: RuleContext) -> Iterator[Finding]:
     "norm: batch}",
     fix="norm: none on those two layers.",
 )
-def batchnorm_at_boundaries(ctx: RuleContext) -> Iterator[Finding]:
+def batchnorm_at_boundaries(ctx: ImageContext) -> Iterator[Finding]:
     last = last_weighted_layer(ctx.spec.generator.layers)
     if last and last[1].norm == "batch":
         yield Finding(
@@ -212,7 +212,7 @@ def batchnorm_at_boundaries(ctx: RuleContext) -> Iterator[Finding]:
     example="generator:\n  latent_dim: 100\n  layers: [...]   # no init",
     fix="init: {scheme: normal, std: 0.02}.",
 )
-def dcgan_init(ctx: RuleContext) -> Iterator[Finding]:
+def dcgan_init(ctx: ImageContext) -> Iterator[Finding]:
     if ctx.spec.training.loss not in PROBABILITY_LOSSES:
         return
     for network in NETWORKS:
@@ -236,7 +236,7 @@ def dcgan_init(ctx: RuleContext) -> Iterator[Finding]:
     example="training: {loss: wgan-gp, d_steps_per_g_step: 1}",
     fix="d_steps_per_g_step: 5.",
 )
-def wgan_gp_steps(ctx: RuleContext) -> Iterator[Finding]:
+def wgan_gp_steps(ctx: ImageContext) -> Iterator[Finding]:
     training = ctx.spec.training
     if training.loss == "wgan-gp" and training.d_steps_per_g_step < 5:
         yield Finding(
@@ -257,7 +257,7 @@ def wgan_gp_steps(ctx: RuleContext) -> Iterator[Finding]:
     "    discriminator: {type: adam, lr: 1.0e-4, betas: [0.5, 0.999]}",
     fix="betas: [0.0, 0.9].",
 )
-def wgan_gp_betas(ctx: RuleContext) -> Iterator[Finding]:
+def wgan_gp_betas(ctx: ImageContext) -> Iterator[Finding]:
     if ctx.spec.training.loss != "wgan-gp":
         return
     for network, optimizer in _optimizers(ctx):
@@ -279,7 +279,7 @@ def wgan_gp_betas(ctx: RuleContext) -> Iterator[Finding]:
     example="training: {loss: wgan-gp, gradient_penalty: 10, weight_clip: 0.01}",
     fix="Keep gradient_penalty and remove weight_clip.",
 )
-def penalty_and_clipping(ctx: RuleContext) -> Iterator[Finding]:
+def penalty_and_clipping(ctx: ImageContext) -> Iterator[Finding]:
     training = ctx.spec.training
     if training.gradient_penalty is not None and training.weight_clip is not None:
         yield Finding(
@@ -301,7 +301,7 @@ def penalty_and_clipping(ctx: RuleContext) -> Iterator[Finding]:
     fix="Use loss: wgan-gp with gradient_penalty (or wgan with weight_clip), or remove the "
     "constraint.",
 )
-def lipschitz_needs_wasserstein(ctx: RuleContext) -> Iterator[Finding]:
+def lipschitz_needs_wasserstein(ctx: ImageContext) -> Iterator[Finding]:
     training = ctx.spec.training
     if training.gradient_penalty is not None and training.loss != "wgan-gp":
         yield Finding(
@@ -327,7 +327,7 @@ def lipschitz_needs_wasserstein(ctx: RuleContext) -> Iterator[Finding]:
     example="discriminator: {output: probability}\ntraining: {loss: nonsaturating, amp: fp16}",
     fix="output: logits and drop the final sigmoid.",
 )
-def amp_with_probabilities(ctx: RuleContext) -> Iterator[Finding]:
+def amp_with_probabilities(ctx: ImageContext) -> Iterator[Finding]:
     spec = ctx.spec
     if (
         spec.training.amp != "off"
@@ -352,7 +352,7 @@ def amp_with_probabilities(ctx: RuleContext) -> Iterator[Finding]:
     example="training: {loss: wgan-gp}   # no gradient_penalty",
     fix="gradient_penalty: 10 (wgan-gp) or weight_clip: 0.01 (wgan).",
 )
-def wasserstein_constraint(ctx: RuleContext) -> Iterator[Finding]:
+def wasserstein_constraint(ctx: ImageContext) -> Iterator[Finding]:
     training = ctx.spec.training
     if training.loss == "wgan-gp" and training.gradient_penalty is None:
         yield Finding(
@@ -379,7 +379,7 @@ def wasserstein_constraint(ctx: RuleContext) -> Iterator[Finding]:
     fix="Remove the final sigmoid (act: none on the last layer) and set output: logits; "
     "either change alone is a GS304 or GS316 error.",
 )
-def probability_output(ctx: RuleContext) -> Iterator[Finding]:
+def probability_output(ctx: ImageContext) -> Iterator[Finding]:
     spec = ctx.spec
     if spec.discriminator.output == "probability" and spec.training.loss in PROBABILITY_LOSSES:
         yield Finding(
@@ -399,7 +399,7 @@ def probability_output(ctx: RuleContext) -> Iterator[Finding]:
     example="training: {loss: hinge, label_smoothing: 0.1}",
     fix="Remove label_smoothing, or use loss: nonsaturating.",
 )
-def label_smoothing(ctx: RuleContext) -> Iterator[Finding]:
+def label_smoothing(ctx: ImageContext) -> Iterator[Finding]:
     training = ctx.spec.training
     if training.label_smoothing > 0 and training.loss not in PROBABILITY_LOSSES:
         yield Finding(
@@ -418,7 +418,7 @@ def label_smoothing(ctx: RuleContext) -> Iterator[Finding]:
     example="discriminator:\n  output: probability\n  layers: [..., {linear: 1}]",
     fix="output: logits (recommended), or act: sigmoid on the last layer.",
 )
-def probability_needs_sigmoid(ctx: RuleContext) -> Iterator[Finding]:
+def probability_needs_sigmoid(ctx: ImageContext) -> Iterator[Finding]:
     disc = ctx.spec.discriminator
     _, layer = output_layer(disc.layers)
     if disc.output == "probability" and layer.act != "sigmoid":
@@ -440,7 +440,7 @@ def probability_needs_sigmoid(ctx: RuleContext) -> Iterator[Finding]:
     example="data: {range: [-1, 1]}\ngenerator: {layers: [..., {conv_transpose: 3, kernel: 4}]}",
     fix="act: tanh on the last layer (for range [-1, 1]).",
 )
-def unbounded_output(ctx: RuleContext) -> Iterator[Finding]:
+def unbounded_output(ctx: ImageContext) -> Iterator[Finding]:
     spec = ctx.spec
     if not spec.data.shape.is_image or spec.data.range is None:
         return
@@ -464,7 +464,7 @@ def unbounded_output(ctx: RuleContext) -> Iterator[Finding]:
     example="training:\n  loss: nonsaturating\n  r1_every: 16   # and no r1",
     fix="r1: 0.1 (or another gamma), or remove r1_every.",
 )
-def lazy_r1_needs_r1(ctx: RuleContext) -> Iterator[Finding]:
+def lazy_r1_needs_r1(ctx: ImageContext) -> Iterator[Finding]:
     training = ctx.spec.training
     if training.r1_every > 1 and training.r1 is None:
         yield Finding(
@@ -486,7 +486,7 @@ def lazy_r1_needs_r1(ctx: RuleContext) -> Iterator[Finding]:
     example="training: {loss: minimax}",
     fix="loss: nonsaturating (G minimises -log D(G(z))), unless the saturating game is the point.",
 )
-def saturating_minimax(ctx: RuleContext) -> Iterator[Finding]:
+def saturating_minimax(ctx: ImageContext) -> Iterator[Finding]:
     if ctx.spec.training.loss == "minimax":
         yield Finding(
             ("training", "loss"),
@@ -509,7 +509,7 @@ def saturating_minimax(ctx: RuleContext) -> Iterator[Finding]:
     "order: act_norm}",
     fix="order: norm_act on the output layer (or remove its norm).",
 )
-def norm_after_output_activation(ctx: RuleContext) -> Iterator[Finding]:
+def norm_after_output_activation(ctx: ImageContext) -> Iterator[Finding]:
     for network in NETWORKS:
         index, layer = output_layer(getattr(ctx.spec, network).layers)
         if layer.order == "act_norm":

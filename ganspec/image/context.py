@@ -1,4 +1,5 @@
-"""What every rule check receives: the parsed spec and both networks' shape traces."""
+"""The analysed image spec: the parsed spec, both networks' shape traces and the footprint,
+which rules check and render and explain read."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ _PASS_THROUGH = frozenset({"reshape", "flatten", "upsample", "pixel_shuffle"})
 
 
 @dataclass
-class RuleContext:
+class ImageContext:
+    """An image spec once analysed: what every image rule checks, and what render and
+    explain read (the traces are computed once, on first use)."""
+
     spec: ImageSpec
 
     @property
