@@ -43,8 +43,6 @@ class Finding:
 
 # A check takes its kind's analysed spec: image.context.ImageContext,
 # tabular.context.TabularContext or superres.context.SuperresContext.
-
-
 Check = Callable[[Any], Iterable[Finding]]
 
 
