@@ -7,6 +7,7 @@ from typing import Any
 
 from ganspec import __version__
 from ganspec.render.config import config_yaml
+from ganspec.render.image_data import data_context
 from ganspec.rules.context import RuleContext, output_layer
 from ganspec.shapes import Trace, format_shape
 
@@ -77,4 +78,5 @@ def build_context(context: RuleContext) -> dict[str, Any]:
         "d_scores": SCORES[spec.discriminator.output],
         "d_loss": d_loss,
         "g_loss": g_loss,
+        **data_context(spec),
     }
