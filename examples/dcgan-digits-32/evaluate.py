@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from data import build_dataset, from_range, mixture_modes
+from data import build_dataset, from_range
 from features import DigitsFeatures, FeatureExtractor, inception_features, train_digits_classifier
 from metrics import class_histogram, frechet_distance, memorization, precision_recall
 from models import Generator, load_generator, sample_labels, sample_latent
@@ -79,8 +79,9 @@ def generate(
 
 def real_images(cfg: dict[str, Any], part: str, seed: int) -> Tensor:
     """A split of the real data in [0, 1], at most REAL_LIMIT samples (a seeded subset).
-    Never augmented: random flips would also draw from the training RNG."""
-    dataset = build_dataset({**cfg, "data": {**cfg["data"], "augment": []}}, part)
+    Never augmented (build_dataset leaves hflip to train.py): flips would draw from the
+    training RNG."""
+    dataset = build_dataset(cfg, part)
     if len(dataset) > REAL_LIMIT:  # type: ignore[arg-type]
         rng = torch.Generator().manual_seed(seed)
         keep = torch.randperm(len(dataset), generator=rng)[:REAL_LIMIT].tolist()  # type: ignore[arg-type]
@@ -192,7 +193,9 @@ class Scorer:
         self.samples, self.seed = fid["samples"], cfg["seed"]
         source = cfg["data"]["source"]["type"]
         if source in MIXTURES:
-            self.modes: tuple[Tensor, float] | None = mixture_modes(source)
+            from data import mixture_modes  # a 2-D mixture project's data.py has them
+
+            self.modes: tuple[Tensor, float] | None = mixture_modes()
             return
         self.modes = None
         self.extractor = choose_features(cfg, fid["features"], inception)
@@ -235,7 +238,9 @@ def evaluate(
     if source in MIXTURES:
         n = samples or 2500
         points, _ = generate(generator, cfg, n, seed)
-        means, std = mixture_modes(source)
+        from data import mixture_modes  # a 2-D mixture project's data.py has them
+
+        means, std = mixture_modes()
         return {**head, **mode_metrics(points, means, std)}
     if len(cfg["data"]["shape"]) != 3:
         raise ValueError(f"evaluate.py scores images and the 2-D mixtures {MIXTURES}, not {source}")

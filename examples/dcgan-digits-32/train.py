@@ -40,7 +40,6 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from augment import diff_augment, policy_of
 from checkpoints import (
     Progress,
     check_progress,
@@ -262,7 +261,6 @@ def build_gan(
 def d_input(x: Tensor, cfg: dict[str, Any], step: int) -> Tensor:
     """What D sees of a batch, real or fake alike: DiffAugment, then instance noise whose std
     decays linearly to 0 (noise blurs the two distributions together early in training)."""
-    x = diff_augment(x, policy_of(cfg["data"]["augment"]))
     noise = cfg["training"].get("instance_noise")
     if noise:
         std = noise["std"] * max(0.0, 1.0 - step / noise["decay_steps"])

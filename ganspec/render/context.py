@@ -8,6 +8,7 @@ from typing import Any
 from ganspec import __version__
 from ganspec.image.context import ImageContext, output_layer
 from ganspec.render.config import config_yaml
+from ganspec.render.image_data import data_context
 from ganspec.render.image_models import models_context
 from ganspec.shapes import Trace, format_shape
 
@@ -79,4 +80,5 @@ def build_context(context: ImageContext) -> dict[str, Any]:
         "d_loss": d_loss,
         "g_loss": g_loss,
         **models_context(context),
+        **data_context(spec),
     }

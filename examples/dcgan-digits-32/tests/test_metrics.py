@@ -1,15 +1,12 @@
-"""metrics.py and the held-out split: each statistic on sets whose answer is known."""
+"""metrics.py: each statistic on sets whose answer is known."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pytest
 import torch
-from torch.utils.data import Subset
 
-from data import build_dataset, split_indices
 from metrics import class_histogram, frechet_distance, memorization, precision_recall
 
 
@@ -82,23 +79,3 @@ def test_class_histogram_counts_coverage_and_kl() -> None:
     assert collapsed["kl_to_uniform"] == pytest.approx(math.log(10))
     stray = class_histogram(torch.cat([torch.full((990,), 3), torch.arange(10)]), 10)
     assert stray["classes_covered"] == 1  # one stray sample per class is not coverage
-
-
-def test_holdout_split_is_fixed_disjoint_and_complete(cfg: dict[str, Any]) -> None:
-    cfg["validation"]["holdout"] = 0.2
-    train, holdout = split_indices(1000, cfg)
-    assert len(holdout) == 200 and not set(train) & set(holdout)
-    assert sorted(train + holdout) == list(range(1000))
-    assert split_indices(1000, cfg) == (train, holdout)
-    cfg["seed"] += 1
-    assert split_indices(1000, cfg)[1] != holdout
-
-
-def test_training_never_sees_the_held_out_samples(cfg: dict[str, Any]) -> None:
-    cfg["data"]["augment"] = []
-    cfg["validation"]["holdout"] = 0.25
-    train, holdout = build_dataset(cfg, "train"), build_dataset(cfg, "holdout")
-    assert isinstance(train, Subset) and isinstance(holdout, Subset)
-    assert not set(train.indices) & set(holdout.indices)
-    whole = len(train.dataset)  # type: ignore[arg-type]
-    assert len(train) + len(holdout) == whole and len(holdout) == round(0.25 * whole)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from config import CODE_DIR, data_dims
-from data import digit_arrays, split_indices
+from data import split_indices
 
 CACHE_DIR = CODE_DIR / ".cache"
 CLASSIFIER_SIDE = 16  # digits are 8x8 at heart; 16x16 keeps strokes without wasting work
@@ -92,7 +92,9 @@ class DigitsFeatures:
 def digits_split(cfg: dict[str, Any]) -> dict[str, tuple[Tensor, Tensor]]:
     """Digits images in [0, 1] at the project's shape with their true labels, split as in
     training (the GAN's labels are zeros when it is unconditional; these never are)."""
-    images, labels = digit_arrays(cfg)
+    from data import digit_arrays  # a digits project's data.py has them
+
+    images, labels = digit_arrays()
     train, holdout = split_indices(len(labels), cfg)
     return {"train": (images[train], labels[train]), "holdout": (images[holdout], labels[holdout])}
 
@@ -102,7 +104,7 @@ def _cache_path(cfg: dict[str, Any]) -> Path:
         {
             "dims": data_dims(cfg),
             "seed": cfg["seed"],
-            "holdout": cfg["validation"].get("holdout", 0.0),
+            "holdout": cfg["validation"]["holdout"],
         }
     )
     return CACHE_DIR / f"digits_classifier_{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
