@@ -25,21 +25,18 @@ from ganspec.rules import RULES
 from tests.conftest import DELETE, validate_mutation
 from tests.project_imports import project_imports
 
-BASE = "mlp-ring8"  # small D ending in {linear: 1}; pack 2 and R1, which variants take away
+BASE = "mlp-ring8"  # a small D ending in {linear: 1}; its R1 is taken away unless asked for
 D_OUTPUT_ACT = "discriminator.layers[3].act"
 REAL, FAKE = [2.0, -0.5], [-1.0, 0.5]  # D's scores (logits or critic values)
 REAL_P, FAKE_P = [0.9, 0.4], [0.2, 0.7]  # D's scores as probabilities
 
 
 @functools.cache
-def losses_source(
-    loss: str, output: str, smoothing: float = 0.0, r1: bool = False, pack: int = 1
-) -> str:
+def losses_source(loss: str, output: str, smoothing: float = 0.0, r1: bool = False) -> str:
     """losses.py as ganspec renders it for the base preset with this loss and D output."""
     changes: dict[str, Any] = {
         "training.loss": loss,
         "discriminator.output": output,
-        "discriminator.pack": pack,
         "training.label_smoothing": smoothing,
         "training.r1": 1.0 if r1 else DELETE,
         "training.r1_every": 1 if r1 else DELETE,
@@ -111,7 +108,6 @@ CLOSED_FORMS: dict[tuple[str, str], tuple[list[float], list[float], float, float
     ("hinge", "critic"): (REAL, FAKE, 0.75 + 0.75, 0.25),
     # 0.5 * mean(1^2, 1.5^2) + 0.5 * mean(1^2, 0.5^2); G: 0.5 * mean(2^2, 0.5^2)
     ("lsgan", "critic"): (REAL, FAKE, 0.5 * 3.25 / 2 + 0.5 * 1.25 / 2, 0.5 * 4.25 / 2),
-    ("lsgan", "logits"): (REAL, FAKE, 0.5 * 3.25 / 2 + 0.5 * 1.25 / 2, 0.5 * 4.25 / 2),
 }
 
 
@@ -209,31 +205,15 @@ def test_d_scores_are_logged_as_probabilities_except_a_critics(
         assert losses.score_summary(scores(values)) == pytest.approx(expected, rel=1e-6)
 
 
-# (loss, output, options) -> the functions losses.py defines and discriminator_loss's arguments
-SELECTED = [
-    ("nonsaturating", "logits", {}, set(), ["real_scores", "fake_scores"]),
-    (
-        "nonsaturating",
-        "logits",
-        {"smoothing": 0.1},
-        set(),
-        ["real_scores", "fake_scores", "label_smoothing"],
-    ),
-    ("hinge", "critic", {"smoothing": 0.1}, set(), ["real_scores", "fake_scores"]),  # GS315
-    (
-        "wgan-gp",
-        "critic",
-        {},
-        {"gradient_penalty", "input_gradients"},
-        ["real_scores", "fake_scores"],
-    ),
-    (
-        "lsgan",
-        "critic",
-        {"r1": True},
-        {"r1_penalty", "input_gradients"},
-        ["real_scores", "fake_scores"],
-    ),
+ARGUMENTS = ["real_scores", "fake_scores"]
+# loss, output, options; the penalties losses.py defines beside the three loss functions; the
+# arguments of discriminator_loss
+SELECTED: list[tuple[str, str, dict[str, Any], set[str], list[str]]] = [
+    ("nonsaturating", "logits", {}, set(), ARGUMENTS),
+    ("nonsaturating", "logits", {"smoothing": 0.1}, set(), [*ARGUMENTS, "label_smoothing"]),
+    ("hinge", "critic", {"smoothing": 0.1}, set(), ARGUMENTS),  # GS315: hinge has no labels
+    ("wgan-gp", "critic", {}, {"gradient_penalty", "input_gradients"}, ARGUMENTS),
+    ("nonsaturating", "logits", {"r1": True}, {"r1_penalty", "input_gradients"}, ARGUMENTS),
 ]
 
 
