@@ -51,13 +51,7 @@ from checkpoints import (
 from config import is_image, load_config, resolve_device, seed_everything
 from data import build_dataset, build_loader
 from evaluate import Scorer
-from losses import (
-    discriminator_loss,
-    generator_loss,
-    gradient_penalty,
-    r1_penalty,
-    score_summary,
-)
+from losses import discriminator_loss, generator_loss, score_summary
 from models import Discriminator, Generator, sample_labels, sample_latent
 from plots import grid_columns, save_image_grid, save_loss_curve, save_scatter
 from runfolder import RunFolderError, prepare_fresh, prune_epoch_checkpoints, read_log, trim_log
@@ -372,7 +366,6 @@ def discriminator_step(
     ``r1_every``-th of them, as in StyleGAN2.
     """
     distributed = distributed or Distributed()
-    training = cfg["training"]
     n = real.shape[0]
     fake_labels = sample_labels(n, real.device)
     latent = sample_latent(n, real.device)
@@ -387,29 +380,14 @@ def discriminator_step(
             fake = gan.g(latent, fake_labels)
     real_in, fake_in = d_input(real, cfg, step), d_input(fake.float(), cfg, step)
     real_scores, fake_scores = score_real_and_fake(gan, real_in, fake_in, labels, fake_labels)
-    loss = discriminator_loss(cfg, real_scores, fake_scores)
-    weight = training.get("gradient_penalty")
-    if weight is None and training["loss"] == "wgan-gp":
-        weight = 10.0
-    if weight:  # on the plain D: compiled graphs have no double backward, and DDP still
-        # averages these gradients because its hooks sit on the parameters themselves
-        loss = loss + gradient_penalty(gan.discriminator, real_in, fake_in, labels, weight)
+    loss = discriminator_loss(real_scores, fake_scores)
     adversarial = loss.detach()  # logged without R1, whose lazy n-fold steps would spike it
-    every = training.get("r1_every", 1)
-    if training.get("r1") and (step if d_update is None else d_update) % every == 0:
-        # lazy R1: on every n-th D update only, n times stronger
-        loss = loss + r1_penalty(gan.discriminator, real_in, labels, training["r1"] * every)
     check_finite(loss, "loss_d", distributed)
     norm = update(loss, gan.discriminator, gan.opt_d, gan.scaler_d, "grad_norm_d" in _logged(cfg))
-    clip = training.get("weight_clip")
-    if clip:  # the original WGAN keeps the critic Lipschitz by clipping its weights
-        with torch.no_grad():
-            for p in gan.discriminator.parameters():
-                p.clamp_(-clip, clip)
     return {
         "loss_d": adversarial.item(),
-        "d_real": score_summary(cfg, real_scores),
-        "d_fake": score_summary(cfg, fake_scores),
+        "d_real": score_summary(real_scores),
+        "d_fake": score_summary(fake_scores),
         "grad_norm_d": norm,
     }
 
@@ -439,7 +417,7 @@ def generator_step(
                 fake = gan.g_ddp(sample_latent(batch_size, device), labels)
         with gan.autocast():
             scores = gan.d(d_input(fake, cfg, step), labels)
-        loss = generator_loss(cfg, scores)
+        loss = generator_loss(scores)
         check_finite(loss, "loss_g", distributed)
         norm = update(loss, gan.generator, gan.opt_g, gan.scaler_g, "grad_norm_g" in _logged(cfg))
     finally:

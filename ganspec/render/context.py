@@ -9,32 +9,10 @@ from ganspec import __version__
 from ganspec.image.context import ImageContext, output_layer
 from ganspec.render.config import config_yaml
 from ganspec.render.image_data import data_context
+from ganspec.render.image_losses import losses_context
 from ganspec.render.image_models import models_context
 from ganspec.shapes import Trace, format_shape
 
-# loss -> (what D minimises, what G minimises), in the notation PROMPT.md uses.
-LOSS_FORMULAS: dict[str, tuple[str, str]] = {
-    "minimax": (
-        "BCE(D(x), 1) + BCE(D(G(z)), 0)",
-        "-BCE(D(G(z)), 0), i.e. minimise log(1 - D(G(z))) (the original, saturating minimax: "
-        "its gradient vanishes while D rejects the fakes; code written with nn.BCELoss() "
-        "trains G with `nonsaturating` instead)",
-    ),
-    "nonsaturating": (
-        "BCE(D(x), 1) + BCE(D(G(z)), 0)",
-        "BCE(D(G(z)), 1), i.e. minimise -log D(G(z)) (non-saturating, what code written with "
-        "nn.BCELoss() and real labels for the fakes does; `minimax` is the saturating original, "
-        "log(1 - D(G(z))))",
-    ),
-    "wgan": ("mean(D(G(z))) - mean(D(x)), then clip every D weight", "-mean(D(G(z)))"),
-    "wgan-gp": (
-        "mean(D(G(z))) - mean(D(x)) + lambda * mean((||grad D(x_hat)||_2 - 1)^2), x_hat on "
-        "random interpolates of real and fake",
-        "-mean(D(G(z)))",
-    ),
-    "hinge": ("mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))", "-mean(D(G(z)))"),
-    "lsgan": ("0.5 * mean((D(x) - 1)^2) + 0.5 * mean(D(G(z))^2)", "0.5 * mean((D(G(z)) - 1)^2)"),
-}
 SCORES = {
     "logits": "raw logits (no sigmoid; the loss applies it)",
     "probability": "probabilities in (0, 1) (ends in sigmoid)",
@@ -59,7 +37,6 @@ def build_context(context: ImageContext) -> dict[str, Any]:
     spec = context.spec
     config = config_yaml(spec)
     _, g_out = output_layer(spec.generator.layers)
-    d_loss, g_loss = LOSS_FORMULAS[spec.training.loss]
     data_range = spec.data.range
     return {
         "ganspec_version": __version__,
@@ -77,8 +54,7 @@ def build_context(context: ImageContext) -> dict[str, Any]:
         "discriminator_rows": _rows(context.discriminator_trace),
         "g_output_act": g_out.act,
         "d_scores": SCORES[spec.discriminator.output],
-        "d_loss": d_loss,
-        "g_loss": g_loss,
         **models_context(context),
         **data_context(spec),
+        **losses_context(spec),
     }
