@@ -7,6 +7,7 @@ from typing import Any
 
 from ganspec import __version__
 from ganspec.render.config import config_yaml
+from ganspec.render.image_validation import validation_context, validation_omit
 from ganspec.rules.context import RuleContext, output_layer
 from ganspec.shapes import Trace, format_shape
 
@@ -77,4 +78,6 @@ def build_context(context: RuleContext) -> dict[str, Any]:
         "d_scores": SCORES[spec.discriminator.output],
         "d_loss": d_loss,
         "g_loss": g_loss,
+        **validation_context(spec),
+        "omit": [*validation_omit(spec)],
     }
