@@ -5,7 +5,7 @@ This is the end-to-end promise of ``ganspec render``: the output is not a sketch
 that installs (its dependencies are ganspec's dev extras here), lints clean and runs.
 
 Rendered tests marked `generic` check code that is the same bytes for every preset (run
-folder, checksums, health's folder handling, metrics math): they run once, in FULL_SUITE's
+folder, checksums, health's folder handling): they run once, in FULL_SUITE's
 project; every other preset runs the rest of its suite. The two-process torchrun test runs on
 one preset with BatchNorm and one critic with a gradient penalty (double backward under DDP),
 not on all seven.
@@ -35,7 +35,6 @@ SPEC_INDEPENDENT_MODULES = (
     "runfolder.py",
     "storage.py",
     "checkpoints.py",
-    "metrics.py",
     "health.py",
 )
 

@@ -1,21 +1,15 @@
-"""Feature spaces for evaluate.py: where Fréchet distance and precision/recall are measured.
-
-- ``domain`` (digits data): a small CNN classifier trained on this project's training split of
-  scikit-learn's digits, once, with a fixed seed, and cached under .cache/. It works offline
-  and also says which digit each generated sample looks like.
-- ``inception``: InceptionV3 pool features, the FID standard. Either a TorchScript file you
-  supply (NVIDIA's ``inception-2015-12-05.pt`` from the StyleGAN3 metrics), or
-  torch-fidelity's extractor when that package is installed (it fetches its weights itself).
-  Nothing here downloads anything.
+"""The feature space for evaluate.py's Fréchet distance and precision/recall: a small CNN
+classifier trained on this project's training split of scikit-learn's digits, once, with a
+fixed seed, and cached under .cache/. It works offline and also says which digit each
+generated sample looks like.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,17 +22,6 @@ CACHE_DIR = CODE_DIR / ".cache"
 CLASSIFIER_SIDE = 16  # digits are 8x8 at heart; 16x16 keeps strokes without wasting work
 CLASSIFIER_EPOCHS = 20
 BATCH = 256
-
-
-class FeatureExtractor(Protocol):
-    name: str
-
-    def __call__(self, images: Tensor) -> Tensor:
-        """Images in [0, 1], shaped (N, C, H, W) -> features (N, D)."""
-        ...
-
-
-# --- domain features: a digits classifier -------------------------------------------------
 
 
 class DigitsClassifier(nn.Module):
@@ -152,81 +135,3 @@ def _jitter(images: Tensor, generator: torch.Generator) -> Tensor:
     shift = max(1, side // 16)
     dx, dy = (torch.randint(-shift, shift + 1, (2,), generator=generator)).tolist()
     return torch.roll(images, shifts=(dy, dx), dims=(-2, -1))
-
-
-# --- Inception features ---------------------------------------------------------------------
-
-
-class TorchScriptInception:
-    """NVIDIA's TorchScript InceptionV3 (StyleGAN3 metrics): uint8 RGB in, 2048-d out; it
-    resizes to 299x299 itself."""
-
-    name = "inception"
-
-    def __init__(self, path: str | Path) -> None:
-        with warnings.catch_warnings():  # TorchScript is deprecated; this file format is not
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self.model = torch.jit.load(str(path), map_location="cpu").eval()
-
-    @torch.no_grad()
-    def __call__(self, images: Tensor) -> Tensor:
-        out = [self.model(_to_rgb_uint8(c), return_features=True) for c in images.split(BATCH)]
-        return torch.cat(out).float()
-
-
-class FidelityInception:
-    """torch-fidelity's InceptionV3 (the one its FID uses): the 2048-d pool features, or the
-    64/192/768-d features of its earlier blocks (``validation.fid.dims``)."""
-
-    name = "inception"
-
-    def __init__(self, dims: int = 2048) -> None:
-        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-        self.model = FeatureExtractorInceptionV3("inception-v3-compat", [str(dims)]).eval()
-
-    @torch.no_grad()
-    def __call__(self, images: Tensor) -> Tensor:
-        return torch.cat([self.model(_to_rgb_uint8(c))[0] for c in images.split(BATCH)]).float()
-
-
-def _to_rgb_uint8(images: Tensor) -> Tensor:
-    if images.shape[1] == 1:
-        images = images.expand(-1, 3, -1, -1)
-    return (images[:, :3].clamp(0, 1) * 255).round().to(torch.uint8)
-
-
-def inception_features(weights: str | None, dims: int = 2048) -> FeatureExtractor:
-    """InceptionV3 from a TorchScript file, else from torch-fidelity; a clear error if neither.
-    ``dims`` is the feature size: 2048 (the pool, standard FID) or 64/192/768."""
-    if weights is not None:
-        if not Path(weights).is_file():
-            raise ValueError(f"Inception weights file {weights} does not exist")
-        if dims != 2048:
-            raise ValueError(
-                f"validation.fid.dims is {dims}, but a TorchScript InceptionV3 gives its "
-                "2048-d pool features only: set dims: 2048 before training, or use "
-                "torch-fidelity (no --inception), which has 64/192/768/2048"
-            )
-        try:
-            return TorchScriptInception(weights)
-        except (RuntimeError, ValueError) as error:
-            raise ValueError(
-                f"{weights} is not a TorchScript InceptionV3 ({error}); use NVIDIA's "
-                "inception-2015-12-05.pt from the StyleGAN3 metrics"
-            ) from error
-    try:
-        import torch_fidelity  # noqa: F401
-    except ImportError:
-        raise ValueError(
-            "Inception features need weights, and this project never downloads: pass "
-            "--inception PATH to a TorchScript InceptionV3 (NVIDIA's inception-2015-12-05.pt "
-            "from the StyleGAN3 metrics), or pip install torch-fidelity (it fetches its own "
-            "weights once, with network access)"
-        ) from None
-    try:
-        return FidelityInception(dims)
-    except (OSError, RuntimeError) as error:  # no network for its first weight download
-        raise ValueError(
-            f"torch-fidelity could not load its InceptionV3 weights: {error}"
-        ) from None

@@ -5,6 +5,7 @@
   the k-nearest-neighbour manifold of the other.
 - Memorization: how close generated samples come to the training set, next to how close
   held-out real samples come to it.
+- Class histogram: how generated samples spread over the classes a classifier sees in them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pictures of a run, drawn with Pillow alone: sample grids, 2-D scatter plots, loss curves.
+"""Pictures of a run, drawn with Pillow alone: sample grids and loss curves.
 
 No torchvision or matplotlib: the project keeps its dependencies to what training needs.
 """
@@ -57,47 +57,6 @@ def save_image_grid(
         grid[:, top : top + height, left : left + width] = images[i]
     array = (grid * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     _save(Image.fromarray(array[:, :, 0] if channels == 1 else array), path)
-
-
-def save_scatter(
-    fake: Tensor,
-    path: str | os.PathLike[str],
-    real: Tensor | None = None,
-    size: int = 512,
-) -> None:
-    """Scatter generated points (red) over real ones (blue): mode collapse shows at a glance.
-
-    Vectors with more than two features are shown by their first two.
-    """
-    fake_xy = _xy(fake)
-    real_xy = _xy(real) if real is not None else None
-    both = fake_xy if real_xy is None else np.concatenate([real_xy, fake_xy])
-    both = both[np.isfinite(both).all(axis=1)]
-    lo, hi = (both.min(axis=0), both.max(axis=0)) if len(both) else (np.zeros(2), np.ones(2))
-    centre, half = (lo + hi) / 2, 0.55 * max(float((hi - lo).max()), 1e-6)  # equal axes
-    lo, hi = centre - half, centre + half
-    image = Image.new("RGB", (size, size), WHITE)
-    draw = ImageDraw.Draw(image)
-
-    def to_pixels(xy: np.ndarray) -> np.ndarray:
-        unit = (xy - lo) / (hi - lo)
-        return np.stack([unit[:, 0] * (size - 1), (1 - unit[:, 1]) * (size - 1)], axis=1)
-
-    for points, colour in ((real_xy, BLUE), (fake_xy, RED)):
-        if points is None:
-            continue
-        for x, y in to_pixels(points[np.isfinite(points).all(axis=1)]):
-            draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=colour)
-    draw.text((6, 4), "real", fill=BLUE)
-    draw.text((40, 4), "generated", fill=RED)
-    _save(image, path)
-
-
-def _xy(points: Tensor) -> np.ndarray:
-    points = points.detach().float().cpu().reshape(points.shape[0], -1).numpy()
-    if points.shape[1] == 1:
-        points = np.concatenate([points, np.zeros_like(points)], axis=1)
-    return points[:, :2]
 
 
 def save_loss_curve(

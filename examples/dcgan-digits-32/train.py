@@ -53,7 +53,7 @@ from data import build_dataset, build_loader
 from evaluate import Scorer
 from losses import discriminator_loss, generator_loss, score_summary
 from models import Discriminator, Generator, sample_labels, sample_latent
-from plots import grid_columns, save_image_grid, save_loss_curve, save_scatter
+from plots import grid_columns, save_image_grid, save_loss_curve
 from runfolder import RunFolderError, prepare_fresh, prune_epoch_checkpoints, read_log, trim_log
 from storage import is_intact
 
@@ -107,11 +107,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default=None, help="auto|cpu|cuda|mps (training.device)")
     parser.add_argument("--compile", action="store_true", help="torch.compile both networks")
     parser.add_argument("--workers", type=int, default=0, help="data loader processes")
-    parser.add_argument(
-        "--inception",
-        default=None,
-        help="TorchScript InceptionV3 file for validation.fid (inception-2015-12-05.pt)",
-    )
     return parser.parse_args(argv)
 
 
@@ -569,11 +564,8 @@ def write_samples(
     z, labels = fixed
     fake = model(z, labels)
     model.train(was_training)
-    if is_image(cfg):
-        nrow = grid_columns(len(z), cfg["data"]["classes"])  # conditional: a class per column
-        save_image_grid(fake, path, cfg["data"]["range"], nrow=nrow)
-    else:
-        save_scatter(fake, path, real)
+    nrow = grid_columns(len(z), cfg["data"]["classes"])  # conditional: a class per column
+    save_image_grid(fake, path, cfg["data"]["range"], nrow=nrow)
 
 
 def fixed_inputs(cfg: dict[str, Any], device: torch.device) -> tuple[Tensor, Tensor | None]:
@@ -600,13 +592,13 @@ def log_line(epoch: int, epochs: int, step: int, values: dict[str, float]) -> st
     )
 
 
-def make_scorer(cfg: dict[str, Any], inception: str | None = None) -> Scorer | None:
+def make_scorer(cfg: dict[str, Any]) -> Scorer | None:
     """The validation.fid scorer, or None (with the reason printed) when it cannot run here:
     training never stops for want of Inception weights."""
-    if not cfg["validation"].get("fid"):
+    if cfg["validation"]["fid"] is None:  # scoring switched off in config.yaml
         return None
     try:
-        return Scorer(cfg, inception)
+        return Scorer(cfg)
     except ValueError as error:
         print(f"warning: validation.fid is skipped: {error}", flush=True)
         return None
@@ -698,7 +690,7 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
         raise ValueError("the data set is smaller than one batch")
     fixed = fixed_inputs(cfg, device)
     real = None if is_image(cfg) else real_points(dataset, SCATTER_POINTS)
-    scorer = make_scorer(cfg, args.inception) if main else None
+    scorer = make_scorer(cfg) if main else None
 
     epochs, k = training["epochs"], training.get("d_steps_per_g_step", 1)
     # G steps in training.epochs: the schedule ends there, whatever --max-steps says, so a

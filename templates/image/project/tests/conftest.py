@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +23,9 @@ def small(cfg: dict[str, Any]) -> dict[str, Any]:
     training = cfg["training"]
     training.update(device="cpu", amp="off", compile=False)
     # Scoring during training needs a feature extractor (for digits, a classifier trained for
-    # seconds); the tests that score set validation.fid themselves, with a quick one.
+    # seconds); the tests that score set validation.fid themselves.
     cfg["validation"]["fid"] = None
     return cfg
-
-
-@pytest.fixture(scope="session", autouse=True)
-def feature_cache_outside_the_project(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[None]:
-    """Tests never write into the project: cached feature extractors go to a temp folder."""
-    import features
-
-    saved = features.CACHE_DIR
-    features.CACHE_DIR = tmp_path_factory.mktemp("feature_cache")
-    yield
-    features.CACHE_DIR = saved
 
 
 @pytest.fixture(scope="session")
