@@ -21,21 +21,12 @@ import yaml
 from PIL import Image
 from torch.utils.data import Dataset, TensorDataset
 
+from ganspec.render.image_data import LOADERS
 from ganspec.render.pipeline import render_files
 from ganspec.spec.image import SOURCE_SIZES
 from tests.conftest import validate_mutation
 from tests.project_imports import project_imports
 
-# The loader each source renders, and every loader a data.py could hold.
-LOADERS = {
-    "digits": "digits",
-    "sample_images": "sample_images",
-    "ring8": "mixture_points",
-    "grid25": "mixture_points",
-    "folder": "folder",
-    "torchvision": "torchvision_dataset",
-    "synthetic": "synthetic",
-}
 PICTURES = ("folder", "torchvision")  # sources read from the user's files
 DIGITS = 1_797
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ganspec.image.context import ImageContext
-from ganspec.shapes import Shape
+from ganspec.shapes import Shape, Trace
 from ganspec.spec.image import Init
 from ganspec.spec.layers import LayerOptions, op_of
 
@@ -299,21 +299,9 @@ def models_context(context: ImageContext) -> dict[str, Any]:
     """What models.py.j2 renders: both networks as blocks, and the helpers they need."""
     spec = context.spec
     needs = Needs()
-    g_trace, d_trace = context.generator_trace, context.discriminator_trace
-    g_blocks = network_blocks(
-        spec.generator.layers,
-        context.latent_shape,
-        [row.out_shape for row in g_trace.rows],
-        spec.generator.spectral_norm,
-        needs,
-    )
-    d_blocks = network_blocks(
-        spec.discriminator.layers,
-        context.discriminator_input,
-        [row.out_shape for row in d_trace.rows],
-        spec.discriminator.spectral_norm,
-        needs,
-    )
+    g_blocks = _network_blocks(spec.generator, context.latent_shape, context.generator_trace, needs)
+    d_trace = context.discriminator_trace
+    d_blocks = _network_blocks(spec.discriminator, context.discriminator_input, d_trace, needs)
     d_out = d_trace.output or ()
     pack = spec.discriminator.pack
     data = context.data_shape
@@ -346,6 +334,11 @@ def models_context(context: ImageContext) -> dict[str, Any]:
             "data_shape": shape_text(data),
         }
     }
+
+
+def _network_blocks(network: Any, input_shape: Shape, trace: Trace, needs: Needs) -> list[Block]:
+    shapes = [row.out_shape for row in trace.rows]
+    return network_blocks(network.layers, input_shape, shapes, network.spectral_norm, needs)
 
 
 def _labels_argument(blocks: list[Block]) -> str:
