@@ -11,6 +11,7 @@ from ganspec.render.config import config_yaml
 from ganspec.render.image_data import data_context
 from ganspec.render.image_losses import losses_context
 from ganspec.render.image_models import models_context
+from ganspec.render.image_training import training_context
 from ganspec.shapes import Trace, format_shape
 
 SCORES = {
@@ -57,4 +58,5 @@ def build_context(context: ImageContext) -> dict[str, Any]:
         **models_context(context),
         **data_context(spec),
         **losses_context(spec),
+        **training_context(spec),
     }
