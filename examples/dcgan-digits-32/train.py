@@ -660,6 +660,9 @@ def start(cfg: dict[str, Any], args: argparse.Namespace) -> Run:
     loader = build_loader(cfg, dataset, distributed.rank, distributed.world_size, args.workers)
     if len(loader) == 0:
         raise ValueError("the data set is smaller than one batch")
+    # G steps in training.epochs, whatever --max-steps says: a run stopped early and resumed
+    # has the same schedule and resume limits as one that never stopped
+    total_steps = cfg["training"]["epochs"] * len(loader)
     run = Run(
         cfg=cfg,
         args=args,
@@ -671,9 +674,7 @@ def start(cfg: dict[str, Any], args: argparse.Namespace) -> Run:
         fixed=fixed_inputs(cfg, device),
         real=None,
         scorer=make_scorer(cfg, args.inception) if distributed.is_main else None,
-        # the schedule ends there, whatever --max-steps says, so a run stopped early and
-        # resumed follows the same curve as one that never stopped
-        total_steps=cfg["training"]["epochs"] * len(loader),
+        total_steps=total_steps,
     )
     if args.resume:
         restore(run)
@@ -733,7 +734,7 @@ def train_step(
     cuda = run.device.type == "cuda"  # NHWC on CUDA, as build_gan lays out the networks
     memory_format = torch.channels_last if cuda else torch.preserve_format
     real = real.to(run.device, non_blocking=True, memory_format=memory_format)
-    labels = None
+    labels = None  # unconditional: the loader's placeholder labels go unused
     try:
         d_values = discriminator_step(
             gan, cfg, real, labels, progress.step, run.distributed, keep_fake=True
