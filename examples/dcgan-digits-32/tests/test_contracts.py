@@ -237,19 +237,14 @@ def test_nan_loss_stops_with_report_and_last_good(
 ) -> None:
     """A NaN in D's very first loss: exit code 3, nan_report.json, and (no checkpoint exists
     yet) last_good.pt written from the untouched weights."""
-    on_nan = cfg["validation"].get("on_nan") or "stop_and_save_last_good"
     out, config = tmp_path / "run", write_config(cfg, tmp_path / "config.yaml")
     monkeypatch.setattr(train, "discriminator_loss", _nan_loss)
     code = train.main(["--config", str(config), "--out", str(out), "--max-steps", "1"])
-    if on_nan == "continue":
-        assert code == 0
-        return
     assert code == train.EXIT_NON_FINITE
     report = json.loads((out / "nan_report.json").read_text())
     assert report["loss"] == "loss_d" and report["step"] == 0
-    if on_nan == "stop_and_save_last_good":
-        state = torch.load(out / "last_good.pt", weights_only=True)
-        assert finite(state["generator"])
+    state = torch.load(out / "last_good.pt", weights_only=True)
+    assert finite(state["generator"])
 
 
 def test_nan_loss_keeps_existing_last_good(
@@ -257,9 +252,6 @@ def test_nan_loss_keeps_existing_last_good(
 ) -> None:
     """A NaN in G's loss after a checkpoint: the run stops and last_good.pt stays the one
     written before (step 1), not the state at the failure."""
-    on_nan = cfg["validation"].get("on_nan") or "stop_and_save_last_good"
-    if on_nan == "continue":
-        pytest.skip("on_nan: continue never stops")
     out = tmp_path / "run"
     shutil.copytree(one_step_run, out)
     before = (out / "last_good.pt").read_bytes()
