@@ -48,7 +48,7 @@ from checkpoints import (
     read_checkpoint,
     save_state,
 )
-from config import is_image, load_config, resolve_device, seed_everything
+from config import load_config, resolve_device, seed_everything
 from data import build_dataset, build_loader
 from evaluate import Scorer
 from losses import discriminator_loss, generator_loss, score_summary
@@ -59,7 +59,6 @@ from storage import is_intact
 
 EXIT_RUN_FOLDER = 2  # exit code when the run folder cannot be used as asked (the message says why)
 EXIT_NON_FINITE = 3  # exit code when a NaN/Inf loss stopped the run
-SCATTER_POINTS = 2000  # generated and real points drawn for 2-D data
 
 
 class NonFiniteLoss(Exception):
@@ -147,18 +146,13 @@ IMPLEMENTATION_FLAGS = ("fused", "foreach", "capturable", "differentiable")
 def make_optimizer(
     params: Any, spec: dict[str, Any], device: torch.device | None = None
 ) -> torch.optim.Optimizer:
-    """The configured optimizer. Adam(W) uses PyTorch's fused kernel on CPU and CUDA: one
-    kernel for all parameters instead of a Python loop of small ops (same update rule)."""
-    kind, lr, decay = spec["type"], spec["lr"], spec.get("weight_decay", 0.0)
+    """Adam, as training.optimizers configures it.
+
+    Adam(W) runs PyTorch's fused kernel on CPU and CUDA: one kernel for all parameters instead
+    of a Python loop of small ops (same update rule)."""
+    lr, betas, decay = spec["lr"], tuple(spec["betas"]), spec["weight_decay"]
     fused = device is not None and device.type in ("cpu", "cuda")
-    if kind in ("adam", "adamw"):
-        adam = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
-        return adam(params, lr=lr, betas=tuple(spec["betas"]), weight_decay=decay, fused=fused)
-    if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, momentum=spec["momentum"], weight_decay=decay)
-    if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=spec["momentum"], weight_decay=decay)
-    raise ValueError(f"unknown optimizer {kind!r}")
+    return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=decay, fused=fused)
 
 
 @dataclass
@@ -182,8 +176,8 @@ class GAN:
     opt_d: torch.optim.Optimizer
     scaler_g: torch.amp.GradScaler
     scaler_d: torch.amp.GradScaler
-    ema: Generator | None
     autocast: Callable[[], AbstractContextManager[Any]]
+    ema: Generator | None = None  # no training.ema
     # The last D step of a group leaves its fake batch (with G's graph) here for G's step,
     # as pytorch/examples dcgan does: one G forward per iteration instead of two.
     pending: tuple[Tensor, Tensor | None] | None = None
@@ -202,7 +196,7 @@ def build_gan(
     training = cfg["training"]
     generator, discriminator = Generator().to(device), Discriminator().to(device)
     cuda = device.type == "cuda"
-    if cuda and is_image(cfg):  # NHWC is faster for convolutions on tensor cores
+    if cuda:  # NHWC is faster for convolutions on tensor cores
         generator = generator.to(memory_format=torch.channels_last)
         discriminator = discriminator.to(memory_format=torch.channels_last)
     g, d = generator, discriminator
@@ -214,7 +208,7 @@ def build_gan(
         # Buffers (BatchNorm statistics) follow rank 0's at each DDP forward.
         ids = [distributed.local_rank] if cuda else None
         g_ddp, d_ddp = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
-    amp = training.get("amp", "off") if cuda else "off"  # mixed precision on CUDA only
+    amp = training["amp"] if cuda else "off"  # mixed precision on CUDA only
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
 
     def autocast() -> AbstractContextManager[Any]:
@@ -222,9 +216,6 @@ def build_gan(
             return contextlib.nullcontext()
         return torch.autocast(device_type="cuda", dtype=dtype)
 
-    ema = None
-    if training.get("ema"):
-        ema = copy.deepcopy(generator).eval().requires_grad_(False)
     optimizers = training["optimizers"]
     return GAN(
         generator=generator,
@@ -238,24 +229,12 @@ def build_gan(
         # fp16 needs loss scaling against underflow; bf16 has float32's range and does not.
         scaler_g=torch.amp.GradScaler(device.type, enabled=amp == "fp16"),
         scaler_d=torch.amp.GradScaler(device.type, enabled=amp == "fp16"),
-        ema=ema,
         autocast=autocast,
         d_mixes_batch=batch_statistics(discriminator),
     )
 
 
 # --- one step --------------------------------------------------------------------------------
-
-
-def d_input(x: Tensor, cfg: dict[str, Any], step: int) -> Tensor:
-    """What D sees of a batch, real or fake alike: DiffAugment, then instance noise whose std
-    decays linearly to 0 (noise blurs the two distributions together early in training)."""
-    noise = cfg["training"].get("instance_noise")
-    if noise:
-        std = noise["std"] * max(0.0, 1.0 - step / noise["decay_steps"])
-        if std > 0:
-            x = x + std * torch.randn_like(x)
-    return x
 
 
 def set_requires_grad(module: nn.Module, flag: bool) -> None:
@@ -298,26 +277,6 @@ def update(
     return norm
 
 
-def lr_factor(schedule: str, step: int, total: int) -> float:
-    """The share of the configured learning rate used at ``step`` of a ``total``-step run.
-
-    It depends on the step alone, so a resumed run continues the same curve.
-    """
-    if schedule == "constant" or total <= 0:
-        return 1.0
-    done = min(step / total, 1.0)
-    if schedule == "linear":
-        return 1.0 - done
-    return 0.5 * (1.0 + math.cos(math.pi * done))  # cosine
-
-
-def set_learning_rates(gan: GAN, cfg: dict[str, Any], factor: float) -> None:
-    optimizers = cfg["training"]["optimizers"]
-    for optimizer, network in ((gan.opt_g, "generator"), (gan.opt_d, "discriminator")):
-        for group in optimizer.param_groups:
-            group["lr"] = optimizers[network]["lr"] * factor
-
-
 def batch_statistics(module: nn.Module) -> bool:
     """Whether the module has BatchNorm, which mixes the samples of a batch while training."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
@@ -351,14 +310,11 @@ def discriminator_step(
     step: int,
     distributed: Distributed | None = None,
     keep_fake: bool = False,
-    d_update: int | None = None,
 ) -> dict[str, float]:
     """One update of D on a real batch and as many fresh samples of G (G is not updated).
 
     With ``keep_fake`` the samples keep G's graph and wait in ``gan.pending`` for the G step
-    that follows; D itself only ever sees them detached. ``d_update`` counts D updates so far
-    (``step`` when not given, as with one D update per G step): lazy R1 runs on every
-    ``r1_every``-th of them, as in StyleGAN2.
+    that follows; D itself only ever sees them detached.
     """
     distributed = distributed or Distributed()
     n = real.shape[0]
@@ -373,7 +329,7 @@ def discriminator_step(
     else:
         with torch.no_grad(), gan.autocast():
             fake = gan.g(latent, fake_labels)
-    real_in, fake_in = d_input(real, cfg, step), d_input(fake.float(), cfg, step)
+    real_in, fake_in = real, fake.float()
     real_scores, fake_scores = score_real_and_fake(gan, real_in, fake_in, labels, fake_labels)
     loss = discriminator_loss(real_scores, fake_scores)
     adversarial = loss.detach()  # logged without R1, whose lazy n-fold steps would spike it
@@ -411,28 +367,17 @@ def generator_step(
             with gan.autocast():
                 fake = gan.g_ddp(sample_latent(batch_size, device), labels)
         with gan.autocast():
-            scores = gan.d(d_input(fake, cfg, step), labels)
+            scores = gan.d(fake, labels)
         loss = generator_loss(scores)
         check_finite(loss, "loss_g", distributed)
         norm = update(loss, gan.generator, gan.opt_g, gan.scaler_g, "grad_norm_g" in _logged(cfg))
     finally:
         set_requires_grad(gan.discriminator, True)
-    if gan.ema is not None:
-        update_ema(gan.ema, gan.generator, cfg["training"]["ema"])
     return {"loss_g": loss.item(), "grad_norm_g": norm}
 
 
-@torch.no_grad()
-def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """ema = decay * ema + (1 - decay) * model: a smoothed G that usually samples better."""
-    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
-        e.lerp_(p, 1.0 - decay)
-    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
-        e.copy_(b)
-
-
 def _logged(cfg: dict[str, Any]) -> list[str]:
-    return cfg["validation"].get("log") or []
+    return cfg["validation"]["log"]
 
 
 # --- checkpoints -----------------------------------------------------------------------------
@@ -467,7 +412,7 @@ def checkpoint_state(gan: GAN, cfg: dict[str, Any], progress: Progress) -> dict[
         "config": cfg,  # sample.py and export.py rebuild the networks from it
         "generator": gan.generator.state_dict(),
         "discriminator": gan.discriminator.state_dict(),
-        "ema": gan.ema.state_dict() if gan.ema is not None else None,
+        "ema": None,  # no training.ema
         "opt_g": gan.opt_g.state_dict(),
         "opt_d": gan.opt_d.state_dict(),
         "scaler_g": gan.scaler_g.state_dict(),
@@ -490,7 +435,7 @@ def save_checkpoint(
     ``keep_checkpoints`` epoch checkpoints."""
     names = checkpoint_names(name, good=weights_finite(gan))
     save_state([out / each for each in names], checkpoint_state(gan, cfg, progress))
-    prune_epoch_checkpoints(out, cfg["training"].get("keep_checkpoints", 3))
+    prune_epoch_checkpoints(out, cfg["training"]["keep_checkpoints"])
     return out / name
 
 
@@ -522,8 +467,6 @@ def apply_checkpoint(state: dict[str, Any], gan: GAN) -> Progress:
     for scaler, key in ((gan.scaler_g, "scaler_g"), (gan.scaler_d, "scaler_d")):
         if state.get(key):  # empty when saved without fp16 loss scaling
             scaler.load_state_dict(state[key])
-    if gan.ema is not None:
-        gan.ema.load_state_dict(state.get("ema") or gan.generator.state_dict())
     set_rng_state(state["rng"])
     return Progress(**state["progress"])
 
@@ -571,16 +514,11 @@ def write_samples(
 def fixed_inputs(cfg: dict[str, Any], device: torch.device) -> tuple[Tensor, Tensor | None]:
     """Noise drawn once from its own seeded generator (training's RNG is untouched) and labels
     cycling through the classes."""
-    n = cfg["validation"].get("grid_size", 64) if is_image(cfg) else SCATTER_POINTS
+    n = cfg["validation"]["grid_size"]
     z = sample_latent(n, device, generator=torch.Generator().manual_seed(cfg["seed"]))
     classes = cfg["data"]["classes"]
     labels = (torch.arange(n) % classes).to(device) if classes else None
     return z, labels
-
-
-def real_points(dataset: Any, n: int) -> Tensor:
-    """The first n real samples, for scatter plots."""
-    return torch.stack([dataset[i][0] for i in range(min(n, len(dataset)))])
 
 
 def log_line(epoch: int, epochs: int, step: int, values: dict[str, float]) -> str:
@@ -636,7 +574,7 @@ class EpochStats:
     """Running means for the end-of-epoch line and the D(fake) health check."""
 
     values: dict[str, list[float]] = field(default_factory=dict)
-    healthy_steps: int = 0
+    healthy_steps: int = 0  # steps with D(G(z)) inside validation.d_fake_healthy
 
     def add(self, row: dict[str, float]) -> None:
         for key, value in row.items():
@@ -644,6 +582,37 @@ class EpochStats:
 
     def means(self) -> dict[str, float]:
         return {k: sum(v) / len(v) for k, v in self.values.items() if v}
+
+
+@dataclass
+class Run:
+    """One training run: what it trains, where it stands and where it writes. The loop's
+    functions below take it and update it; nothing else carries state between steps."""
+
+    cfg: dict[str, Any]
+    args: argparse.Namespace
+    device: torch.device
+    distributed: Distributed
+    gan: GAN
+    loader: Any
+    out: Path
+    fixed: tuple[Tensor, Tensor | None]  # the noise (and labels) of every sample grid
+    real: None  # no real points: images are not scatter-plotted
+    scorer: Scorer | None
+    total_steps: int  # G steps in training.epochs
+    progress: Progress = field(default_factory=Progress)
+    has_last_good: bool = False  # last_good.pt exists and checks out
+    saved_step: int = -1  # the step last.pt holds
+    last_values: dict[str, float] = field(default_factory=dict)
+    started: float = 0.0  # when the loop started (after a resume)
+    last_time: float = 0.0  # when the last step ended
+
+    @property
+    def main(self) -> bool:
+        return self.distributed.is_main
+
+    def reached_max_steps(self) -> bool:
+        return self.args.max_steps is not None and self.progress.step >= self.args.max_steps
 
 
 def prepare_out(out: Path, resume: bool, overwrite: bool = False) -> None:
@@ -656,19 +625,9 @@ def prepare_out(out: Path, resume: bool, overwrite: bool = False) -> None:
         print(f"--overwrite: the previous run in {out} was moved to {moved}", flush=True)
 
 
-def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[str, Any]:
-    """Run training as configured (``args`` as parsed from the command line; None for the
-    defaults); returns a summary. Raises NonFiniteLossError when a NaN/Inf loss stops the
-    run, after writing nan_report.json and last_good.pt."""
-    args = args or parse_args([])
-    cfg = copy.deepcopy(cfg)
-    training, validation = cfg["training"], cfg["validation"]
-    if args.epochs is not None:
-        training["epochs"] = args.epochs
-    if args.device is not None:
-        training["device"] = args.device
-    compile = args.compile or training.get("compile", False)
-    device = resolve_device(training.get("device", "auto"))
+def setup_device(cfg: dict[str, Any]) -> tuple[torch.device, Distributed]:
+    """The configured device and, under torchrun, this process's place in the job."""
+    device = resolve_device(cfg["training"]["device"])
     distributed = setup_distributed(device)
     if device.type == "cuda":
         device = torch.device("cuda", distributed.local_rank)
@@ -676,183 +635,223 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
-    main = distributed.is_main
-    out = Path(args.out or Path("runs") / cfg["name"])
-    if main:
-        prepare_out(out, args.resume, args.overwrite)
+    return device, distributed
 
+
+def start(cfg: dict[str, Any], args: argparse.Namespace) -> Run:
+    """The run folder, both networks, the data and what the run shows, then (--resume) the
+    state of the newest usable checkpoint."""
+    device, distributed = setup_device(cfg)
+    out = Path(args.out or Path("runs") / cfg["name"])
+    if distributed.is_main:
+        prepare_out(out, args.resume, args.overwrite)
     seed_everything(cfg["seed"])  # identical initial weights in every process
-    gan = build_gan(cfg, device, distributed, compile)
+    gan = build_gan(cfg, device, distributed, args.compile or cfg["training"]["compile"])
     seed_everything(cfg["seed"] + distributed.rank)  # but each process draws its own noise
     dataset = build_dataset(cfg)
     loader = build_loader(cfg, dataset, distributed.rank, distributed.world_size, args.workers)
     if len(loader) == 0:
         raise ValueError("the data set is smaller than one batch")
-    fixed = fixed_inputs(cfg, device)
-    real = None if is_image(cfg) else real_points(dataset, SCATTER_POINTS)
-    scorer = make_scorer(cfg) if main else None
-
-    epochs, k = training["epochs"], training.get("d_steps_per_g_step", 1)
-    # G steps in training.epochs: the schedule ends there, whatever --max-steps says, so a
-    # run stopped early and resumed follows the same curve as one that never stopped.
-    total_steps = epochs * len(loader) // k
-    progress = Progress()
+    # G steps in training.epochs, whatever --max-steps says: a run stopped early and resumed
+    # has the same schedule and resume limits as one that never stopped
+    total_steps = cfg["training"]["epochs"] * len(loader)
+    run = Run(
+        cfg=cfg,
+        args=args,
+        device=device,
+        distributed=distributed,
+        gan=gan,
+        loader=loader,
+        out=out,
+        fixed=fixed_inputs(cfg, device),
+        real=None,
+        scorer=make_scorer(cfg) if distributed.is_main else None,
+        total_steps=total_steps,
+    )
     if args.resume:
-        limits = Progress(epochs, len(loader), total_steps, epochs * len(loader))
-        progress = resume(out, gan, limits, print if main else lambda _: None)
-        if distributed.enabled:  # the checkpoint holds the main process's RNG only
-            seed_everything(cfg["seed"] + distributed.rank + 1_000_003 * progress.step)
-        if main:  # the logs end where the checkpoint does
-            for log in ("metrics.jsonl", "scores.jsonl"):
-                trim_log(out / log, progress.step)
-    if main:
+        restore(run)
+    if run.main:
         with open(out / "run_config.yaml", "w", encoding="utf-8") as f:  # what this run used
             yaml.safe_dump(cfg, f, sort_keys=False)
+    run.started = run.last_time = time.time()
+    return run
+
+
+def restore(run: Run) -> None:
+    """Continue from the newest usable checkpoint: weights, optimizers, RNGs and progress; the
+    logs are cut back to where it ends."""
+    epochs, batches = run.cfg["training"]["epochs"], len(run.loader)
+    limits = Progress(epochs, batches, run.total_steps, epochs * batches)
+    run.progress = resume(run.out, run.gan, limits, print if run.main else lambda _: None)
+    if run.distributed.enabled:  # the checkpoint holds the main process's RNG only
+        seed = run.cfg["seed"] + run.distributed.rank + 1_000_003 * run.progress.step
+        seed_everything(seed)
+    if run.main:  # the logs end where the checkpoint does
+        for log in ("metrics.jsonl", "scores.jsonl"):
+            trim_log(run.out / log, run.progress.step)
     # last_good.pt counts only when it checks out; otherwise a NaN stop writes a new one
-    has_last_good = args.resume and is_intact(out / "last_good.pt")
-    saved_step = progress.step if args.resume else -1  # the step last.pt holds
+    run.has_last_good = is_intact(run.out / "last_good.pt")
+    run.saved_step = run.progress.step
 
-    log_every, logged = validation.get("log_every", 50), _logged(cfg)
-    band = validation.get("d_fake_healthy")
-    on_nan = validation.get("on_nan") or "stop_and_save_last_good"
-    conditional = cfg["data"]["classes"] is not None
-    channels_last = device.type == "cuda" and is_image(cfg)
-    memory_format = torch.channels_last if channels_last else torch.preserve_format
-    started, last_time = time.time(), time.time()
-    stopped = args.max_steps is not None and progress.step >= args.max_steps
-    last_values: dict[str, float] = {}
-    schedule = training.get("lr_schedule", "constant")
 
-    def non_finite(bad: NonFiniteLoss, epoch: int) -> None:
-        """Skip the update (on_nan: continue) or stop with a report and the last good state."""
-        nonlocal has_last_good
-        if on_nan == "continue":
-            if main:
-                tqdm.write(f"warning: {bad} at step {progress.step}; update skipped")
-            return
-        report = {
-            "step": progress.step,
-            "epoch": epoch + 1,
-            "loss": bad.loss,
-            "value": str(bad.value),
-            "on_nan": on_nan,
-            "reason": f"{bad.loss} became {bad.value} at step {progress.step}",
-        }
-        if main:
-            if on_nan == "stop_and_save_last_good" and not has_last_good and weights_finite(gan):
-                # No checkpoint yet: keep the current weights, which no bad loss has touched.
-                save_state([out / "last_good.pt"], checkpoint_state(gan, cfg, progress))
-                has_last_good = True
-            report["last_good"] = str(out / "last_good.pt") if has_last_good else None
-            with open(out / "nan_report.json", "w", encoding="utf-8") as f:
-                json.dump(report, f, indent=2)
-            tqdm.write(f"stopping: {report['reason']}; see {out / 'nan_report.json'}")
-        raise NonFiniteLossError(report)
+def non_finite(run: Run, bad: NonFiniteLoss, epoch: int) -> None:
+    """on_nan: stop_and_save_last_good: write nan_report.json, keep the last good weights in
+    last_good.pt, and raise NonFiniteLossError."""
+    step, out = run.progress.step, run.out
+    report = {
+        "step": step,
+        "epoch": epoch + 1,
+        "loss": bad.loss,
+        "value": str(bad.value),
+        "on_nan": "stop_and_save_last_good",
+        "reason": f"{bad.loss} became {bad.value} at step {step}",
+    }
+    if run.main:
+        if not run.has_last_good and weights_finite(run.gan):
+            # No checkpoint yet: keep the current weights, which no bad loss has touched.
+            save_state([out / "last_good.pt"], checkpoint_state(run.gan, run.cfg, run.progress))
+            run.has_last_good = True
+        report["last_good"] = str(out / "last_good.pt") if run.has_last_good else None
+        with open(out / "nan_report.json", "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+        tqdm.write(f"stopping: {report['reason']}; see {out / 'nan_report.json'}")
+    raise NonFiniteLossError(report)
 
+
+def train_step(
+    run: Run, real: Tensor, labels: Tensor | None, epoch: int
+) -> dict[str, float] | None:
+    """One D update on this batch, then one G update: the values to log."""
+    gan, cfg, progress = run.gan, run.cfg, run.progress
+    cuda = run.device.type == "cuda"  # NHWC on CUDA, as build_gan lays out the networks
+    memory_format = torch.channels_last if cuda else torch.preserve_format
+    real = real.to(run.device, non_blocking=True, memory_format=memory_format)
+    labels = None  # unconditional: the loader's placeholder labels go unused
     try:
-        for epoch in range(progress.epoch, epochs):
-            if stopped:  # resumed at or past --max-steps
+        d_values = discriminator_step(
+            gan, cfg, real, labels, progress.step, run.distributed, keep_fake=True
+        )
+    except NonFiniteLoss as bad:
+        non_finite(run, bad, epoch)
+        d_values = {}
+    progress.d_updates += 1
+    try:
+        g_values = generator_step(
+            gan, cfg, real.shape[0], progress.step, run.device, run.distributed
+        )
+    except NonFiniteLoss as bad:
+        non_finite(run, bad, epoch)
+        g_values = {}
+    progress.step += 1
+    return {**d_values, **g_values}
+
+
+def log_step(run: Run, values: dict[str, float], epoch: int, stats: EpochStats, bar: Any) -> None:
+    """Time the step, add it to the epoch's means and (main process) to metrics.jsonl, the
+    progress bar and, every log_every steps, the Loss_D/Loss_G line."""
+    now = time.time()
+    values = {**values, "seconds_per_step": now - run.last_time}
+    run.last_time, run.last_values = now, values
+    stats.add({key: value for key, value in values.items() if math.isfinite(value)})
+    low, high = run.cfg["validation"]["d_fake_healthy"]
+    if "d_fake" in values and low <= values["d_fake"] <= high:
+        stats.healthy_steps += 1
+    if not run.main:
+        return
+    row = {"step": run.progress.step, "epoch": epoch + 1}
+    row |= {key: values[key] for key in _logged(run.cfg) if key in values}
+    with open(run.out / "metrics.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+    bar.set_postfix(loss_d=values.get("loss_d"), loss_g=values.get("loss_g"))
+    if run.progress.step % run.cfg["validation"]["log_every"] == 0:
+        tqdm.write(log_line(epoch + 1, run.cfg["training"]["epochs"], run.progress.step, values))
+
+
+def train_epoch(run: Run, epoch: int) -> EpochStats | None:
+    """One pass over the data: its stats, or None when --max-steps stopped it part-way."""
+    progress, loader = run.progress, run.loader
+    loader.sampler.set_epoch(epoch, start=progress.batch_in_epoch * loader.batch_size)
+    stats = EpochStats()
+    desc = f"epoch {epoch + 1}/{run.cfg['training']['epochs']}"
+    with tqdm(loader, desc=desc, disable=not run.main, leave=False) as bar:
+        for real, labels in bar:
+            progress.batch_in_epoch += 1
+            values = train_step(run, real, labels, epoch)
+            log_step(run, values, epoch, stats, bar)
+            if run.reached_max_steps():
+                return None
+    progress.epoch, progress.batch_in_epoch = epoch + 1, 0
+    return stats
+
+
+def end_epoch(run: Run, epoch: int, stats: EpochStats) -> None:
+    """The main process's work after an epoch: the mean Loss_D/Loss_G line (and a warning
+    when D(G(z)) left its healthy band), then samples, a score and a checkpoint at their
+    configured intervals."""
+    cfg, done, means = run.cfg, epoch + 1, stats.means()
+    if means:
+        line = log_line(done, cfg["training"]["epochs"], run.progress.step, means)
+        print(f"{line} (epoch mean)", flush=True)
+    band = cfg["validation"]["d_fake_healthy"]
+    if stats.values and stats.healthy_steps == 0:
+        print(
+            f"warning: D(G(z)) stayed outside the healthy band {band} for the whole "
+            f"epoch (mean {means.get('d_fake', math.nan):.3f}): D or G may be winning",
+            flush=True,
+        )
+    every = cfg["validation"]["sample_grid_every"]
+    if every and done % every == 0:
+        write_samples(
+            run.gan, cfg, run.fixed, run.real, run.out / "samples" / f"epoch_{done:04d}.png"
+        )
+    if run.scorer is not None and done % cfg["validation"]["fid"]["every"] == 0:
+        write_score(run.scorer, run.gan, run.device, run.out, done, run.progress.step)
+    every = cfg["training"]["checkpoint_every"]
+    if every and done % every == 0:
+        save_checkpoint(run.out, run.gan, cfg, run.progress, f"epoch_{done:04d}.pt")
+        run.saved_step = run.progress.step
+        run.has_last_good = run.has_last_good or (run.out / "last_good.pt").exists()
+
+
+def finish(run: Run) -> None:
+    """last.pt (unless the last epoch's checkpoint is it), the final samples, the loss curve."""
+    if run.saved_step != run.progress.step:
+        save_checkpoint(run.out, run.gan, run.cfg, run.progress)
+    write_samples(run.gan, run.cfg, run.fixed, run.real, run.out / "samples" / "final.png")
+    write_loss_curve(run.out)
+
+
+def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[str, Any]:
+    """Run training as configured (``args`` as parsed from the command line; None for the
+    defaults); returns a summary. Raises NonFiniteLossError when a NaN/Inf loss stops the
+    run, after writing nan_report.json and last_good.pt."""
+    args = args or parse_args([])
+    cfg = copy.deepcopy(cfg)
+    if args.epochs is not None:
+        cfg["training"]["epochs"] = args.epochs
+    if args.device is not None:
+        cfg["training"]["device"] = args.device
+    run = start(cfg, args)
+    try:
+        for epoch in range(run.progress.epoch, cfg["training"]["epochs"]):
+            if run.reached_max_steps():  # resumed at or past --max-steps
                 break
-            loader.sampler.set_epoch(epoch, start=progress.batch_in_epoch * loader.batch_size)
-            stats = EpochStats()
-            bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not main, leave=False)
-            for real_batch, labels in bar:
-                real_batch = real_batch.to(device, non_blocking=True, memory_format=memory_format)
-                labels = labels.to(device, non_blocking=True) if conditional else None
-                progress.batch_in_epoch += 1
-                last_of_group = (progress.d_updates + 1) % k == 0
-                if schedule != "constant":
-                    set_learning_rates(gan, cfg, lr_factor(schedule, progress.step, total_steps))
-                try:
-                    d_values = discriminator_step(
-                        gan,
-                        cfg,
-                        real_batch,
-                        labels,
-                        progress.step,
-                        distributed,
-                        last_of_group,
-                        progress.d_updates,
-                    )
-                except NonFiniteLoss as bad:
-                    non_finite(bad, epoch)
-                    d_values = {}
-                progress.d_updates += 1
-                if progress.d_updates % k:
-                    continue  # more D updates before the next G update
-                try:
-                    g_values = generator_step(
-                        gan, cfg, real_batch.shape[0], progress.step, device, distributed
-                    )
-                except NonFiniteLoss as bad:
-                    non_finite(bad, epoch)
-                    g_values = {}
-                progress.step += 1
-
-                now = time.time()
-                values = {**d_values, **g_values, "seconds_per_step": now - last_time}
-                last_time, last_values = now, values
-                stats.add({k_: v for k_, v in values.items() if math.isfinite(v)})
-                if band and "d_fake" in values and band[0] <= values["d_fake"] <= band[1]:
-                    stats.healthy_steps += 1
-                if main:
-                    row = {"step": progress.step, "epoch": epoch + 1}
-                    row |= {key: values[key] for key in logged if key in values}
-                    with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
-                        f.write(json.dumps(row) + "\n")
-                    bar.set_postfix(loss_d=values.get("loss_d"), loss_g=values.get("loss_g"))
-                    if progress.step % log_every == 0:
-                        tqdm.write(log_line(epoch + 1, epochs, progress.step, values))
-                if args.max_steps is not None and progress.step >= args.max_steps:
-                    stopped = True
-                    break
-            bar.close()
-            if stopped:
+            stats = train_epoch(run, epoch)
+            if stats is None:  # --max-steps
                 break
-
-            progress.epoch, progress.batch_in_epoch = epoch + 1, 0
-            if not main:
-                continue
-            means = stats.means()
-            if means:
-                line = log_line(epoch + 1, epochs, progress.step, means)
-                print(f"{line} (epoch mean)", flush=True)
-            if (
-                band
-                and cfg["discriminator"]["output"] != "critic"
-                and stats.values
-                and stats.healthy_steps == 0
-            ):
-                print(
-                    f"warning: D(G(z)) stayed outside the healthy band {band} for the whole "
-                    f"epoch (mean {means.get('d_fake', math.nan):.3f}): D or G may be winning",
-                    flush=True,
-                )
-            every = validation.get("sample_grid_every")
-            if every and (epoch + 1) % every == 0:
-                write_samples(gan, cfg, fixed, real, out / "samples" / f"epoch_{epoch + 1:04d}.png")
-            if scorer is not None and (epoch + 1) % validation["fid"]["every"] == 0:
-                write_score(scorer, gan, device, out, epoch + 1, progress.step)
-            every = training.get("checkpoint_every")
-            if every and (epoch + 1) % every == 0:
-                save_checkpoint(out, gan, cfg, progress, f"epoch_{epoch + 1:04d}.pt")
-                saved_step = progress.step
-                has_last_good = has_last_good or (out / "last_good.pt").exists()
-
-        if main:
-            if saved_step != progress.step:
-                save_checkpoint(out, gan, cfg, progress)
-            write_samples(gan, cfg, fixed, real, out / "samples" / "final.png")
-            write_loss_curve(out)
+            if run.main:
+                end_epoch(run, epoch, stats)
+        if run.main:
+            finish(run)
     finally:
-        if distributed.enabled and dist.is_initialized():
+        if run.distributed.enabled and dist.is_initialized():
             dist.destroy_process_group()
     return {
-        "out": str(out),
-        "steps": progress.step,
-        "epochs": progress.epoch,
-        "seconds": time.time() - started,
-        "last": last_values,
+        "out": str(run.out),
+        "steps": run.progress.step,
+        "epochs": run.progress.epoch,
+        "seconds": time.time() - run.started,
+        "last": run.last_values,
     }
 
 

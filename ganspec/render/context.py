@@ -11,6 +11,7 @@ from ganspec.render.config import config_yaml
 from ganspec.render.image_data import data_context
 from ganspec.render.image_losses import losses_context
 from ganspec.render.image_models import models_context
+from ganspec.render.image_training import training_context
 from ganspec.render.image_validation import validation_context, validation_omit
 from ganspec.shapes import Trace, format_shape
 
@@ -60,4 +61,5 @@ def build_context(context: ImageContext) -> dict[str, Any]:
         **losses_context(spec),
         **validation_context(spec),
         "omit": [*validation_omit(spec)],
+        **training_context(spec),
     }

@@ -203,9 +203,11 @@ def test_generator_never_receives_real_data(
         gan.discriminator.register_forward_pre_hook(on_d)
         return gan
 
-    def spy_discriminator_step(gan: train.GAN, c: dict[str, Any], real: Tensor, *a: Any) -> Any:
+    def spy_discriminator_step(
+        gan: train.GAN, c: dict[str, Any], real: Tensor, *a: Any, **k: Any
+    ) -> Any:
         real_batches.append(real.clone())
-        return discriminator_step(gan, c, real, *a)
+        return discriminator_step(gan, c, real, *a, **k)
 
     monkeypatch.setattr(train, "build_gan", spy_build_gan)
     monkeypatch.setattr(train, "discriminator_step", spy_discriminator_step)
@@ -286,7 +288,9 @@ def test_a_resumed_optimizer_keeps_the_kernel_this_device_chose() -> None:
     saved = torch.optim.Adam(weights, lr=1e-3, fused=False)
     weights[0].grad = torch.ones(3)
     saved.step()
-    resumed = train.make_optimizer(weights, {"type": "adam", "lr": 1e-3, "betas": [0.5, 0.9]}, CPU)
+    resumed = train.make_optimizer(
+        weights, {"type": "adam", "lr": 1e-3, "betas": [0.5, 0.9], "weight_decay": 0.0}, CPU
+    )
     train.load_optimizer_state(resumed, saved.state_dict())
     assert resumed.param_groups[0]["fused"] is True
     assert (

@@ -1,0 +1,102 @@
+"""The rendered train.py holds only what its spec selects: the optimizer types, EMA,
+instance noise, lr schedule, D-step grouping, healthy-band check, NaN policy and 2-D plots
+appear exactly when the spec asks for them (ganspec/render/image_training.py decides)."""
+
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganspec.render.pipeline import render_files
+from tests.conftest import DELETE, validate_mutation
+from tests.project_imports import project_imports
+
+BASE = "mlp-ring8"  # EMA, lazy R1, a linear schedule, Adam for both, a healthy band, 2-D data
+# Every feature the base does not use, and none it does.
+OTHER = {
+    "training.optimizers.generator": {"type": "rmsprop", "lr": 1e-3},
+    "training.optimizers.discriminator": {"type": "sgd", "lr": 1e-3, "momentum": 0.5},
+    "training.instance_noise": {"std": 0.1, "decay_steps": 100},
+    "training.d_steps_per_g_step": 3,
+    "training.lr_schedule": "constant",
+    "training.ema": DELETE,
+    "training.r1": DELETE,
+    "training.r1_every": DELETE,
+    "validation.on_nan": "continue",
+    "validation.d_fake_healthy": DELETE,
+}
+
+
+# A preset whose D is a critic: D(G(z)) is no probability, so no band to check.
+CRITIC = {
+    "training.loss": "wgan-gp",
+    "training.gradient_penalty": 10.0,
+    "training.r1": DELETE,
+    "training.r1_every": DELETE,
+    "discriminator.output": "critic",
+}
+CASES: dict[str, dict[str, Any]] = {"base": {}, "other": OTHER, "critic": CRITIC}
+
+
+@functools.cache
+def rendered(case: str) -> dict[str, str]:
+    """The project's files for the base preset with one case's changes."""
+    report = validate_mutation(BASE, CASES[case])
+    assert report.exit_code == 0, [(d.code, d.message) for d in report.diagnostics]
+    return render_files(report, set())
+
+
+def functions(source: str) -> dict[str, str]:
+    """Each top-level function's (and class's) source by name."""
+    tree = ast.parse(source)
+    nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+    return {n.name: ast.get_source_segment(source, n) or "" for n in nodes}
+
+
+def test_the_base_renders_its_features_and_no_others() -> None:
+    source = rendered("base")["train.py"]
+    defined = functions(source)
+    assert {"update_ema", "lr_factor", "set_learning_rates", "real_points"} <= defined.keys()
+    assert "d_input" not in defined  # no DiffAugment, no instance noise
+    assert "d_update" in defined["discriminator_step"]  # lazy R1 counts D updates
+    assert "healthy_steps" in defined["EpochStats"]
+    assert "torch.optim.Adam(" in defined["make_optimizer"]
+    assert "RMSprop" not in defined["make_optimizer"] and "SGD" not in defined["make_optimizer"]
+    assert "last_of_group" not in defined["train_step"]  # one D step per G step
+    assert "update skipped" not in defined["non_finite"]  # stops, keeping last_good.pt
+    assert "last_good.pt" in defined["non_finite"]
+    assert "channels_last" not in source  # 2-D data
+
+
+def test_the_other_features_render_in_place_of_the_base_ones(tmp_path: Path) -> None:
+    source = rendered("other")["train.py"]
+    defined = functions(source)
+    assert not {"update_ema", "lr_factor", "set_learning_rates"} & defined.keys()
+    assert "instance_noise" in defined["d_input"]
+    assert "d_update" not in defined["discriminator_step"]
+    assert "healthy_steps" not in defined["EpochStats"]
+    assert "last_of_group" in defined["train_step"]
+    assert "update skipped" in defined["non_finite"] and "nan_report" not in defined["non_finite"]
+    assert "Adam" not in defined["make_optimizer"]
+    for path, text in rendered("other").items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    weights = [nn.Parameter(torch.zeros(2))]
+    with project_imports(tmp_path) as modules:
+        make_optimizer = modules["train"].make_optimizer
+        optimizers = {"type": "rmsprop", "lr": 1e-3, "momentum": 0.0, "weight_decay": 0.0}
+        assert isinstance(make_optimizer(weights, optimizers), torch.optim.RMSprop)
+        optimizers = {"type": "sgd", "lr": 1e-3, "momentum": 0.5, "weight_decay": 0.0}
+        assert isinstance(make_optimizer(weights, optimizers), torch.optim.SGD)
+
+
+def test_a_critic_gets_no_healthy_band_check() -> None:
+    """D(G(z)) of a critic is not a probability: its band is never checked."""
+    defined = functions(rendered("critic")["train.py"])
+    assert "healthy_steps" not in defined["EpochStats"]
+    assert "healthy band" not in defined["end_epoch"]
