@@ -72,3 +72,20 @@ def validate_mutation(name: str, changes: dict[str, Any]) -> Report:
 @pytest.fixture(params=PRESET_NAMES)
 def preset_name(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+# Files whose tests each run a rendered project, its suite or its scripts (minutes, not
+# seconds). Collected first, longest first, so that under pytest-xdist they start at once,
+# side by side, and the quick tests fill the workers around them instead of waiting at the
+# end: the suite's wall time is then close to its CPU time over the workers.
+SLOW_FIRST = (
+    "test_rendered_projects.py",
+    "test_tabular_render.py",
+    "test_superres_render.py",
+    "test_smoke.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))
