@@ -467,10 +467,15 @@ def test_a_draw_rejected_as_untrainable_does_not_train(
     spec, report = drawn_pool().rejected[kind]
     described = yaml.safe_dump(spec, sort_keys=False)
     findings = "\n".join(d.as_text() for d in report.diagnostics if d.severity == "error")
-    try:
-        render_into(report, tmp_path)
-    except Exception as error:  # cannot even render: visible, but not what this checks
-        pytest.skip(f"the rejected draw does not render: {error!r}")
+    ctx = report.context
+    assert ctx is not None
+    if not (ctx.generator_trace.complete and ctx.discriminator_trace.complete):
+        # models.py is written from the traced shapes: a trace that stops at a layer PyTorch
+        # rejects leaves no network to write (test_shape_math_vs_torch checks torch raises)
+        with pytest.raises(Exception):  # noqa: B017 - any failure: there is nothing to render
+            render_into(report, tmp_path)
+        return
+    render_into(report, tmp_path)
     try:
         rows = train_two_steps(tmp_path)
     except Exception:
