@@ -12,40 +12,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 import torch
 
-from ganspec.render.pipeline import render_files
 from ganspec.validate import validate_file
 from tests.conftest import SPECS
 from tests.project_imports import project_imports
-
-
-def render_into(preset: str, folder: Path) -> Path:
-    """The preset's project, written under folder (Python files are all an import needs)."""
-    for path, text in render_files(validate_file(SPECS / f"{preset}.yaml"), set()).items():
-        if path.endswith(".py") and not path.startswith("tests/"):
-            (folder / path).write_text(text, encoding="utf-8")
-    return folder
-
+from tests.rendered import render_into
 
 ModeMetrics = Callable[[torch.Tensor, torch.Tensor, float], dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
 def metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    project = render_into("dcgan-digits-32", tmp_path_factory.mktemp("digits"))
+    project = tmp_path_factory.mktemp("digits")
+    render_into(validate_file(SPECS / "dcgan-digits-32.yaml"), project)
     with project_imports(project) as modules:
         yield modules["metrics"]
 
 
 @pytest.fixture(scope="module")
 def mode_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModeMetrics]:
-    project = render_into("mlp-ring8", tmp_path_factory.mktemp("ring8"))
+    project = tmp_path_factory.mktemp("ring8")
+    render_into(validate_file(SPECS / "mlp-ring8.yaml"), project)
     with project_imports(project) as modules:
         yield modules["evaluate"].mode_metrics
 

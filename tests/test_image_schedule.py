@@ -8,9 +8,9 @@ from types import ModuleType
 
 import pytest
 
-from ganspec.render.pipeline import render_files
 from tests.conftest import validate_mutation
 from tests.project_imports import project_imports
+from tests.rendered import render_into
 
 BASE = "mlp-ring8"
 
@@ -20,10 +20,7 @@ def rendered_train(tmp_path: Path, schedule: str) -> ModuleType:
     report = validate_mutation(BASE, {"training.lr_schedule": schedule})
     assert report.exit_code == 0, [(d.code, d.message) for d in report.diagnostics]
     folder = tmp_path / schedule
-    for path, text in render_files(report, set()).items():
-        target = folder / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+    render_into(report, folder)
     with project_imports(folder) as modules:
         return modules["train"]
 

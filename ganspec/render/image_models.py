@@ -9,6 +9,7 @@ embedding splits the stack, which init functions and helper classes the file nee
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import prod
 from typing import Any
 
 from ganspec.image.context import ImageContext
@@ -320,9 +321,9 @@ def models_context(context: ImageContext) -> dict[str, Any]:
                 "labels": _labels_argument(d_blocks),
                 "init": _init(spec.discriminator.init),
                 "input_shape": shape_text(context.discriminator_input),
-                "one_score": _product(d_out) == 1,
+                "one_score": prod(d_out) == 1,
                 "scores_shape": shape_text(d_out),
-                "scores_expected": repr((2,) if _product(d_out) == 1 else (2, _product(d_out))),
+                "scores_expected": repr((2,) if prod(d_out) == 1 else (2, prod(d_out))),
                 "packed_shape": ", ".join(str(n) for n in (pack * data[0], *data[1:])),
             },
             "init_functions": init_functions(context),
@@ -347,10 +348,3 @@ def _labels_argument(blocks: list[Block]) -> str:
     if any(block.kind == "embedding" for block in blocks):
         return "labels: Tensor"
     return "labels: Tensor | None = None"
-
-
-def _product(shape: Shape) -> int:
-    result = 1
-    for n in shape:
-        result *= n
-    return result
