@@ -47,6 +47,11 @@ def render(preset: str) -> Path:
     return folder
 
 
+def scored_apart(gan: Any, real: Any, fake: Any, labels: Any, fake_labels: Any) -> Any:
+    """Real and fake in two D forwards, as a D with BatchNorm needs."""
+    return gan.d_ddp(real, labels), gan.d_ddp(fake, fake_labels)
+
+
 def variant(
     train: Any, cfg: dict[str, Any], r1_every: int, fused: bool, one_forward: bool
 ) -> Callable[[torch.Tensor], None]:
@@ -60,11 +65,13 @@ def variant(
         gan.opt_d = train.make_optimizer(
             gan.discriminator.parameters(), optimizers["discriminator"]
         )
-    gan.d_mixes_batch = not one_forward
+    # variants are all built before any runs, so this is still train.py's own function
+    score = train.score_real_and_fake if one_forward else scored_apart
     batch = cfg["data"]["batch_size"]
     step = [0]
 
     def iteration(real: torch.Tensor) -> None:
+        train.score_real_and_fake = score
         train.discriminator_step(gan, cfg, real, None, step[0], keep_fake=True)
         train.generator_step(gan, cfg, batch, step[0], cpu)
         step[0] += 1

@@ -1,6 +1,7 @@
 """The rendered train.py holds only what its spec selects: the optimizer types, EMA,
-instance noise, lr schedule, D-step grouping, healthy-band check, NaN policy and 2-D plots
-appear exactly when the spec asks for them (ganspec/render/image_training.py decides)."""
+instance noise, lr schedule, D-step grouping, healthy-band check, NaN policy, mixed precision,
+one or two D forwards per step and 2-D plots appear exactly when the spec asks for them
+(ganspec/render/image_training.py decides)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ CRITIC = {
     "training.r1_every": DELETE,
     "discriminator.output": "critic",
 }
-CASES: dict[str, dict[str, Any]] = {"base": {}, "other": OTHER, "critic": CRITIC}
+# Mixed precision: autocast and fp16 loss scaling on CUDA (a CPU run trains in float32).
+AMP = {"training.amp": "fp16"}
+CASES: dict[str, dict[str, Any]] = {"base": {}, "other": OTHER, "critic": CRITIC, "amp": AMP}
 
 
 @functools.cache
@@ -61,16 +64,20 @@ def functions(source: str) -> dict[str, str]:
 def test_the_base_renders_its_features_and_no_others() -> None:
     source = rendered("base")["train.py"]
     defined = functions(source)
-    assert {"update_ema", "lr_factor", "set_learning_rates", "real_points"} <= defined.keys()
+    assert {"update_ema", "lr_factor", "set_learning_rates"} <= defined.keys()
+    assert "SCATTER_POINTS" in defined["start"]  # real points for the 2-D scatter plots
     assert "d_input" not in defined  # no DiffAugment, no instance noise
     assert "d_update" in defined["discriminator_step"]  # lazy R1 counts D updates
-    assert "healthy_steps" in defined["EpochStats"]
+    assert "healthy band" in defined["end_epoch"]
     assert "torch.optim.Adam(" in defined["make_optimizer"]
     assert "RMSprop" not in defined["make_optimizer"] and "SGD" not in defined["make_optimizer"]
     assert "last_of_group" not in defined["train_step"]  # one D step per G step
     assert "update skipped" not in defined["non_finite"]  # stops, keeping last_good.pt
     assert "last_good.pt" in defined["non_finite"]
     assert "channels_last" not in source  # 2-D data
+    assert "autocast" not in source and "GradScaler" not in source  # training.amp: off
+    # D has no BatchNorm: real and fake batches are scored in one forward
+    assert "torch.cat([real, fake])" in defined["score_real_and_fake"]
 
 
 def test_the_other_features_render_in_place_of_the_base_ones(tmp_path: Path) -> None:
@@ -79,7 +86,7 @@ def test_the_other_features_render_in_place_of_the_base_ones(tmp_path: Path) -> 
     assert not {"update_ema", "lr_factor", "set_learning_rates"} & defined.keys()
     assert "instance_noise" in defined["d_input"]
     assert "d_update" not in defined["discriminator_step"]
-    assert "healthy_steps" not in defined["EpochStats"]
+    assert "healthy band" not in defined["end_epoch"]
     assert "last_of_group" in defined["train_step"]
     assert "update skipped" in defined["non_finite"] and "nan_report" not in defined["non_finite"]
     assert "Adam" not in defined["make_optimizer"]
@@ -98,5 +105,28 @@ def test_the_other_features_render_in_place_of_the_base_ones(tmp_path: Path) -> 
 def test_a_critic_gets_no_healthy_band_check() -> None:
     """D(G(z)) of a critic is not a probability: its band is never checked."""
     defined = functions(rendered("critic")["train.py"])
-    assert "healthy_steps" not in defined["EpochStats"]
     assert "healthy band" not in defined["end_epoch"]
+
+
+def test_mixed_precision_renders_autocast_and_loss_scaling(tmp_path: Path) -> None:
+    """training.amp renders autocast and GradScaler for CUDA; on a CPU the same code trains in
+    float32, so a step runs here and checkpoints its scalers."""
+    files = rendered("amp")
+    defined = functions(files["train.py"])
+    assert "torch.float16" in defined["build_gan"] and "GradScaler" in defined["build_gan"]
+    assert "gan.autocast()" in defined["score_real_and_fake"]
+    assert "scaler.scale(loss)" in defined["update"]
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    with project_imports(tmp_path) as modules:
+        train, config = modules["train"], modules["config"]
+        cfg = config.load_config(tmp_path / "config.yaml")
+        cpu = torch.device("cpu")
+        gan = train.build_gan(cfg, cpu)
+        real = torch.randn(cfg["data"]["batch_size"], 2)
+        train.discriminator_step(gan, cfg, real, None, 0, keep_fake=True)
+        values = train.generator_step(gan, cfg, len(real), 0, cpu)
+        assert torch.isfinite(torch.tensor(values["loss_g"]))
+        state = train.checkpoint_state(gan, cfg, train.Progress())
+        assert {"scaler_g", "scaler_d"} <= state.keys()

@@ -33,6 +33,8 @@ NETWORK_STRUCTURE: dict[str, object] = {
 def config_data(spec: Spec) -> dict[str, Any]:
     data = spec.model_dump(mode="json", exclude={**SPEC_ONLY_KEYS, **NETWORK_STRUCTURE})
     data["data"]["shape"] = {k: v for k, v in data["data"]["shape"].items() if v is not None}
+    if data.get("training", {}).get("amp") == "off":  # train.py then has no mixed precision
+        del data["training"]["amp"]
     return data
 
 

@@ -61,6 +61,9 @@ def training_context(spec: ImageSpec) -> dict[str, Any]:
             "schedule_formula": formula,
             "schedule_curve": curve,
             "ema": training.ema is not None,
+            "amp": training.amp != "off",
+            # BatchNorm mixes a batch's samples: D then scores real and fake batches apart
+            "d_batch_norm": any(layer.norm == "batch" for layer in spec.discriminator.layers),
             "instance_noise": training.instance_noise is not None,
             "d_steps": training.d_steps_per_g_step,
             "healthy_band": validation.d_fake_healthy is not None
