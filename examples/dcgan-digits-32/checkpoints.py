@@ -1,6 +1,6 @@
-"""Checkpoints: one ``torch.save`` of a dict (networks, optimizers, progress, RNG states) under
-each of its names, loaded only once its sha256 holds and memory-mapped (sampling never reads D
-or the optimizer states), and the choice of the one ``--resume`` continues from."""
+"""Checkpoints: one ``torch.save`` of a dict under each of its names, loaded only once its
+sha256 holds and memory-mapped (sampling never reads D or the optimizer states), and which one
+``--resume`` continues from."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ import torch
 from runfolder import RunFolderError, epoch_checkpoints, run_files
 from storage import CorruptFile, check_file, identity, write_checked
 
-TRAINING_KEYS = ("generator", "discriminator", "opt_g", "opt_d", "progress", "rng")
-
 
 @dataclass
 class Progress:
@@ -30,18 +28,19 @@ class Progress:
 
 
 def save_state(paths: list[Path], state: dict[str, Any]) -> None:
-    """``state`` as separate checksummed files, renamed into place in this order."""
     write_checked(paths, lambda f: torch.save(state, f))
 
 
-def read_checkpoint(path: Path, keys: tuple[str, ...] = TRAINING_KEYS) -> dict[str, Any]:
-    """The state in ``path`` once its bytes match their sha256 and it holds ``keys``;
-    CorruptFile, naming the file and what is wrong, otherwise. torch.load maps the file by its
-    name, so it must be the file checked (checkpoints are replaced by renames only)."""
+def read_checkpoint(
+    path: Path,
+    keys: tuple[str, ...] = ("generator", "discriminator", "opt_g", "opt_d", "progress", "rng"),
+) -> dict[str, Any]:
+    """The state in ``path`` once its sha256 holds and it has ``keys``; CorruptFile, naming the
+    file and what is wrong, otherwise."""
     checked = check_file(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        replaced = identity(path.stat()) != checked
+        replaced = identity(path.stat()) != checked  # torch.load opened it by its name again
     except Exception as error:  # a damaged file fails in the unpickler, zip reader or torch
         raise CorruptFile(f"{path} is not a readable checkpoint ({error})") from None
     if replaced:
@@ -60,19 +59,19 @@ def read_checkpoint(path: Path, keys: tuple[str, ...] = TRAINING_KEYS) -> dict[s
 def find_resume_checkpoint(
     out: Path, limits: Progress, say: Callable[[str], None] = print
 ) -> tuple[dict[str, Any], Path]:
-    """The state --resume continues from, and its file: the first intact of last.pt,
-    last_good.pt and the epoch checkpoints (newest first), saying why when it is not last.pt.
-    RunFolderError when there is none, or when it lies outside ``limits``, this run's schedule."""
+    """The first intact of last.pt, last_good.pt and the epoch checkpoints (newest first),
+    saying why when it is not last.pt; RunFolderError when there is none, or when it lies
+    outside ``limits``, this run's schedule."""
     candidates = [out / "last.pt", out / "last_good.pt", *reversed(epoch_checkpoints(out))]
     if not any(path.exists() for path in candidates):
-        head = f"--resume: {out} holds no checkpoint (last.pt, last_good.pt or epoch_N.pt)"
-        if not run_files(out):
-            raise RunFolderError(f"{head}; run without --resume to start training there")
-        raise RunFolderError(
-            f"{head}: its run stopped before its first checkpoint. Start afresh with "
-            f"--overwrite, which moves that run's files into {out / 'previous-<time>'}/ "
-            "(nothing is deleted), or pick another folder with --out"
-        )
+        fix = "run without --resume to start training there"
+        if run_files(out):
+            fix = (
+                "its run stopped before its first checkpoint: start afresh with --overwrite, "
+                f"which moves its files into {out / 'previous-<time>'}/, or use another --out"
+            )
+        where = "last.pt, last_good.pt or epoch_N.pt"
+        raise RunFolderError(f"--resume: {out} holds no checkpoint ({where}); {fix}")
     problems = []
     for path in candidates:
         try:

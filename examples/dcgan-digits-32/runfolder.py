@@ -44,12 +44,10 @@ def prepare_fresh(out: Path, overwrite: bool) -> Path | None:
     if not previous:
         return None
     if not overwrite:
-        names = ", ".join(str(p.relative_to(out)) for p in previous[:4])
-        more = f" and {len(previous) - 4} more" if len(previous) > 4 else ""
         raise RunFolderError(
-            f"{out} holds a previous run ({names}{more}). Continue it with --resume, start a "
-            f"fresh run in another folder with --out, or pass --overwrite to move its files "
-            f"into {out / 'previous-<time>'}/ (nothing is deleted)"
+            f"{out} holds a previous run ({len(previous)} files: {previous[0].name}, ...). "
+            "Continue it with --resume, start a fresh run in another folder with --out, or pass "
+            f"--overwrite to move its files into {out / 'previous-<time>'}/ (nothing is deleted)"
         )
     return move_aside(out, previous)
 

@@ -75,20 +75,16 @@ def write_checked(paths: list[Path], write: Callable[[IO[bytes]], None]) -> None
     for path in paths:
         os.replace(temps[path], path)
         os.replace(temps[sidecar(path)], sidecar(path))
-    for folder in {p.parent for p in paths}:
+    for folder in {path.parent for path in paths}:
         fsync_folder(folder)
 
 
-def _sha256(f: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    while chunk := f.read(1 << 20):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
 def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        return _sha256(f)
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def identity(stat: os.stat_result) -> tuple[int, ...]:
@@ -98,22 +94,19 @@ def identity(stat: os.stat_result) -> tuple[int, ...]:
 
 def check_file(path: Path) -> tuple[int, ...]:
     """Check ``path`` against its sha256 (a file written without one passes) and return the
-    identity of the file checked; CorruptFile when it is missing, empty or differs."""
+    identity it had before: the caller compares it after loading the file by its name."""
     try:
-        with open(path, "rb") as f:
-            checked = identity(os.fstat(f.fileno()))
-            if checked[2] == 0:
-                raise CorruptFile(f"{path} is empty")
-            try:
-                expected = sidecar(path).read_bytes().split()[:1]
-            except FileNotFoundError:
-                return checked
-            actual = _sha256(f).encode("ascii")
+        checked = identity(path.stat())
+        if checked[2] == 0:
+            raise CorruptFile(f"{path} is empty")
+        if not sidecar(path).exists():
+            return checked
+        matches = sidecar(path).read_text("ascii").split()[:1] == [sha256_of(path)]
     except FileNotFoundError:
         raise CorruptFile(f"{path} is missing") from None
-    except OSError as error:
+    except (OSError, UnicodeDecodeError) as error:
         raise CorruptFile(f"{path} cannot be read ({error})") from None
-    if expected != [actual]:
+    if not matches:
         name = sidecar(path).name
         raise CorruptFile(f"{path} does not match its checksum {name} (corrupt or half-written)")
     return checked
@@ -130,13 +123,9 @@ def is_intact(path: Path) -> bool:
 def move_aside(out: Path, files: list[Path]) -> Path:
     """Rename ``files`` into a new ``out/previous-<time>/``, keeping their relative paths."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in itertools.count(1):
-        target = out / (f"previous-{stamp}" if n == 1 else f"previous-{stamp}-{n}")
-        try:
-            target.mkdir()  # a new folder: no rename below can land on an existing file
-            break
-        except FileExistsError:
-            continue
+    names = (f"previous-{stamp}" + (f"-{n}" if n > 1 else "") for n in itertools.count(1))
+    target = next(out / name for name in names if not (out / name).exists())
+    target.mkdir()  # a new folder (or an error): no rename below can land on an existing file
     for path in files:
         (target / path.relative_to(out)).parent.mkdir(parents=True, exist_ok=True)
         os.rename(path, target / path.relative_to(out))

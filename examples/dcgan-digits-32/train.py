@@ -448,12 +448,11 @@ def resume(out: Path, gan: GAN, limits: Progress, say: Callable[[str], None] = p
     try:
         return apply_checkpoint(state, gan)
     except (KeyError, IndexError, AttributeError, TypeError, RuntimeError, ValueError) as error:
-        # its checksum holds, so it was written so: by another config or version of this code
+        # its checksum holds: written so, by another config or version of this code
         raise RunFolderError(
-            f"--resume: {path} cannot be restored into this run: it does not fit this config's "
-            f"networks or optimizers, or holds RNG states this code cannot read "
-            f"({type(error).__name__}: {error}); resume with the config it was trained with, "
-            "or start a fresh run"
+            f"--resume: {path} cannot be restored into this run's networks, optimizers or RNG "
+            f"states ({type(error).__name__}: {error}); resume with the config it was trained "
+            "with, or start a fresh run"
         ) from None
 
 
