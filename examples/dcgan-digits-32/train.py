@@ -420,9 +420,7 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]
     for group, flags in zip(optimizer.param_groups, kept, strict=True):
         group.update(flags)
     for values in optimizer.state.values():
-        for key, value in values.items():
-            if isinstance(value, Tensor):
-                values[key] = value.clone()
+        values.update({k: v.clone() for k, v in values.items() if isinstance(v, Tensor)})
 
 
 def load_checkpoint(path: Path, gan: GAN) -> Progress:

@@ -72,7 +72,7 @@ def find_resume_checkpoint(
             )
         where = "last.pt, last_good.pt or epoch_N.pt"
         raise RunFolderError(f"--resume: {out} holds no checkpoint ({where}); {fix}")
-    problems = []
+    problems: list[str] = []
     for path in candidates:
         try:
             state = read_checkpoint(path)
