@@ -23,7 +23,6 @@ import copy
 import json
 import math
 import os
-import random
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +31,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import yaml
@@ -42,11 +40,11 @@ from tqdm import tqdm
 
 from checkpoints import (
     Progress,
-    check_progress,
-    checkpoint_names,
     find_resume_checkpoint,
     read_checkpoint,
+    rng_state,
     save_state,
+    set_rng_state,
 )
 from config import load_config, resolve_device, seed_everything
 from data import build_dataset, build_loader
@@ -383,30 +381,6 @@ def _logged(cfg: dict[str, Any]) -> list[str]:
 # --- checkpoints -----------------------------------------------------------------------------
 
 
-def rng_state() -> dict[str, Any]:
-    """Every RNG a step draws from, as tensors and plain lists (loadable weights_only)."""
-    version, internal, gauss = random.getstate()
-    _, keys, pos, has_gauss, cached = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": [version, list(internal), gauss],
-        "numpy": [torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def checkpoint_state(gan: GAN, cfg: dict[str, Any], progress: Progress) -> dict[str, Any]:
     return {
         "config": cfg,  # sample.py and export.py rebuild the networks from it
@@ -429,66 +403,54 @@ def weights_finite(gan: GAN) -> bool:
 
 def save_checkpoint(
     out: Path, gan: GAN, cfg: dict[str, Any], progress: Progress, name: str = "last.pt"
-) -> Path:
-    """Write ``name``, last.pt and (when every weight is finite) last_good.pt as separate
-    files, so one bad write never takes the others with it; keep only the newest
-    ``keep_checkpoints`` epoch checkpoints."""
-    names = checkpoint_names(name, good=weights_finite(gan))
+) -> None:
+    """``name``, last.pt and, when every weight is finite, last_good.pt (renamed last: a crash
+    spares it) as separate files; then prune the epoch checkpoints."""
+    names = dict.fromkeys([name, "last.pt", *(["last_good.pt"] if weights_finite(gan) else [])])
     save_state([out / each for each in names], checkpoint_state(gan, cfg, progress))
     prune_epoch_checkpoints(out, cfg["training"]["keep_checkpoints"])
-    return out / name
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    """Moments and step counts from a checkpoint, keeping how this optimizer runs here.
-
-    load_state_dict also copies the saved implementation flags (fused, foreach); a checkpoint
-    from another device or version would then run a kernel this device did not choose, and
-    fp16 loss scaling fails on a non-fused Adam that was built fused. The moments are copied
-    out of ``state``: on the CPU load_state_dict would keep the checkpoint's own tensors, which
-    are mapped from its file (see checkpoints.load_state) and would keep it open all run.
-    """
+    """Moments and step counts from a checkpoint, but this device's implementation flags (fp16
+    loss scaling fails on a fused Adam given a non-fused one's); the moments are cloned, so they
+    do not keep the checkpoint's memory-mapped file open all run."""
     kept = [{k: g[k] for k in IMPLEMENTATION_FLAGS if k in g} for g in optimizer.param_groups]
     optimizer.load_state_dict(state)
     for group, flags in zip(optimizer.param_groups, kept, strict=True):
         group.update(flags)
     for values in optimizer.state.values():
-        for key, value in values.items():
-            if isinstance(value, Tensor):
-                values[key] = value.clone()
+        values.update({k: v.clone() for k, v in values.items() if isinstance(v, Tensor)})
+
+
+def load_checkpoint(path: Path, gan: GAN) -> Progress:
+    """Restore networks, optimizers, scalers, EMA and RNG states from ``path``."""
+    return apply_checkpoint(read_checkpoint(path), gan)
 
 
 def apply_checkpoint(state: dict[str, Any], gan: GAN) -> Progress:
-    """Restore networks, optimizers, scalers, EMA and RNG states; return the progress."""
     gan.generator.load_state_dict(state["generator"])
     gan.discriminator.load_state_dict(state["discriminator"])
     load_optimizer_state(gan.opt_g, state["opt_g"])
     load_optimizer_state(gan.opt_d, state["opt_d"])
     for scaler, key in ((gan.scaler_g, "scaler_g"), (gan.scaler_d, "scaler_d")):
-        if state.get(key):  # empty when saved without fp16 loss scaling
+        if state[key]:  # empty when saved without fp16 loss scaling
             scaler.load_state_dict(state[key])
     set_rng_state(state["rng"])
     return Progress(**state["progress"])
 
 
-def load_checkpoint(path: Path, gan: GAN) -> Progress:
-    """Restore everything a checkpoint holds into ``gan`` (and the RNGs) after checking it."""
-    return apply_checkpoint(read_checkpoint(path), gan)
-
-
 def resume(out: Path, gan: GAN, limits: Progress, say: Callable[[str], None] = print) -> Progress:
     """Restore ``gan`` from the newest usable checkpoint in ``out``; return its progress."""
-    state, path = find_resume_checkpoint(out, say)
-    check_progress(Progress(**state["progress"]), limits, path)
+    state, path = find_resume_checkpoint(out, limits, say)
     try:
         return apply_checkpoint(state, gan)
     except (KeyError, IndexError, AttributeError, TypeError, RuntimeError, ValueError) as error:
-        # its checksum holds, so it was written so: by another config or version of this code
+        # its checksum holds: written so, by another config or version of this code
         raise RunFolderError(
-            f"--resume: {path} cannot be restored into this run: it does not fit this config's "
-            f"networks or optimizers, or holds RNG states this code cannot read "
-            f"({type(error).__name__}: {error}); resume with the config it was trained with, "
-            "or start a fresh run"
+            f"--resume: {path} cannot be restored into this run's networks, optimizers or RNG "
+            f"states ({type(error).__name__}: {error}); resume with the config it was trained "
+            "with, or start a fresh run"
         ) from None
 
 

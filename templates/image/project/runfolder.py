@@ -1,31 +1,21 @@
-"""The files a training run writes in its folder (``--out``), known by their exact names.
-
-Nothing else in the folder is ever touched. A fresh run refuses a folder that holds a run:
-``--resume`` continues it, ``--overwrite`` moves its files into ``OUT/previous-<time>/``
-(renames within one file system: nothing is deleted or copied). Pruning keeps the newest
-epoch checkpoints by their number. The JSON-lines logs are read back after a crash: a torn
-final line (an append cut short) is dropped, any other bad line is an error.
-
-health.py reruns in its own folder, and deletes only what its previous run left there:
-``health.json`` records those files (size and modification time), written however that run
-ended, and they go only while they are exactly as recorded.
-"""
+"""The files a training run writes in its folder, known by their exact names: nothing else
+there is touched. A fresh run refuses a folder holding a run; the JSON-lines logs are read
+back after a crash. health.py's own folder holds only what its previous run recorded."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from storage import SIDECAR, move_aside, sidecar, write_atomic
+from storage import move_aside, sidecar, write_atomic
 
 EPOCH_CHECKPOINT = re.compile(r"epoch_(\d+)\.pt")
-_CHECKPOINT = r"(?:last|last_good|epoch_\d+)\.pt"
 _WRITTEN = (
-    rf"{_CHECKPOINT}(?:{re.escape(SIDECAR)})?"
+    r"(?:last|last_good|epoch_\d+)\.pt(?:\.sha256)?"
     r"|metrics\.jsonl|scores\.jsonl|nan_report\.json|run_config\.yaml|loss_curve\.png"
 )
 # what train.py writes at the top of the run folder, and the temporaries of its atomic writes
@@ -37,86 +27,58 @@ class RunFolderError(Exception):
     """The run folder cannot be used as asked; the message says why and what to do."""
 
 
+def _files(folder: Path, names: re.Pattern[str]) -> list[Path]:
+    found = folder.iterdir() if folder.is_dir() else []
+    return [p for p in found if names.fullmatch(p.name) and p.is_file()]
+
+
 def run_files(out: Path) -> list[Path]:
-    """The files in ``out`` that a training run wrote, by exact name (not folders)."""
-    found = [p for p in _entries(out) if TOP_LEVEL.fullmatch(p.name)]
-    found += [p for p in _entries(out / "samples") if SAMPLES.fullmatch(p.name)]
-    return sorted(p for p in found if not p.is_dir())
-
-
-def _entries(folder: Path) -> list[Path]:
-    return list(folder.iterdir()) if folder.is_dir() else []
+    """The files in ``out`` that a training run wrote."""
+    return sorted(_files(out, TOP_LEVEL) + _files(out / "samples", SAMPLES))
 
 
 def prepare_fresh(out: Path, overwrite: bool) -> Path | None:
-    """Make ``out`` ready for a fresh run and return where a previous run was moved (None
-    when there was none). A folder without run files, empty or not, is used as it is."""
+    """Make ``out`` ready for a fresh run; return where a previous run was moved (or None)."""
     out.mkdir(parents=True, exist_ok=True)
     previous = run_files(out)
     if not previous:
         return None
     if not overwrite:
-        names = ", ".join(str(p.relative_to(out)) for p in previous[:4])
-        more = f" and {len(previous) - 4} more" if len(previous) > 4 else ""
         raise RunFolderError(
-            f"{out} holds a previous run ({names}{more}). Continue it with --resume, start a "
-            f"fresh run in another folder with --out, or pass --overwrite to move its files "
-            f"into {out / 'previous-<time>'}/ (nothing is deleted)"
+            f"{out} holds a previous run ({len(previous)} files: {previous[0].name}, ...). "
+            "Continue it with --resume, start a fresh run in another folder with --out, or pass "
+            f"--overwrite to move its files into {out / 'previous-<time>'}/ (nothing is deleted)"
         )
     return move_aside(out, previous)
 
 
 def epoch_checkpoints(out: Path) -> list[Path]:
-    """The ``epoch_<N>.pt`` files of ``out``, oldest first by N (``epoch_10000.pt`` is newer
-    than ``epoch_9999.pt``, whatever their names sort as)."""
-    numbered = [
-        (int(match[1]), p)
-        for p in _entries(out)
-        if (match := EPOCH_CHECKPOINT.fullmatch(p.name)) and p.is_file()
-    ]
-    return [p for _, p in sorted(numbered)]
+    """The ``epoch_<N>.pt`` files, oldest first by N (not by name: 10000 is after 9999)."""
+    return sorted(_files(out, EPOCH_CHECKPOINT), key=lambda p: int(p.name[6:-3]))
 
 
 def prune_epoch_checkpoints(out: Path, keep: int) -> None:
     """Delete all but the newest ``keep`` epoch checkpoints (and their checksums)."""
-    if keep < 1:
-        return
-    checkpoints = epoch_checkpoints(out)
-    for old in checkpoints[: max(len(checkpoints) - keep, 0)]:
+    for old in epoch_checkpoints(out)[:-keep]:
         old.unlink()
         sidecar(old).unlink(missing_ok=True)
 
 
-# --- JSON-lines logs -------------------------------------------------------------------------
-
-
-def _row(line: bytes) -> dict[str, Any] | None:
-    """A log row: a JSON object with an integer step; None for anything else."""
-    try:
-        row = json.loads(line)
-    except ValueError:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
-        return None
-    step = row.get("step") if isinstance(row, dict) else None
-    return row if isinstance(step, int) and not isinstance(step, bool) else None
-
-
 def read_log(path: Path) -> tuple[list[dict[str, Any]], str | None]:
-    """The rows of a JSON-lines log (metrics.jsonl, scores.jsonl), and its torn final line
-    (None when there is none).
-
-    An append cut short by a crash or a power loss leaves a partial last line, or zeros: it
-    comes back apart, for the caller to drop. A bad line before the last one is damage of
-    another kind, and dropping it would lose data silently: RunFolderError names it.
-    """
-    if not path.exists():
-        return [], None
-    lines = [(n, line) for n, line in enumerate(path.read_bytes().split(b"\n"), 1) if line.strip()]
+    """The rows of a JSON-lines log (objects with an integer step) and its torn last line, if
+    any (an append cut short by a crash), for the caller to drop. A bad line before the last
+    is other damage: RunFolderError names it."""
+    lines = path.read_bytes().splitlines() if path.exists() else []
+    lines = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
     rows = []
-    for index, (number, line) in enumerate(lines):
-        row = _row(line)
-        if row is not None:
+    for number, line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:  # also UnicodeDecodeError
+            row = None
+        if isinstance(row, dict) and type(row.get("step")) is int:
             rows.append(row)
-        elif index == len(lines) - 1:
+        elif number == lines[-1][0]:
             return rows, line.decode("utf-8", "replace")
         else:
             raise RunFolderError(
@@ -126,16 +88,14 @@ def read_log(path: Path) -> tuple[list[dict[str, Any]], str | None]:
     return rows, None
 
 
-def trim_log(path: Path, step: int, say: Callable[[str], None] = print) -> None:
-    """For --resume: keep the rows up to ``step`` (the checkpoint's), so the log matches the
-    restored state; drop a torn final line, saying so. Rewritten atomically."""
-    if not path.exists():
-        return
+def trim_log(path: Path, step: int) -> None:
+    """For --resume: keep the rows up to the checkpoint's ``step``; drop a torn last line."""
     rows, torn = read_log(path)
     if torn is not None:
-        say(f"warning: {path}: dropped a torn last line (an append cut short): {torn[:60]!r}")
-    kept = "".join(json.dumps(row) + "\n" for row in rows if row["step"] <= step)
-    write_atomic(path, kept.encode("utf-8"))
+        print(f"warning: {path}: dropped a torn last line (an append cut short): {torn[:60]!r}")
+    if path.exists():
+        kept = "".join(json.dumps(row) + "\n" for row in rows if row["step"] <= step)
+        write_atomic(path, kept.encode("utf-8"))
 
 
 # --- health.py's own run folder --------------------------------------------------------------
