@@ -13,12 +13,12 @@ def health_context(spec: ImageSpec) -> dict[str, Any]:
     """The template's ``health`` values: ready Python literals and switches."""
     shape = spec.data.shape
     dims = (shape.channels, shape.height, shape.width) if shape.is_image else (shape.features,)
-    value_range = spec.data.range
+    low, high = spec.data.range or (None, None)
     band = spec.validation.d_fake_healthy
     return {
         "health": {
             "shape": repr(tuple(dims)),
-            "range": f"{float(value_range[0])!r}, {float(value_range[1])!r}" if value_range else None,
+            "range": None if low is None else f"{float(low)!r}, {float(high)!r}",
             "classes": spec.data.classes,
             "source": spec.data.source.type,
             "band": band is not None and spec.discriminator.output != "critic",

@@ -25,14 +25,7 @@ import yaml
 import checkpoints
 import train
 from checkpoints import Progress
-from runfolder import (
-    HEALTH_RECORD,
-    RunFolderError,
-    prepare_fresh,
-    read_log,
-    run_files,
-    take_over_for_health,
-)
+from runfolder import RunFolderError, prepare_fresh, read_log, run_files
 from storage import CorruptFile
 
 pytestmark = pytest.mark.generic  # the same code for every spec
@@ -402,22 +395,6 @@ def test_a_checkpoint_with_unreadable_rng_states_is_a_clear_error(
     error = capsys.readouterr().err
     assert f"{out / 'last.pt'} cannot be restored" in error and "RNG states" in error
     assert "Traceback" not in error
-
-
-def test_a_health_run_killed_before_recording_its_files_is_moved_only_with_overwrite(
-    tmp_path: Path,
-) -> None:
-    """A health run killed before recording its files: refused, and moved with --overwrite.
-
-    SIGKILL runs no finally: health.json still says running, and the files it left cannot
-    be told from someone else's."""
-    (tmp_path / "metrics.jsonl").write_text('{"step": 1}\n', encoding="utf-8")
-    (tmp_path / HEALTH_RECORD).write_text('{"status": "running", "files": {}}')
-    with pytest.raises(RunFolderError, match=r"did not record them.*--overwrite"):
-        take_over_for_health(tmp_path, overwrite=False)
-    moved = take_over_for_health(tmp_path, overwrite=True)
-    assert moved is not None and (moved / "metrics.jsonl").is_file()
-    assert run_files(tmp_path) == []
 
 
 def test_resume_falls_back_from_a_flipped_bit_in_last_pt(
