@@ -131,4 +131,3 @@ def trim_log(path: Path, step: int, say: Callable[[str], None] = print) -> None:
         say(f"warning: {path}: dropped a torn last line (an append cut short): {torn[:60]!r}")
     kept = "".join(json.dumps(row) + "\n" for row in rows if row["step"] <= step)
     write_atomic(path, kept.encode("utf-8"))
-
