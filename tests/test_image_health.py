@@ -253,7 +253,7 @@ def test_synthetic_data_replaces_the_data_source(
 
 def test_a_probability_d_with_a_band_gets_the_band_check_and_a_critic_does_not() -> None:
     base = render_files(validate_file(SPECS / f"{BASE}.yaml"), set())["health.py"]
-    assert "def check_d_fake" in base and '"d_fake_healthy":' in base
+    assert '"d_fake_in_band"' in base and '"d_fake_healthy":' in base
     report = validate_mutation(BASE, CRITIC)
     assert report.exit_code == 0, [(d.code, d.message) for d in report.diagnostics]
     critic = render_files(report, set())["health.py"]

@@ -1,12 +1,8 @@
 """A short run's health report: ``python health.py [--steps 6] [--json] [--synthetic]``.
 
-It trains a few steps, then checks finite losses, non-zero gradients, G's output shape and range
-and mode collapse; a crash is a failed check. Exit 0 healthy, 1 not. It runs in
-
-    runs/dcgan_digits_32_health/
-
-where a rerun replaces the files its previous run recorded in health.json, and refuses any other
-run (exit 2) unless --overwrite moves it aside. ``ganspec smoke`` runs this script.
+Checks finite losses, non-zero gradients, G's output shape and range and mode collapse after a
+few steps; a crash is a failed check. Exit 0 healthy, 1 not, 2 when the run folder holds a run
+this script did not record in its health.json (--overwrite moves that run aside).
 """
 
 from __future__ import annotations
@@ -61,8 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def fingerprint(out: Path) -> bytes:
-    """Name, size and modification time of each file training wrote in ``out``: what
-    health.json records, and any change to those files shows in it."""
+    """What health.json records: name, size and modification time of each run file in ``out``."""
     stats = {str(p.relative_to(out)): p.stat() for p in run_files(out)}
     return json.dumps({name: [s.st_size, s.st_mtime_ns] for name, s in stats.items()}).encode()
 
@@ -117,9 +112,13 @@ def check(name: str, status: str, detail: str) -> dict[str, str]:
 
 
 def check_logged(
-    name: str, rows: list[dict[str, Any]], keys: tuple[str, str], ok: Callable[[float], bool]
+    name: str,
+    rows: list[dict[str, Any]],
+    keys: tuple[str, str],
+    what: str,
+    ok: Callable[[float], bool],
 ) -> dict[str, str]:
-    """Fails on a logged value of ``keys`` that is missing or not ``ok``."""
+    """Fails on a logged value of ``keys`` that is missing or not ``ok`` (``what`` says it)."""
     bad = [
         f"{key} = {row.get(key)} at step {row['step']}"
         for row in rows
@@ -128,7 +127,7 @@ def check_logged(
     ]
     if bad or not rows:
         return check(name, "fail" if bad else "skip", "; ".join(bad[:3]) or "no step logged")
-    return check(name, "pass", f"{' and '.join(keys)} as expected on all {len(rows)} steps")
+    return check(name, "pass", f"{' and '.join(keys)} {what} on all {len(rows)} steps")
 
 
 def sample_checks(
@@ -181,15 +180,6 @@ def check_collapse(ratio: float, untrained: float) -> dict[str, str]:
     return check("not_collapsed", "warn", f"{detail}: no more compact than at initialization")
 
 
-def check_d_fake(last: float | None, band: list[float]) -> dict[str, str]:
-    """One short run cannot judge a band meant for a whole epoch: outside it is a warning."""
-    if last is None:
-        return check("d_fake_in_band", "skip", "no D(fake) logged")
-    inside = band[0] <= last <= band[1]
-    detail = f"last D(G(z)) {last:.3f}, healthy band {band}"
-    return check("d_fake_in_band", "pass" if inside else "warn", detail)
-
-
 def trajectory(rows: list[dict[str, Any]], key: str) -> dict[str, float | None]:
     """First, last, min and max of a logged value over the run (finite values only)."""
     values = [row[key] for row in rows if math.isfinite(row.get(key, math.nan))]
@@ -221,18 +211,24 @@ def run_and_check(cfg: dict[str, Any], args: argparse.Namespace, out: Path) -> d
         nan = error.report
     rows = train.read_metrics(out / "metrics.jsonl")
     losses = check_logged(
-        "losses_finite", rows, ("loss_d", "loss_g"), lambda v: abs(v) < LOSS_CEILING
+        "losses_finite", rows, ("loss_d", "loss_g"), "finite", lambda v: abs(v) < LOSS_CEILING
     )
     if nan is not None:
         losses = check("losses_finite", "fail", f"training stopped: {nan['reason']}")
+    grads = ("grad_norm_g", "grad_norm_d")
     gradients = check_logged(
-        "gradients_nonzero", rows, ("grad_norm_g", "grad_norm_d"), lambda v: 0 < v < math.inf
+        "gradients_nonzero", rows, grads, "finite and > 0", lambda v: 0 < v < math.inf
     )
     checkpoint = next((p for p in (out / "last.pt", out / "last_good.pt") if p.exists()), None)
     checks, ratio = sample_checks(cfg, checkpoint)
     checks = [losses, gradients, *checks]
     d_fake = trajectory(rows, "d_fake")
-    checks.append(check_d_fake(d_fake["last"], cfg["validation"]["d_fake_healthy"]))
+    band, last = cfg["validation"]["d_fake_healthy"], d_fake["last"]
+    if last is not None:  # one short run cannot judge a band meant for a whole epoch: a warning
+        detail = f"last D(G(z)) {last:.3f}, healthy band {band}"
+        checks.append(
+            check("d_fake_in_band", "pass" if band[0] <= last <= band[1] else "warn", detail)
+        )
     failed = [c["name"] for c in checks if c["status"] == "fail"]
     seconds = [row["seconds_per_step"] for row in rows]
     samples = out / "samples" / "final.png"
@@ -247,7 +243,7 @@ def run_and_check(cfg: dict[str, Any], args: argparse.Namespace, out: Path) -> d
         "data_source": "synthetic" if args.synthetic else "digits",
         "d_real": trajectory(rows, "d_real"),
         "d_fake": d_fake,
-        "d_fake_healthy": cfg["validation"]["d_fake_healthy"],
+        "d_fake_healthy": band,
         "diversity_ratio": ratio,
         "seconds_per_step": statistics.median(seconds) if seconds else None,
         "peak_rss_mib": peak_rss_mib(),
