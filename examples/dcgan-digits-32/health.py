@@ -148,12 +148,9 @@ def sample_checks(
     inside = low >= LOW - 1e-6 and high <= HIGH + 1e-6
     values = f"G's values lie in [{low:.3g}, {high:.3g}], data.range is [{LOW}, {HIGH}]"
     shaped = fake.shape[1:] == SHAPE
+    shape = f"G gives {list(fake.shape[1:])}, data is {list(SHAPE)}"
     checks = [
-        check(
-            "output_shape",
-            "pass" if shaped else "fail",
-            f"G gives {list(fake.shape[1:])}, data is {list(SHAPE)}",
-        ),
+        check("output_shape", "pass" if shaped else "fail", shape),
         check("output_range", "pass" if inside else "fail", values),
     ]
     if not (shaped and inside):
@@ -162,11 +159,9 @@ def sample_checks(
         torch.manual_seed(cfg["seed"])  # as train.py seeds G's first weights
         untrained = Generator()
     real_spread = spread(real(cfg, n))
-    ratio, start = (
-        spread(fake) / real_spread,
-        spread(generated(untrained, n, cfg["seed"])) / real_spread,
-    )
-    return [*checks, check_collapse(ratio, start)], ratio
+    ratio = spread(fake) / real_spread
+    untrained_ratio = spread(generated(untrained, n, cfg["seed"])) / real_spread
+    return [*checks, check_collapse(ratio, untrained_ratio)], ratio
 
 
 def check_collapse(ratio: float, untrained: float) -> dict[str, str]:
