@@ -446,23 +446,6 @@ def test_a_checkpoint_with_unreadable_rng_states_is_a_clear_error(
     assert "Traceback" not in error
 
 
-def test_a_health_run_killed_before_recording_its_files_is_moved_only_with_overwrite(
-    project: SimpleNamespace, tmp_path: Path
-) -> None:
-    """A health run killed before recording its files: refused, and moved with --overwrite.
-
-    SIGKILL runs no finally: health.json still says running, and the files it left cannot
-    be told from someone else's."""
-    runfolder = project.runfolder
-    (tmp_path / "metrics.jsonl").write_text('{"step": 1}\n', encoding="utf-8")
-    (tmp_path / runfolder.HEALTH_RECORD).write_text('{"status": "running", "files": {}}')
-    with pytest.raises(runfolder.RunFolderError, match=r"did not record them.*--overwrite"):
-        runfolder.take_over_for_health(tmp_path, overwrite=False)
-    moved = runfolder.take_over_for_health(tmp_path, overwrite=True)
-    assert moved is not None and (moved / "metrics.jsonl").is_file()
-    assert runfolder.run_files(tmp_path) == []
-
-
 def test_resume_falls_back_from_a_flipped_bit_in_last_pt(
     train: ModuleType,
     checkpoints: ModuleType,

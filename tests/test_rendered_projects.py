@@ -8,7 +8,7 @@ Each preset runs its own suite, less what another preset's run already proves on
 code with the same inputs:
 
 - tests marked `generic` check code that renders to the same bytes for every preset (run
-  folder, checksums, health's folder handling): they run once, in GENERIC's
+  folder, checksums, and the like): they run once, in GENERIC's
   project (the smallest networks, so the cheapest training runs), and every preset's render of
   those modules is checked to be GENERIC's bytes;
 - the two-process torchrun test runs on one preset with BatchNorm and one critic with a
@@ -49,7 +49,6 @@ SPEC_INDEPENDENT_MODULES = (
     "runfolder.py",
     "storage.py",
     "checkpoints.py",
-    "health.py",
 )
 
 

@@ -9,6 +9,7 @@ from ganspec import __version__
 from ganspec.image.context import ImageContext, output_layer
 from ganspec.render.config import config_yaml
 from ganspec.render.image_data import data_context
+from ganspec.render.image_health import health_context
 from ganspec.render.image_losses import losses_context
 from ganspec.render.image_models import models_context
 from ganspec.render.image_training import training_context
@@ -59,6 +60,7 @@ def build_context(context: ImageContext) -> dict[str, Any]:
         **models_context(context),
         **data_context(spec),
         **losses_context(spec),
+        **health_context(spec),
         **validation_context(spec),
         "omit": [*validation_omit(spec)],
         **training_context(spec),

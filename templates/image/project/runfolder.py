@@ -1,13 +1,11 @@
 """The files a training run writes in its folder, known by their exact names: nothing else
 there is touched. A fresh run refuses a folder holding a run; the JSON-lines logs are read
-back after a crash. health.py's own folder holds only what its previous run recorded."""
+back after a crash."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,76 +94,3 @@ def trim_log(path: Path, step: int) -> None:
     if path.exists():
         kept = "".join(json.dumps(row) + "\n" for row in rows if row["step"] <= step)
         write_atomic(path, kept.encode("utf-8"))
-
-
-# --- health.py's own run folder --------------------------------------------------------------
-
-HEALTH_RECORD = "health.json"  # the files the last health run left, and its report
-
-
-def fingerprint(out: Path, files: list[Path] | None = None) -> dict[str, list[int]]:
-    """Size and modification time of each run file in ``out`` (``files``, when already
-    listed): any change shows."""
-    stats = {
-        str(p.relative_to(out)): p.stat() for p in (run_files(out) if files is None else files)
-    }
-    return {name: [s.st_size, s.st_mtime_ns] for name, s in stats.items()}
-
-
-def read_health_record(out: Path) -> dict[str, Any] | None:
-    """What the last health run in ``out`` recorded; None when there is no readable record."""
-    try:
-        record = json.loads((out / HEALTH_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def take_over_for_health(out: Path, overwrite: bool) -> Path | None:
-    """Make ``out`` ready for a health run; return where another run was moved (--overwrite).
-
-    The files the previous health run recorded are removed while they are exactly as it left
-    them. Any other run is refused (RunFolderError), or moved aside with ``overwrite``: a run
-    trained there since, someone else's, or one whose health run was killed before it could
-    record its files (``status: running``).
-    """
-    record = read_health_record(out)
-    files = run_files(out)
-    finished = record is not None and record.get("status", "finished") == "finished"
-    if files and finished and record.get("files") == fingerprint(out, files):
-        for path in files:
-            path.unlink()
-        (out / HEALTH_RECORD).unlink()
-        files = []
-    if not files:
-        return None
-    if overwrite:
-        return move_aside(out, files)
-    if record is not None and not finished:
-        why = "holds the files of a health run that did not record them (killed, or running)"
-    else:
-        why = "holds a run health.py did not write"
-    raise RunFolderError(
-        f"{out} {why}; pass another --out, or --overwrite to move its files into "
-        f"{out / 'previous-<time>'}/ (nothing is deleted)"
-    )
-
-
-@contextmanager
-def recording_health_run(out: Path) -> Iterator[dict[str, Any]]:
-    """Mark ``out`` as holding a health run while it runs, then record the files it left.
-
-    The record is written in a ``finally``: after a crash, a Ctrl-C or a SIGTERM (health.py
-    turns it into an exception), so the next health run can clean up after this one. Only a
-    kill that runs no Python code (SIGKILL, power loss) leaves ``status: running``. Put the
-    report into the yielded record to keep it there too.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    record: dict[str, Any] = {"status": "running", "files": {}}
-    write_atomic(out / HEALTH_RECORD, json.dumps(record).encode("utf-8"))
-    try:
-        yield record
-    finally:
-        record.update(status="finished", files=fingerprint(out))
-        text = json.dumps(record, indent=2, default=str)
-        write_atomic(out / HEALTH_RECORD, text.encode("utf-8"))
