@@ -258,6 +258,7 @@ def health(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     crash, Ctrl-C or SIGTERM included), so that the next health run may replace them."""
     cfg = copy.deepcopy(cfg)
     cfg["validation"].update(log=LOGGED, log_every=1)
+    cfg["validation"]["fid"] = None  # a few steps never reach a score: build no scorer
     out = Path(args.out)
     take_over(out, args.overwrite)
     out.mkdir(parents=True, exist_ok=True)
