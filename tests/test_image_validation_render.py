@@ -25,7 +25,7 @@ INCEPTION = {
         ["--inception", "torchscript_inception(inception)"],
         ["mode_metrics", "digits", "classes"],
     ),
-    "features.py": (["class TorchScriptInception"], ["DigitsClassifier"]),
+    "features.py": (["def torchscript_inception"], ["DigitsClassifier"]),
     "metrics.py": (["def frechet_distance"], ["class_histogram"]),
     "plots.py": (["def save_image_grid"], ["def save_scatter"]),
 }
