@@ -212,8 +212,8 @@ SELECTED: list[tuple[str, str, dict[str, Any], set[str], list[str]]] = [
     ("nonsaturating", "logits", {}, set(), ARGUMENTS),
     ("nonsaturating", "logits", {"smoothing": 0.1}, set(), [*ARGUMENTS, "label_smoothing"]),
     ("hinge", "critic", {"smoothing": 0.1}, set(), ARGUMENTS),  # GS315: hinge has no labels
-    ("wgan-gp", "critic", {}, {"gradient_penalty", "input_gradients"}, ARGUMENTS),
-    ("nonsaturating", "logits", {"r1": True}, {"r1_penalty", "input_gradients"}, ARGUMENTS),
+    ("wgan-gp", "critic", {}, {"gradient_penalty"}, ARGUMENTS),
+    ("nonsaturating", "logits", {"r1": True}, {"r1_penalty"}, ARGUMENTS),
 ]
 
 

@@ -21,8 +21,11 @@ MODES = {
     "sample.py": (["save_scatter"], ["save_image_grid", "--labels"]),
 }
 INCEPTION = {
-    "evaluate.py": (["--inception", "report_inception"], ["mode_metrics", "digits", "classes"]),
-    "features.py": (["class TorchScriptInception"], ["DigitsClassifier"]),
+    "evaluate.py": (
+        ["--inception", "torchscript_inception(inception)"],
+        ["mode_metrics", "digits", "classes"],
+    ),
+    "features.py": (["def torchscript_inception"], ["DigitsClassifier"]),
     "metrics.py": (["def frechet_distance"], ["class_histogram"]),
     "plots.py": (["def save_image_grid"], ["def save_scatter"]),
 }

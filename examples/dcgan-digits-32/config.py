@@ -1,13 +1,8 @@
-"""Read config.yaml and set up the run: which file, which device, which seed.
-
-Every number of the run lives in config.yaml so a run can be tuned without touching code.
-The config stays a plain dict (not a class) so it can be stored inside checkpoints and
-loaded back with ``torch.load(..., weights_only=True)``.
-"""
+"""Read config.yaml (the numbers a user tunes between runs) and set up device and seeds. The
+config stays a plain dict: checkpoints store it and load it with weights_only=True."""
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -19,50 +14,27 @@ import yaml
 CODE_DIR = Path(__file__).resolve().parent
 
 
-def find_config(path: str | os.PathLike[str] | None = None) -> Path:
-    """An explicit path wins; otherwise config.yaml in the working directory, then next to
-    the code, so ``python train.py`` works from the project root and from anywhere else."""
-    if path is not None:
-        return Path(path)
-    for candidate in (Path.cwd() / "config.yaml", CODE_DIR / "config.yaml"):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("no config.yaml in the working directory or next to the code")
-
-
-def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    with open(find_config(path), encoding="utf-8") as f:
-        cfg = yaml.safe_load(f)
-    if not isinstance(cfg, dict):
-        raise ValueError("config.yaml must be a mapping")
-    return cfg
-
-
-def is_image(cfg: dict[str, Any]) -> bool:
-    """Images have channels/height/width; 2-D points and other vectors have features."""
-    return "features" not in cfg["data"]["shape"]
+def load_config(path: str | Path | None = None) -> dict[str, Any]:
+    """``path``, else config.yaml in the working directory, else the one next to the code."""
+    if path is None:
+        path = Path("config.yaml") if Path("config.yaml").is_file() else CODE_DIR / "config.yaml"
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
 
 
 def data_dims(cfg: dict[str, Any]) -> tuple[int, ...]:
-    """Per-sample shape: (C, H, W) for images, (F,) for vectors."""
+    """Per-sample shape (C, H, W)."""
     shape = cfg["data"]["shape"]
-    if is_image(cfg):
-        return (shape["channels"], shape["height"], shape["width"])
-    return (shape["features"],)
+    return (shape["channels"], shape["height"], shape["width"])
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks the fastest backend present: CUDA, then Apple's MPS, then the CPU."""
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU; a named device must exist."""
+    available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
     if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but CUDA is not available")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise RuntimeError("device 'mps' requested but MPS is not available")
+        name = next((device for device, ok in available.items() if ok), "cpu")
+    elif not available.get(name, True):
+        raise RuntimeError(f"device {name!r} requested but it is not available")
     return torch.device(name)
 
 

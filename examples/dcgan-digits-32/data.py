@@ -1,8 +1,5 @@
-"""The real data: scikit-learn's 1,797 8x8 digits, resized to 1 x 32 x 32.
-
-Each sample is a pair ``(x, label)``: x in data.range, [-1, 1];
-label 0, as the GAN is unconditional (batches keep one structure).
-"""
+"""The real data: scikit-learn's 1,797 8x8 digits, resized to 1 x 32 x 32. Samples are (x, label)
+pairs: x in data.range [-1, 1], label 0 (the GAN is unconditional)."""
 
 from __future__ import annotations
 
@@ -14,35 +11,23 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, TensorDataset
 
 CHANNELS, HEIGHT, WIDTH = 1, 32, 32  # data.shape
-HOLDOUT_SEED = 9_973  # added to the seed, so the split does not reuse the training RNG stream
 
 
-# --- value ranges ----------------------------------------------------------------------------
-
-
-def to_range(x: Tensor, value_range: list[float] | None) -> Tensor:
-    """Map x from [0, 1] to the data range; no range means the data is used as it is."""
-    if value_range is None:
-        return x
+def to_range(x: Tensor, value_range: list[float]) -> Tensor:
+    """Map x from [0, 1] to data.range."""
     lo, hi = value_range
     return x * (hi - lo) + lo
 
 
-def from_range(x: Tensor, value_range: list[float] | None) -> Tensor:
-    """The inverse of ``to_range``, clamped to [0, 1]: what a picture of a sample shows."""
-    if value_range is not None:
-        lo, hi = value_range
-        x = (x - lo) / (hi - lo)
-    return x.clamp(0, 1)
-
-
-# --- the data source -------------------------------------------------------------------------
+def from_range(x: Tensor, value_range: list[float]) -> Tensor:
+    """data.range back to [0, 1], clamped: what a picture of a sample shows."""
+    lo, hi = value_range
+    return ((x - lo) / (hi - lo)).clamp(0, 1)
 
 
 def digit_arrays() -> tuple[Tensor, Tensor]:
-    """scikit-learn's 1,797 8x8 digits (values 0..16) resized bilinearly to the shape, in
-    [0, 1], with their true class labels (evaluate.py's classifier needs them even when the
-    GAN is unconditional)."""
+    """scikit-learn's 8x8 digits resized to the shape, in [0, 1], with their true classes
+    (evaluate.py's classifier needs them even when the GAN is unconditional)."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -52,53 +37,32 @@ def digit_arrays() -> tuple[Tensor, Tensor]:
     return x, torch.tensor(bunch.target, dtype=torch.long)
 
 
-def digits(cfg: dict[str, Any]) -> Dataset:
-    """The digits in data.range; the GAN is unconditional, so every label is 0."""
+def digits(cfg: dict[str, Any]) -> TensorDataset:
     images, classes = digit_arrays()
-    labels = torch.zeros(len(classes), dtype=torch.long)
+    labels = torch.zeros(len(classes), dtype=torch.long)  # the GAN is unconditional
     return TensorDataset(to_range(images, cfg["data"]["range"]), labels)
 
 
-# --- the held-out split ----------------------------------------------------------------------
-
-
 def split_indices(size: int, cfg: dict[str, Any]) -> tuple[list[int], list[int]]:
-    """A fixed, seeded split of ``size`` real samples into (train, holdout) indices.
-
-    validation.holdout of the data is never trained on: evaluate.py measures generated
-    samples against it, and a generator that copies its training set shows up there. Any
-    fraction above 0 holds out at least one sample and trains on at least one.
-    """
+    """A seeded split into (train, holdout) indices; evaluate.py compares generated samples
+    with the held-out ones. A fraction above 0 holds out and trains on one sample at least."""
     fraction = cfg["validation"]["holdout"]
-    held = min(round(size * fraction), size - 1) if fraction else 0
-    if fraction and size > 1:
-        held = max(held, 1)
-    order = torch.randperm(
-        size, generator=torch.Generator().manual_seed(cfg["seed"] + HOLDOUT_SEED)
-    )
+    held = min(max(round(size * fraction), 1), size - 1) if fraction else 0
+    seeded = torch.Generator().manual_seed(cfg["seed"] + 9_973)  # not training's RNG stream
+    order = torch.randperm(size, generator=seeded)
     return sorted(order[held:].tolist()), sorted(order[:held].tolist())
 
 
-def build_dataset(cfg: dict[str, Any], part: str = "train") -> Dataset:
-    """The data's ``train`` part or its ``holdout`` part."""
-    if part not in ("train", "holdout"):
-        raise ValueError(f"part must be 'train' or 'holdout', not {part!r}")
+def build_dataset(cfg: dict[str, Any], part: str = "train") -> Subset:
+    """The ``train`` or ``holdout`` part of the data."""
     dataset = digits(cfg)
-    train, holdout = split_indices(len(dataset), cfg)  # type: ignore[arg-type]
-    if part == "holdout":
-        return Subset(dataset, holdout)
-    return Subset(dataset, train) if holdout else dataset
-
-
-# --- batches ---------------------------------------------------------------------------------
+    train, holdout = split_indices(len(dataset), cfg)
+    return Subset(dataset, {"train": train, "holdout": holdout}[part])
 
 
 class ResumableSampler(DistributedSampler):
-    """DistributedSampler whose order depends only on (seed, epoch) and that can start in
-    the middle of an epoch, so a resumed run sees exactly the batches it would have seen.
-
-    With one process it is a plain seeded shuffle; under torchrun each rank takes its share.
-    """
+    """A shuffle that depends only on (seed, epoch) and can start mid-epoch, so a resumed run
+    sees the batches it would have seen; under torchrun each rank takes its share."""
 
     start = 0  # samples of this rank's share already used in the current epoch
 
@@ -116,11 +80,8 @@ class ResumableSampler(DistributedSampler):
 def build_loader(
     cfg: dict[str, Any], dataset: Dataset, rank: int = 0, world_size: int = 1, workers: int = 0
 ) -> DataLoader:
-    """Batches of data.batch_size samples in total, split evenly across processes.
-
-    Incomplete batches are dropped: D packs ``pack`` samples into one, so every batch must
-    stay a multiple of pack.
-    """
+    """data.batch_size samples a batch, split evenly across processes; incomplete batches are
+    dropped (each must hold whole packs for D)."""
     batch, pack = cfg["data"]["batch_size"], cfg["discriminator"]["pack"]
     if batch % (world_size * pack):
         raise ValueError(

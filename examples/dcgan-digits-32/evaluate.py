@@ -2,17 +2,11 @@
 
     python evaluate.py --checkpoint runs/NAME/last.pt [--samples N] [--json]
 
-Real samples are the training split and the held-out split (validation.holdout, never trained
-on). Memorization is checked in pixel space: nearest-training-sample distances of generated vs
-held-out samples.
-
-In a feature space (features.py) the report gives the Fréchet distance of generated vs
-held-out samples next to the same distance for real training vs held-out samples (the floor a
-perfect generator reaches at these sample sizes), and precision/recall against the training
-samples.
-
-The features come from a digits classifier trained here, which also gives the class histogram
-of generated samples (mode coverage over the 10 digits).
+Memorization in pixel space: nearest-training-sample distances of generated vs held-out
+samples (validation.holdout, never trained on).
+Fréchet distance of generated vs held-out samples next to the real floor (training vs
+held-out), and precision/recall against the training samples, in a digits classifier's features.
+The classifier also gives the digit histogram of generated samples.
 """
 
 from __future__ import annotations
@@ -24,7 +18,6 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from data import build_dataset, from_range
 from features import DigitsFeatures, train_digits_classifier
@@ -36,61 +29,44 @@ BATCH = 500
 
 
 @torch.no_grad()
-def generate(
-    generator: Generator, cfg: dict[str, Any], n: int, seed: int, device: Any = "cpu"
-) -> Tensor:
-    """n samples (on the CPU) from fixed noise. The noise comes from its own seeded generator:
-    the global RNG is left alone."""
-    latent = sample_latent(n, "cpu", generator=torch.Generator().manual_seed(seed))
-    return torch.cat([generator(z.to(device)).float().cpu() for z in latent.split(BATCH)])
+def generate(generator: Generator, n: int, seed: int, device: Any = "cpu") -> Tensor:
+    """n samples on the CPU from fixed noise drawn from its own seeded RNG (the global one is
+    left alone)."""
+    latent = sample_latent(n, generator=torch.Generator().manual_seed(seed))
+    was_training = generator.training
+    generator.eval()
+    fake = torch.cat([generator(z.to(device)).float().cpu() for z in latent.split(BATCH)])
+    generator.train(was_training)  # the Scorer samples mid-training
+    return fake
 
 
 def real_images(cfg: dict[str, Any], part: str, seed: int) -> Tensor:
-    """A split of the real data in [0, 1], at most REAL_LIMIT samples (a seeded subset).
-    build_dataset never augments (train.py flips its own training split)."""
+    """A split of the real data in [0, 1], at most REAL_LIMIT samples (a seeded subset)."""
     dataset = build_dataset(cfg, part)
-    if len(dataset) > REAL_LIMIT:  # type: ignore[arg-type]
-        rng = torch.Generator().manual_seed(seed)
-        keep = torch.randperm(len(dataset), generator=rng)[:REAL_LIMIT].tolist()  # type: ignore[arg-type]
-        dataset = torch.utils.data.Subset(dataset, keep)
-    loader = DataLoader(dataset, batch_size=BATCH)
-    images = [x for x, _ in loader]
-    if not images:
-        return torch.empty(0, 0)
-    return from_range(torch.cat(images), cfg["data"]["range"])
-
-
-def held_out_images(cfg: dict[str, Any], seed: int) -> Tensor:
-    """The held-out split (as real_images); ValueError when it is too small to compare with."""
-    holdout = real_images(cfg, "holdout", seed)
-    if len(holdout) < 4:
+    keep = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+    images = [dataset[i][0] for i in keep[:REAL_LIMIT].tolist()]
+    if len(images) < 4:
         raise ValueError(
-            f"{len(holdout)} held-out real samples: set validation.holdout (e.g. 0.1) in "
+            f"{len(images)} {part} real samples: set validation.holdout (e.g. 0.1) in "
             "config.yaml and train again, so there is unseen real data to compare with"
         )
-    return holdout
+    return from_range(torch.stack(images), cfg["data"]["range"])
 
 
 def feature_metrics(
-    extractor: DigitsFeatures,
-    train: Tensor,
-    holdout: Tensor,
-    fake: Tensor,
+    extractor: DigitsFeatures, train: Tensor, holdout: Tensor, fake: Tensor
 ) -> dict[str, Any]:
     """Fréchet distance of generated vs held-out samples next to the real floor (training vs
     held-out), and precision/recall against the training samples."""
     f_train, f_holdout, f_fake = extractor(train), extractor(holdout), extractor(fake)
-    generated_fd, baseline_fd = (
-        frechet_distance(f_fake, f_holdout),
-        frechet_distance(f_train, f_holdout),
-    )
+    generated, floor = frechet_distance(f_fake, f_holdout), frechet_distance(f_train, f_holdout)
     return {
         "features": extractor.name,
         "feature_dims": f_holdout.shape[1],
         "frechet": {
-            "generated_vs_holdout": generated_fd,
-            "train_vs_holdout": baseline_fd,
-            "ratio": generated_fd / baseline_fd if baseline_fd > 0 else None,
+            "generated_vs_holdout": generated,
+            "train_vs_holdout": floor,
+            "ratio": generated / floor if floor > 0 else None,
         },
         "precision_recall": {
             "generated": precision_recall(f_train, f_fake),
@@ -100,26 +76,21 @@ def feature_metrics(
 
 
 class Scorer:
-    """validation.fid during training: every few epochs, the Fréchet distance of generated vs
-    held-out samples next to the real floor. Real features are computed once; the noise is
-    fixed, so scores compare."""
+    """validation.fid during training: the Fréchet distance of fixed noise's samples vs the
+    held-out ones, next to the real floor (real features computed once)."""
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg, self.samples, self.seed = cfg, cfg["validation"]["fid"]["samples"], cfg["seed"]
         self.extractor = train_digits_classifier(cfg)
-        self.holdout = self.extractor(held_out_images(cfg, self.seed))
+        self.holdout = self.extractor(real_images(cfg, "holdout", self.seed))
         train = self.extractor(real_images(cfg, "train", self.seed)[: self.samples])
         self.floor = frechet_distance(train, self.holdout)
 
     def __call__(self, generator: Generator, device: Any) -> dict[str, Any]:
-        was_training = generator.training
-        generator.eval()
-        try:
-            fake = generate(generator, self.cfg, self.samples, self.seed, device)
-        finally:
-            generator.train(was_training)
-        fake = from_range(fake, self.cfg["data"]["range"])
-        fd = frechet_distance(self.extractor(fake), self.holdout)
+        fake = generate(generator, self.samples, self.seed, device)
+        fd = frechet_distance(
+            self.extractor(from_range(fake, self.cfg["data"]["range"])), self.holdout
+        )
         return {
             "fd": fd,
             "feature_dims": self.holdout.shape[1],
@@ -128,17 +99,12 @@ class Scorer:
         }
 
 
-def evaluate(
-    checkpoint: str,
-    samples: int | None = None,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """FD, precision/recall, digit coverage and memorization for a checkpoint; ValueError
-    when they cannot be computed (and why)."""
+def evaluate(checkpoint: str, samples: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """The report for a checkpoint; ValueError when it cannot be computed (and why)."""
     generator, cfg = load_generator(checkpoint)
-    train, holdout = real_images(cfg, "train", seed), held_out_images(cfg, seed)
+    train, holdout = real_images(cfg, "train", seed), real_images(cfg, "holdout", seed)
     n = samples or len(train)  # as many as the real training samples: comparable FD bias
-    fake = generate(generator, cfg, n, seed)
+    fake = generate(generator, n, seed)
     fake = from_range(fake, cfg["data"]["range"])
     result: dict[str, Any] = {
         "source": cfg["data"]["source"]["type"],
@@ -157,7 +123,6 @@ def evaluate(
 
 
 def describe(result: dict[str, Any]) -> str:
-    """The report as a few readable lines."""
     lines = [
         f"{result['source']}: {result['samples']} generated vs {result['real_train']} training "
         f"and {result['real_holdout']} held-out real samples"
@@ -194,12 +159,7 @@ def describe_features(result: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="e.g. runs/NAME/last.pt")
-    parser.add_argument(
-        "--samples",
-        type=int,
-        default=None,
-        help="default: as many as the training split",
-    )
+    parser.add_argument("--samples", type=int, help="default: as many as the training split")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)

@@ -1,12 +1,5 @@
-"""Sample-quality statistics on feature vectors and pixels: pure tensor math, no models.
-
-- Fréchet distance (Heusel et al. 2017): distance between Gaussians fitted to two sets.
-- Precision and recall (Kynkäänniemi et al. 2019): the share of one set that falls inside
-  the k-nearest-neighbour manifold of the other.
-- Memorization: how close generated samples come to the training set, next to how close
-  held-out real samples come to it.
-- Class histogram: how generated samples spread over the classes a classifier sees in them.
-"""
+"""Sample-quality statistics, pure tensor math: the Fréchet distance (Heusel et al. 2017),
+precision/recall (Kynkäänniemi et al. 2019), memorization and the class histogram."""
 
 from __future__ import annotations
 
@@ -19,11 +12,8 @@ CHUNK = 1024  # rows of a distance matrix computed at once, to bound memory
 
 
 def frechet_distance(a: Tensor, b: Tensor) -> float:
-    """||mu_a - mu_b||^2 + tr(S_a) + tr(S_b) - 2 tr((S_a^1/2 S_b S_a^1/2)^1/2), in float64.
-
-    The symmetric form has real, non-negative eigenvalues, so no complex square root (and
-    no scipy) is needed.
-    """
+    """||mu_a - mu_b||^2 + tr(S_a) + tr(S_b) - 2 tr((S_a^1/2 S_b S_a^1/2)^1/2), in float64; the
+    symmetric form has real eigenvalues, so no complex square root (or scipy) is needed."""
     if len(a) < 2 or len(b) < 2:
         raise ValueError("the Fréchet distance needs at least 2 samples on each side")
     a, b = a.double().flatten(1), b.double().flatten(1)
@@ -37,7 +27,7 @@ def frechet_distance(a: Tensor, b: Tensor) -> float:
 
 
 def nearest_distances(queries: Tensor, reference: Tensor, k: int = 1) -> Tensor:
-    """Distance from each query to its k-th nearest reference point (k=1: the nearest)."""
+    """Distance from each query to its k-th nearest reference point."""
     reference = reference.flatten(1).float()
     out = [
         torch.cdist(chunk.flatten(1).float(), reference).kthvalue(k, dim=1).values
@@ -57,9 +47,8 @@ def manifold_share(points: Tensor, reference: Tensor, radii: Tensor) -> float:
 
 
 def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> dict[str, float]:
-    """Precision: share of fakes on the real manifold (quality). Recall: share of reals on
-    the fake manifold (coverage). Each manifold is the union of balls reaching each point's
-    k-th nearest neighbour within its own set."""
+    """Precision: the share of fakes on the real manifold (quality); recall: of reals on the
+    fake one (coverage). A manifold: balls reaching each point's k-th nearest neighbour."""
     if len(real) <= k or len(fake) <= k:
         raise ValueError(f"precision/recall with k={k} needs more than {k} samples per set")
     real_radii = nearest_distances(real, real, k + 1)  # +1: each point is its own nearest
@@ -71,12 +60,8 @@ def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> dict[str, float]
 
 
 def memorization(fake: Tensor, train: Tensor, holdout: Tensor) -> dict[str, Any]:
-    """Nearest-training-sample distances of generated vs held-out real samples.
-
-    A generator that copies its training set sits much closer to it than unseen real data
-    does: a ratio well below 1, or many near copies, is the warning sign. Near copies are
-    generated samples closer to a training sample than 99% of held-out samples are.
-    """
+    """Nearest-training-sample distances of generated vs held-out samples: a ratio well below
+    1, or many near copies (closer than 99% of held-out samples), warns of copying."""
     fake_nn = nearest_distances(fake, train)
     holdout_nn = nearest_distances(holdout, train)
     threshold = torch.quantile(holdout_nn, 0.01)
@@ -90,11 +75,8 @@ def memorization(fake: Tensor, train: Tensor, holdout: Tensor) -> dict[str, Any]
 
 
 def class_histogram(predicted: Tensor, classes: int) -> dict[str, Any]:
-    """How generated samples spread over the classes a classifier sees in them.
-
-    A class counts as covered when it gets at least a quarter of its uniform share, so a
-    handful of stray predictions does not hide a collapsed mode.
-    """
+    """Generated samples over the classes a classifier sees in them; a class is covered with a
+    quarter of its uniform share at least (stray predictions do not hide a collapse)."""
     counts = torch.bincount(predicted, minlength=classes).double()
     share = counts / counts.sum()
     nonzero = share[share > 0]

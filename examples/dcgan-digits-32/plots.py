@@ -1,7 +1,4 @@
-"""Pictures of a run, drawn with Pillow alone: sample grids and loss curves.
-
-No torchvision or matplotlib: the project keeps its dependencies to what training needs.
-"""
+"""Pictures of a run, drawn with Pillow alone: sample grids and loss curves."""
 
 from __future__ import annotations
 
@@ -27,55 +24,41 @@ def _save(image: Image.Image, path: str | os.PathLike[str]) -> None:
 
 
 def grid_columns(n: int, classes: int | None) -> int | None:
-    """Columns of a nearly square grid; for labels cycling through ``classes``, a multiple
-    of it, so each column shows one class."""
+    """A nearly square grid; for labels cycling through ``classes``, a multiple of it (a class
+    per column)."""
     if not classes or classes > n:
         return None
     return classes * max(1, math.ceil(math.sqrt(n)) // classes)
 
 
 def save_image_grid(
-    images: Tensor,
-    path: str | os.PathLike[str],
-    value_range: list[float] | None,
-    nrow: int | None = None,
-    padding: int = 2,
+    images: Tensor, path: str | os.PathLike[str], value_range: list[float], nrow: int | None = None
 ) -> None:
-    """Tile a batch (N, C, H, W) into one PNG, nearly square, with a 2-pixel gap."""
+    """Tile a batch (N, C, H, W) into one PNG, ``nrow`` per row (default: nearly square)."""
     images = from_range(images.detach().float().cpu(), value_range)
     n, channels, height, width = images.shape
-    if channels not in (1, 3):  # show what a picture can: the first (or first three) channels
-        images = images[:, :3] if channels > 3 else images[:, :1]
-        channels = images.shape[1]
-    nrow = nrow or math.ceil(math.sqrt(n))
+    nrow, pad = nrow or math.ceil(math.sqrt(n)), 2
     rows = math.ceil(n / nrow)
-    grid_h, grid_w = rows * (height + padding) + padding, nrow * (width + padding) + padding
-    grid = torch.zeros(channels, grid_h, grid_w)
-    for i in range(n):
-        top = (i // nrow) * (height + padding) + padding
-        left = (i % nrow) * (width + padding) + padding
-        grid[:, top : top + height, left : left + width] = images[i]
+    grid = torch.zeros(channels, rows * (height + pad) + pad, nrow * (width + pad) + pad)
+    for i, image in enumerate(images):
+        top, left = (i // nrow) * (height + pad) + pad, (i % nrow) * (width + pad) + pad
+        grid[:, top : top + height, left : left + width] = image
     array = (grid * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     _save(Image.fromarray(array[:, :, 0] if channels == 1 else array), path)
 
 
 def save_loss_curve(
-    steps: Sequence[int],
-    curves: dict[str, Sequence[float]],
-    path: str | os.PathLike[str],
-    width: int = 800,
-    height: int = 400,
+    steps: Sequence[int], curves: dict[str, Sequence[float]], path: str | os.PathLike[str]
 ) -> None:
-    """Plot loss curves against the step, one colour each, with the value range labelled."""
-    image = Image.new("RGB", (width, height), WHITE)
+    """Loss curves against the step, one colour each, with the value range labelled."""
+    image = Image.new("RGB", (800, 400), WHITE)
     draw = ImageDraw.Draw(image)
-    left, right, top, bottom = 60, width - 10, 24, height - 24
+    left, right, top, bottom = 60, 790, 24, 376
     values = np.array([v for vs in curves.values() for v in vs], dtype=float)
     values = values[np.isfinite(values)]
-    if len(steps) == 0 or len(values) == 0:
+    if len(values) == 0:
         draw.text((left, top), "no finite losses to plot", fill=BLACK)
-        _save(image, path)
-        return
+        return _save(image, path)
     lo, hi = float(values.min()), float(values.max())
     if hi - lo < 1e-12:
         lo, hi = lo - 1, hi + 1
@@ -85,13 +68,11 @@ def save_loss_curve(
     draw.text((4, bottom - 6), f"{lo:.3g}", fill=BLACK)
     draw.text((left, bottom + 6), f"step {first}", fill=BLACK)
     draw.text((right - 70, bottom + 6), f"step {last}", fill=BLACK)
+    x_scale, y_scale = (right - left) / (last - first), (bottom - top) / (hi - lo)
     for i, (name, ys) in enumerate(curves.items()):
-        colour = (BLUE, RED, (44, 160, 44), (148, 103, 189))[i % 4]
+        colour = (BLUE, RED)[i % 2]
         line = [
-            (
-                left + (s - first) / (last - first) * (right - left),
-                bottom - (y - lo) / (hi - lo) * (bottom - top),
-            )
+            (left + (s - first) * x_scale, bottom - (y - lo) * y_scale)
             for s, y in zip(steps, ys, strict=True)
             if math.isfinite(y)
         ]

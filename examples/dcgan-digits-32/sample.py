@@ -1,8 +1,6 @@
 """Draw samples from a trained generator into one picture.
 
-    python sample.py --checkpoint runs/NAME/last.pt --n 64 --out samples.png
-
-The samples become a grid of images.
+Usage: python sample.py --checkpoint runs/NAME/last.pt --n 64 --out samples.png
 """
 
 from __future__ import annotations
@@ -25,12 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="samples.png")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="auto|cpu|cuda|mps")
-    parser.add_argument("--no-ema", action="store_true", help="use G's raw weights")
     args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
     try:
-        model, cfg = load_generator(args.checkpoint, device, use_ema=not args.no_ema)
+        model, cfg = load_generator(args.checkpoint, device)
     except CorruptFile as error:
         parser.exit(2, f"error: {error}\n")
     z = sample_latent(args.n, device, generator=torch.Generator().manual_seed(args.seed))

@@ -6,6 +6,7 @@ project has no augment.py then."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from ganspec.spec.image import SOURCE_SIZES, VECTOR_SOURCES, ImageSpec
@@ -62,18 +63,16 @@ def _summary(spec: ImageSpec) -> str:
     return f"{SOURCE_SIZES['synthetic']:,} seeded random samples of {shape}, for plumbing checks"
 
 
-def _pair(spec: ImageSpec) -> str:
-    """What the docstring says an ``(x, label)`` pair holds."""
+def _doc(spec: ImageSpec) -> str:
+    """data.py's docstring: what the data is and what an ``(x, label)`` pair holds."""
     data = spec.data
-    if data.source.type in VECTOR_SOURCES:
-        x = "x a point as generated"
-    elif data.range is None:
-        x = "x in [0, 1]"
+    if data.source.type in VECTOR_SOURCES or data.range is None:
+        x = "x as generated"
     else:
-        x = f"x in data.range, [{data.range[0]:g}, {data.range[1]:g}]"
-    if data.classes is not None:
-        return f"{x};\nlabel its class index (a long tensor)"
-    return f"{x};\nlabel 0, as the GAN is unconditional (batches keep one structure)"
+        x = f"x in data.range [{data.range[0]:g}, {data.range[1]:g}]"
+    label = "its class" if data.classes is not None else "0 (the GAN is unconditional)"
+    text = f"The real data: {_summary(spec)}. Samples are (x, label) pairs: {x}, label {label}."
+    return textwrap.fill(text, 94)
 
 
 def _shape_constants(spec: ImageSpec) -> str:
@@ -81,6 +80,16 @@ def _shape_constants(spec: ImageSpec) -> str:
     if spec.data.shape.is_image:
         return "CHANNELS, HEIGHT, WIDTH = {}, {}, {}".format(*spec.data.shape.dims)
     return f"FEATURES = {spec.data.shape.features}"
+
+
+def _to_tensor(channels: int) -> str:
+    """The expression that turns a PIL picture in the mode of ``channels`` into (C, H, W)."""
+    array = "torch.from_numpy(np.array(image))"
+    if channels in (3, 4):
+        return f"{array}.permute(2, 0, 1)"
+    if channels == 1:
+        return f"{array}.unsqueeze(0)"
+    return f"{array}.expand(CHANNELS, -1, -1).contiguous()  # the grey picture, repeated"
 
 
 def data_context(spec: ImageSpec) -> dict[str, Any]:
@@ -95,8 +104,7 @@ def data_context(spec: ImageSpec) -> dict[str, Any]:
     return {
         "data_source": source,
         "data_loader": LOADERS[source],
-        "data_summary": _summary(spec),
-        "data_pair": _pair(spec),
+        "data_doc": _doc(spec),
         "data_labels": labels,
         "data_mixture": mixture,
         "data_tensor_dataset": source in TENSOR_SOURCES,
@@ -105,7 +113,8 @@ def data_context(spec: ImageSpec) -> dict[str, Any]:
         "data_class_constant": labels and source in ("folder", "synthetic"),
         "data_pil": source in PIL_SOURCES,
         "data_pil_mode": PIL_MODES.get(channels, "L"),
-        "data_repeat_gray": channels not in PIL_MODES,
+        "data_to_tensor": _to_tensor(channels),
+        "data_to_range": not mixture and not normal,
         "data_picture_files": source in PICTURE_FILE_SOURCES,
         "data_synthetic_normal": normal,
         "data_synthetic_draw": "from a standard normal" if normal else "inside the range",

@@ -44,59 +44,46 @@ _NBSP = "\N{NO-BREAK SPACE}"  # a space _doc does not break a line at
 _OPERATOR = re.compile(r" ([-+*/=]) ")
 
 _OUTPUT_NOTE = {
-    "logits": "D outputs logits, so both terms are BCE with logits: the sigmoid sits inside the "
-    "loss, computed stably, where a sigmoid followed by BCE loses the gradient once D is sure.",
-    "probability": "D ends in a sigmoid and outputs probabilities, so both terms are plain BCE, "
-    "which clamps log(0) once D is sure and loses the gradient there; logits with BCE with "
-    "logits keep it (GS314).",
-    "critic": "D's unbounded scores are read as logits, so both terms are BCE with logits.",
+    "logits": "BCE with logits: the sigmoid sits inside the loss, computed stably.",
+    "probability": "Plain BCE on D's probabilities: it clamps log(0) once D is sure and loses "
+    "the gradient there (GS314).",
+    "critic": "D's unbounded scores are read as logits.",
 }
 _SMOOTHING_NOTE = (
-    "One-sided label smoothing (Salimans et al. 2016): the real target is 1 - label_smoothing "
-    "(training.label_smoothing in config.yaml) instead of 1, while fakes keep 0, so D gains "
-    "nothing from ever surer scores on real data. Only the real side: a smoothed fake target "
-    "would reward G's current samples where D should reject them."
+    "One-sided label smoothing (Salimans et al. 2016): the real target is 1 - label_smoothing, "
+    "fakes keep 0."
 )
 _D_WHY = {
     "minimax": "D learns to score real samples 1 and G's samples 0.",
     "nonsaturating": "D learns to score real samples 1 and G's samples 0.",
-    "wgan": "the critic's estimate of the Wasserstein-1 distance between real and generated "
-    "data, negated (Arjovsky et al. 2017). It measures a distance only while D is 1-Lipschitz: "
-    "{constraint}.",
-    "wgan-gp": "the critic's estimate of the Wasserstein-1 distance between real and generated "
-    "data, negated. It measures a distance only while D is 1-Lipschitz, which the gradient "
-    "penalty keeps softly (Gulrajani et al. 2017): train.py adds ``gradient_penalty`` to it.",
-    "hinge": "D is pushed to score real samples above 1 and fakes below -1 and no further "
-    "(the margin), which keeps its scores bounded (Lim & Ye 2017; SNGAN, BigGAN).",
-    "lsgan": "least squares towards the labels 1 and 0 (Mao et al. 2017): unlike BCE it keeps "
-    "pulling samples that are on the right side of D's boundary but far from the data.",
+    "wgan": "the critic's Wasserstein-1 estimate, negated (Arjovsky et al. 2017); a distance "
+    "only while D is 1-Lipschitz: {constraint}.",
+    "wgan-gp": "the critic's Wasserstein-1 estimate, negated; train.py adds "
+    "``gradient_penalty`` to keep D 1-Lipschitz (Gulrajani et al. 2017).",
+    "hinge": "real scores above 1 and fakes below -1, no further (Lim & Ye 2017; SNGAN).",
+    "lsgan": "least squares towards the labels 1 and 0 (Mao et al. 2017).",
 }
 _G_WHY = {
-    "minimax": "The original minimax game (Goodfellow et al. 2014), kept as the spec asks. It "
-    "saturates: while D confidently rejects the fakes the gradient vanishes (at D(G(z)) = 0.01 "
-    "it is 100x smaller than the non-saturating loss's).",
-    "nonsaturating": "The same fixed point as the saturating minimax loss (Goodfellow et al. "
-    "2014), but strong gradients while D rejects the fakes: at D(G(z)) = 0.01 the gradient is "
-    "100x the minimax one.",
+    "minimax": "The saturating original (Goodfellow et al. 2014): at D(G(z)) = 0.01 its "
+    "gradient is 100x smaller than the non-saturating loss's.",
+    "nonsaturating": "At D(G(z)) = 0.01 its gradient is 100x the saturating minimax one's.",
     "wgan": "G raises the critic's score of its samples.",
     "wgan-gp": "G raises the critic's score of its samples.",
-    "hinge": "G raises D's score of its samples, with no margin on G's side (the hinge loss is "
-    "D's only).",
-    "lsgan": "Least squares towards the real label: G's samples are pulled onto the data even "
-    "where D already accepts them.",
+    "hinge": "G raises D's score of its samples (the margin is D's only).",
+    "lsgan": "Least squares towards the real label.",
 }
 _SCORES = {"logits": "logits", "probability": "probabilities", "critic": "critic scores"}
 _SUMMARY = {
     "logits": (
-        "the mean probability D assigns, the sigmoid of its logits",
+        "the mean sigmoid of D's logits",
         "torch.sigmoid(scores.detach().float()).mean().item()",
     ),
     "probability": (
-        "the mean probability D assigns (its scores are probabilities)",
+        "the mean probability D assigns",
         "scores.detach().float().mean().item()",
     ),
     "critic": (
-        "the critic's mean raw score (a critic's score is not a probability)",
+        "the critic's mean raw score (not a probability)",
         "scores.detach().float().mean().item()",
     ),
 }
@@ -189,11 +176,10 @@ def losses_context(spec: ImageSpec) -> dict[str, Any]:
         "g_loss": f"{g_formula} ({g_note})" if g_note else g_formula,
         "losses": {
             "doc": _doc(
-                f"The adversarial loss of this GAN, `{loss}`, on D's {_SCORES[output]}"
-                + (", with its gradient penalty" if gradient_penalty else "")
+                f"The `{loss}` loss on D's {_SCORES[output]}"
+                + (" with its gradient penalty" if gradient_penalty else "")
                 + (" and the R1 penalty" if r1 else "")
-                + ": only what the spec selects (training.loss; re-render the spec for another "
-                "loss). Losses are computed in float32 even under mixed precision."
+                + ", computed in float32 even under mixed precision."
             ),
             "imports": _imports(
                 bce=bce,
@@ -209,27 +195,26 @@ def losses_context(spec: ImageSpec) -> dict[str, Any]:
             if bce and output != "probability"
             else "target",
             "d_doc": _doc(
-                f"{_formula(d_formula)}: {_D_WHY[loss].format(constraint=_wgan_constraint(spec))}",
-                _OUTPUT_NOTE[output] if bce else "",
-                _SMOOTHING_NOTE if smoothing else "",
+                " ".join(
+                    [
+                        f"{_formula(d_formula)}: {_D_WHY[loss]}".format(
+                            constraint=_wgan_constraint(spec)
+                        )
+                    ]
+                    + [_OUTPUT_NOTE[output]] * bce
+                    + [_SMOOTHING_NOTE] * smoothing
+                )
             ),
             "d_lines": _discriminator_lines(loss, function, smoothing),
-            "g_doc": _doc(
-                f"{_formula(g_formula)}. {_G_WHY[loss]}",
-                "G never sees real data: only D's scores of its own samples.",
-            ),
+            "g_doc": _doc(f"{_formula(g_formula)}. {_G_WHY[loss]}"),
             "g_line": _generator_line(loss, function),
             "gradient_penalty": gradient_penalty,
             "r1": r1,
             "weight_clip": training.weight_clip is not None,
             # what D's step adds to the loss, which tests/test_losses.py checks on train.py
             "d_step_checks": gradient_penalty or r1 or training.weight_clip is not None,
-            "per_pack": (
-                f"one flattened row per pack of {pack} samples (PacGAN: a pack is D's input)"
-                if pack > 1
-                else "one flattened row per sample"
-            ),
-            "summary_doc": _doc(f"The number logged as D(x) or D(G(z)): {summary_doc}."),
+            "per_pack": f"one row per pack of {pack} samples" if pack > 1 else "one row per sample",
+            "summary_doc": _doc(f"D(x) or D(G(z)) as logged: {summary_doc}."),
             "summary_line": f"return {summary_line}",
         },
     }

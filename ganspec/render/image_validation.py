@@ -65,7 +65,27 @@ def validation_context(spec: ImageSpec) -> dict[str, Any]:
         if skipped
         else [],
         "eval_layout_row": _layout_row(kind, features),
+        "export_fold_spectral_norm": _generator_has_spectral_norm(spec),
+        # plots.py: the channels a picture shows (None: all), the features a scatter has
+        "plot_channels": _shown_channels(spec.data.shape.channels),
+        "plot_features": spec.data.shape.features,
     }
+
+
+def _shown_channels(channels: int | None) -> str | None:
+    """A sample grid shows grey or RGB: the first channel, or the first three, of others."""
+    if channels in (None, 1, 3):
+        return None
+    return ":3" if channels > 3 else ":1"
+
+
+def _generator_has_spectral_norm(spec: ImageSpec) -> bool:
+    """export.py folds spectral norm into plain weights only where G has it."""
+    default = spec.generator.spectral_norm
+    return any(
+        default if layer.spectral_norm is None else layer.spectral_norm
+        for layer in spec.generator.layers
+    )
 
 
 def _pieces(text: str, width: int = 64) -> list[str]:
