@@ -91,38 +91,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@dataclass
-class Distributed:
-    """This process's place in a torchrun job; the defaults mean a single process."""
-
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:  # only the main process logs, samples and checkpoints
-        return self.rank == 0
-
-
-def setup_device(name: str) -> tuple[torch.device, Distributed]:
-    """The device, and this process's place in the torchrun job (RANK, WORLD_SIZE) if any."""
-    device, distributed = resolve_device(name), Distributed()
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        ranks = (int(os.environ[key]) for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE"))
-        distributed = Distributed(*ranks)
-        if not dist.is_initialized():
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+def setup_device(name: str) -> torch.device:
+    """The device; under torchrun (WORLD_SIZE > 1) this process joins the job first."""
+    device = resolve_device(name)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if device.type == "cuda":
-        device = torch.device("cuda", distributed.local_rank)
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
-    return device, distributed
+    return device
+
+
+def rank() -> int:
+    """This process's rank in a torchrun job (0 alone): only rank 0 logs, samples and saves."""
+    return dist.get_rank() if dist.is_initialized() else 0
 
 
 # Optimizer settings that say how the update runs on this device, not what it computes.
@@ -158,14 +143,8 @@ class GAN:
     pending: tuple[Tensor, Tensor | None] | None = None
 
 
-def build_gan(
-    cfg: dict[str, Any],
-    device: torch.device,
-    distributed: Distributed | None = None,
-    compile: bool = False,
-) -> GAN:
+def build_gan(cfg: dict[str, Any], device: torch.device, compile: bool = False) -> GAN:
     """Both networks on the device with their optimizers and optional compile/DDP."""
-    distributed = distributed or Distributed()
     generator, discriminator = Generator().to(device), Discriminator().to(device)
     if device.type == "cuda":  # NHWC is faster for convolutions on tensor cores
         generator = generator.to(memory_format=torch.channels_last)
@@ -174,8 +153,8 @@ def build_gan(
     if compile:  # D scores 2n samples in its own step and n in G's: two static graphs
         g, d = torch.compile(generator), torch.compile(discriminator, dynamic=False)
     g_ddp, d_ddp = g, d
-    if distributed.enabled:  # buffers (BatchNorm statistics) follow rank 0's at each forward
-        ids = [distributed.local_rank] if device.type == "cuda" else None
+    if dist.is_initialized():  # buffers (BatchNorm statistics) follow rank 0's at each forward
+        ids = [device.index] if device.type == "cuda" else None
         g_ddp, d_ddp = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
     optimizers = cfg["training"]["optimizers"]
     return GAN(
@@ -204,11 +183,11 @@ def grad_norm(module: nn.Module) -> float:
     return torch.stack(norms).norm().item() if norms else 0.0
 
 
-def check_finite(loss: Tensor, name: str, distributed: Distributed) -> None:
+def check_finite(loss: Tensor, name: str) -> None:
     """Raise NonFiniteLoss before a NaN/Inf loss reaches the weights; under torchrun all
     processes learn if any had one, so they stop (or skip) together."""
     finite = torch.isfinite(loss.detach()).to(torch.int32)
-    if distributed.enabled:
+    if dist.is_initialized():
         dist.all_reduce(finite, op=dist.ReduceOp.MIN)
     if not finite.item():
         raise NonFiniteLoss(name, loss.item())
@@ -239,13 +218,11 @@ def discriminator_step(
     real: Tensor,
     labels: Tensor | None,
     step: int,
-    distributed: Distributed | None = None,
     keep_fake: bool = False,
 ) -> dict[str, float]:
     """One update of D on a real batch and as many fresh samples of G (G is not updated).
     With ``keep_fake`` the samples keep G's graph and wait in ``gan.pending`` for G's step;
     D only ever sees them detached."""
-    distributed = distributed or Distributed()
     n = real.shape[0]
     fake_labels = sample_labels(n, real.device)
     latent = sample_latent(n, real.device)
@@ -260,7 +237,7 @@ def discriminator_step(
     real_in, fake_in = real, fake.float()
     real_scores, fake_scores = score_real_and_fake(gan, real_in, fake_in, labels, fake_labels)
     loss = discriminator_loss(real_scores, fake_scores)
-    check_finite(loss, "loss_d", distributed)
+    check_finite(loss, "loss_d")
     norm = update(loss, gan.discriminator, gan.opt_d, "grad_norm_d" in cfg["validation"]["log"])
     return {
         "loss_d": loss.item(),
@@ -276,12 +253,10 @@ def generator_step(
     batch_size: int,
     step: int,
     device: torch.device,
-    distributed: Distributed | None = None,
 ) -> dict[str, float]:
     """One update of G from D's scores of G's own samples (those the last D step left in
     ``gan.pending``, else fresh ones); no real data comes in. D's parameters stop requiring
     gradients meanwhile, so nothing here can change D."""
-    distributed = distributed or Distributed()
     set_requires_grad(gan.discriminator, False)
     try:
         if gan.pending is not None:
@@ -291,7 +266,7 @@ def generator_step(
             fake = gan.g_ddp(sample_latent(batch_size, device), labels)
         scores = gan.d(fake, labels)
         loss = generator_loss(scores)
-        check_finite(loss, "loss_g", distributed)
+        check_finite(loss, "loss_g")
         norm = update(loss, gan.generator, gan.opt_g, "grad_norm_g" in cfg["validation"]["log"])
     finally:
         set_requires_grad(gan.discriminator, True)
@@ -443,7 +418,7 @@ class Run:
     cfg: dict[str, Any]
     args: argparse.Namespace
     device: torch.device
-    distributed: Distributed
+    rank: int  # in the torchrun job; 0 alone
     gan: GAN
     loader: Any
     out: Path
@@ -459,8 +434,8 @@ class Run:
     last_time: float = 0.0  # when the last step ended
 
     @property
-    def main(self) -> bool:
-        return self.distributed.is_main
+    def main(self) -> bool:  # only the main process logs, samples and writes checkpoints
+        return self.rank == 0
 
     def reached_max_steps(self) -> bool:
         return self.args.max_steps is not None and self.progress.step >= self.args.max_steps
@@ -468,30 +443,31 @@ class Run:
 
 def start(cfg: dict[str, Any], args: argparse.Namespace) -> Run:
     """The run folder, both networks, the data, then (--resume) the newest usable checkpoint."""
-    device, distributed = setup_device(cfg["training"]["device"])
+    device = setup_device(cfg["training"]["device"])
     out = Path(args.out or Path("runs") / cfg["name"])
-    if distributed.is_main and not args.resume:  # a fresh run needs a folder without one
+    if rank() == 0 and not args.resume:  # a fresh run needs a folder without one
         moved = prepare_fresh(out, args.overwrite)
         if moved is not None:
             print(f"--overwrite: the previous run in {out} was moved to {moved}", flush=True)
     seed_everything(cfg["seed"])  # identical initial weights in every process
-    gan = build_gan(cfg, device, distributed, args.compile or cfg["training"]["compile"])
-    seed_everything(cfg["seed"] + distributed.rank)  # but each process draws its own noise
+    gan = build_gan(cfg, device, args.compile or cfg["training"]["compile"])
+    seed_everything(cfg["seed"] + rank())  # but each process draws its own noise
     dataset = build_dataset(cfg)
-    loader = build_loader(cfg, dataset, distributed.rank, distributed.world_size, args.workers)
+    world_size = dist.get_world_size() if dist.is_initialized() else 1
+    loader = build_loader(cfg, dataset, rank(), world_size, args.workers)
     if len(loader) == 0:
         raise ValueError("the data set is smaller than one batch")
     run = Run(
         cfg=cfg,
         args=args,
         device=device,
-        distributed=distributed,
+        rank=rank(),
         gan=gan,
         loader=loader,
         out=out,
         fixed=fixed_inputs(cfg, device),
         real=None,
-        scorer=make_scorer(cfg) if distributed.is_main else None,
+        scorer=make_scorer(cfg) if rank() == 0 else None,
         # G steps in training.epochs whatever --max-steps says: a run stopped early and
         # resumed keeps the schedule and resume limits of one that never stopped
         total_steps=cfg["training"]["epochs"] * len(loader),
@@ -511,8 +487,8 @@ def restore(run: Run) -> None:
     epochs, batches = run.cfg["training"]["epochs"], len(run.loader)
     limits = Progress(epochs, batches, run.total_steps, epochs * batches)
     run.progress = resume(run.out, run.gan, limits, print if run.main else lambda _: None)
-    if run.distributed.enabled:  # the checkpoint holds the main process's RNG only
-        seed_everything(run.cfg["seed"] + run.distributed.rank + 1_000_003 * run.progress.step)
+    if dist.is_initialized():  # the checkpoint holds the main process's RNG only
+        seed_everything(run.cfg["seed"] + run.rank + 1_000_003 * run.progress.step)
     if run.main:
         for log in ("metrics.jsonl", "scores.jsonl"):
             trim_log(run.out / log, run.progress.step)
@@ -550,17 +526,13 @@ def train_step(
     real = real.to(run.device, non_blocking=True, memory_format=memory_format)
     labels = None  # unconditional: the loader's placeholder labels go unused
     try:
-        d_values = discriminator_step(
-            gan, cfg, real, labels, progress.step, run.distributed, keep_fake=True
-        )
+        d_values = discriminator_step(gan, cfg, real, labels, progress.step, keep_fake=True)
     except NonFiniteLoss as bad:
         non_finite(run, bad, epoch)
         d_values = {}
     progress.d_updates += 1
     try:
-        g_values = generator_step(
-            gan, cfg, real.shape[0], progress.step, run.device, run.distributed
-        )
+        g_values = generator_step(gan, cfg, real.shape[0], progress.step, run.device)
     except NonFiniteLoss as bad:
         non_finite(run, bad, epoch)
         g_values = {}
@@ -670,7 +642,7 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
         if run.main:
             finish(run)
     finally:
-        if run.distributed.enabled and dist.is_initialized():
+        if dist.is_initialized():
             dist.destroy_process_group()
     seconds = time.time() - run.started
     return {
