@@ -22,6 +22,9 @@ from ganspec.validate import Report, validate_text
 
 for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")  # read by every process the tests start
+# joblib runs its jobs in this process, not in a pool it starts (CTGAN's data transformer
+# would start one per fit of 500 rows or more: worker processes on cores xdist already uses).
+os.environ.setdefault("JOBLIB_MULTIPROCESSING", "0")
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # and this one
 
 ROOT = Path(__file__).resolve().parent.parent
