@@ -233,6 +233,74 @@ def _smoke(
     return result.exit_code
 
 
+def _surface_names(
+    _ctx: click.Context, _param: click.Parameter, names: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``training-loop`` (or ``training_loop``) for the surface named ``training loop``."""
+    from ganspec.contracts import SURFACES
+
+    spaced = tuple(name.replace("-", " ").replace("_", " ").strip().lower() for name in names)
+    unknown = [name for name, plain in zip(names, spaced, strict=True) if plain not in SURFACES]
+    if unknown:
+        choices = ", ".join(s.replace(" ", "-") for s in SURFACES)
+        raise click.BadParameter(f"{', '.join(unknown)}: not one of {choices}")
+    return spaced
+
+
+@cli.command("check")
+@click.argument("project", type=click.Path(path_type=Path))
+@click.option(
+    "--spec",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The spec to hold the code to (default: the one render kept in PROJECT/.ganspec/).",
+)
+@click.option(
+    "--surface",
+    "surfaces",
+    multiple=True,
+    callback=_surface_names,
+    help="Only the contracts of this surface (repeatable): data-pipeline, discriminator, "
+    "generator, training-loop, validation-protocol.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    callback=_not_nan,
+    help="Seconds before the contract tests are stopped (exit 2).  [default: 1800]",
+)
+def check_command(
+    project: Path,
+    spec: Path | None,
+    surfaces: tuple[str, ...],
+    fmt: str,
+    timeout: float | None,
+) -> None:
+    """Run a spec's contract tests against the code in PROJECT, and report by surface.
+
+    PROJECT may be a rendered project, a contracts-only one whose code you (or your AI) wrote,
+    or your own repository laid out to the spec's interface (see its PROMPT.md). It is copied
+    to a temporary folder and never changed; the spec's own tests and config replace the
+    copy's. Runs with PROJECT's .venv or venv when it has one. Exit 0 all contracts pass, 1
+    one fails (each is named under its surface with the reason), 2 PROJECT cannot be checked.
+    """
+    from ganspec.check import DEFAULT_TIMEOUT_S, Interrupted, Uncheckable, check, format_report
+
+    try:
+        result = check(project, spec, timeout or DEFAULT_TIMEOUT_S, surfaces)
+    except Uncheckable as exc:
+        click.echo(f"ganspec check: {exc}", err=True)
+        sys.exit(2)
+    except Interrupted as exc:
+        click.echo(f"ganspec check: {exc}; the contract tests were stopped", err=True)
+        sys.exit(128 + exc.signum)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo(format_report(result))
+    sys.exit(result.exit_code)
+
+
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=True, path_type=Path))
 def prompt(spec: Path) -> None:

@@ -11,7 +11,7 @@ from ganspec.render.engine import render_project, render_prompt
 from ganspec.render.formatting import format_and_check
 from ganspec.render.superres_context import build_superres_context
 from ganspec.render.tabular_context import build_tabular_context
-from ganspec.render.writer import Plan, apply, plan, sha256
+from ganspec.render.writer import SPEC_COPY, Plan, apply, plan, sha256
 from ganspec.validate import Report, validate_file
 
 # Kinds with project templates. A valid spec of another kind is refused, never half-rendered.
@@ -75,6 +75,7 @@ def render_spec(
     require_renderable(report)
     files = render_files(report, agents, out)
     encoded = {path: text.encode("utf-8") for path, text in files.items()}
+    encoded[SPEC_COPY.as_posix()] = report.text.encode("utf-8")
     spec_hash = sha256(report.text.encode("utf-8"))  # the spec as validated, not re-read
     changes = plan(
         out,

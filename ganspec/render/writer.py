@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from ganspec.render.confined import Folder, NotRegularFile, folder_of, kind_of, read_regular
 
 MANIFEST = Path(".ganspec") / "manifest.json"
+SPEC_COPY = Path(".ganspec") / "spec.yaml"  # the spec as rendered: `ganspec check DIR` reads it
 
 CREATE, UPDATE, UNCHANGED, KEEP_CHANGED, KEEP_DELETED, KEEP_LINK, REMOVE, KEEP_OBSOLETE = (
     "create",
