@@ -192,21 +192,26 @@ def run_contracts(
         raise Uncheckable(f"the contract tests did not finish within {timeout:g} s") from None
     except OSError as error:
         raise Uncheckable(f"cannot run {python}: {error}") from None
+    output = done.stderr.text() + done.stdout.text()
+    if not results.is_file() and "while loading conftest" in output:
+        # tests/conftest.py itself cannot import the code: no contract can run
+        return [{"nodeid": "", "outcome": "error", "message": output}]
     if not results.is_file():
         raise Uncheckable(
             f"pytest did not run (exit {done.returncode}); is pytest installed for {python}? "
-            f"{done.stderr.strip()[-500:] or done.stdout.strip()[-500:]}"
+            f"{done.stderr.text().strip()[-500:] or done.stdout.text().strip()[-500:]}"
         )
     return json.loads(results.read_text(encoding="utf-8"))
 
 
 def outcomes(contracts: list[Contract], rows: list[dict[str, str]]) -> list[Outcome]:
     """Each contract's verdict: passed when every run of it (each parametrization) passed and
-    none was skipped; a file that failed to collect fails every contract in it."""
+    none was skipped; a file that failed to collect fails every contract in it (all of them,
+    when the error is in tests/conftest.py: nodeid "")."""
     found = []
     for contract in contracts:
         mine = [r for r in rows if _nodeid_base(r["nodeid"]) == contract.nodeid]
-        broken = [r for r in rows if r["outcome"] == "error" and r["nodeid"] == contract.file]
+        broken = [r for r in rows if r["outcome"] == "error" and r["nodeid"] in ("", contract.file)]
         bad = broken or [r for r in mine if r["outcome"] != "passed"]
         if not mine and not broken:
             bad = [{"message": "did not run (deselected, or the run stopped before it)"}]
@@ -259,6 +264,7 @@ def format_report(result: CheckResult) -> str:
         f"{result.folder} against {result.spec} ({result.kind}): "
         f"{passed} of {len(result.outcomes)} contracts pass"
     ]
+    shown: set[str] = set()  # each error is printed once
     for name, found in result.by_surface().items():
         ok = sum(o.passed for o in found)
         lines.append(f"  {'PASS' if ok == len(found) else 'FAIL'}  {name}: {ok}/{len(found)}")
@@ -266,6 +272,10 @@ def format_report(result: CheckResult) -> str:
             if not outcome.passed:
                 lines.append(f"        {outcome.contract.nodeid}")
                 lines.append(f"          {outcome.contract.summary}")
+                if outcome.message in shown:
+                    lines.append("          | (the same error as above)")
+                    continue
+                shown.add(outcome.message)
                 lines += [f"          | {line}" for line in outcome.message.splitlines()]
     return "\n".join(lines)
 

@@ -75,6 +75,12 @@ def validate(spec: Path, fmt: str, explain: bool) -> None:
 @click.option(
     "--smoke", is_flag=True, help="Then run `ganspec smoke` on --out; exit with its code."
 )
+@click.option(
+    "--contracts-only",
+    is_flag=True,
+    help="Write only the spec's contracts (tests, config), PROMPT.md, agent files and "
+    "pyproject: for code you or your AI write; `ganspec check` then proves it.",
+)
 def render(
     spec: Path,
     out: Path,
@@ -83,6 +89,7 @@ def render(
     dry_run: bool,
     agents: str,
     smoke: bool,
+    contracts_only: bool,
 ) -> None:
     """Render SPEC into a runnable, tested PyTorch project in --out.
 
@@ -104,7 +111,13 @@ def render(
         raise click.UsageError(str(exc)) from None
     try:
         outcome = render_spec(
-            spec, out, chosen, force=force, overwrite_changed=overwrite_changed, dry_run=dry_run
+            spec,
+            out,
+            chosen,
+            force=force,
+            overwrite_changed=overwrite_changed,
+            dry_run=dry_run,
+            contracts_only=contracts_only,
         )
     except RenderRefused as exc:
         click.echo(f"ganspec render: {exc}", err=True)
@@ -128,6 +141,11 @@ def render(
         sys.exit(report.exit_code)
     heading = "would render" if dry_run else "rendered"
     click.echo(f"{heading} {out}:\n{outcome.plan.describe()}")
+    if not dry_run and contracts_only:
+        if smoke:
+            raise click.UsageError("--smoke needs the implementation: not with --contracts-only")
+        click.echo(f"next: implement the interface in {out}/PROMPT.md, then `ganspec check {out}`")
+        return
     if not dry_run:
         if smoke:
             sys.exit(_smoke(out, None, "auto", as_json=False, synthetic=False, timeout=None))

@@ -25,6 +25,7 @@ AGENT_FILES: dict[str, tuple[str, str]] = {
     "cursor": ("agents/cursor-rule.mdc.j2", ".cursor/rules/ganspec.mdc"),
     "copilot": ("agents/copilot-instructions.md.j2", ".github/copilot-instructions.md"),
 }
+AGENT_TARGETS = {target for _, target in AGENT_FILES.values()}
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", "runs"}
 # Templates kept under a plain name, so they stay visible (and do not act on this repository
 # or get dropped from the wheel as dotfiles), and the name they render to.

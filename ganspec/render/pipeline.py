@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ganspec import __version__
+from ganspec.contracts import contract_files
 from ganspec.render.context import build_context
-from ganspec.render.engine import render_project, render_prompt
+from ganspec.render.engine import AGENT_TARGETS, render_project, render_prompt
 from ganspec.render.formatting import format_and_check
 from ganspec.render.superres_context import build_superres_context
 from ganspec.render.tabular_context import build_tabular_context
@@ -68,12 +69,15 @@ def render_spec(
     force: bool = False,
     overwrite_changed: bool = False,
     dry_run: bool = False,
+    contracts_only: bool = False,
 ) -> RenderOutcome:
     report = validate_file(spec_path)
     if report.exit_code != 0:
         return RenderOutcome(report)
     require_renderable(report)
     files = render_files(report, agents, out)
+    if contracts_only:
+        files = contracts_and_instructions(report.spec.kind, files)
     encoded = {path: text.encode("utf-8") for path, text in files.items()}
     encoded[SPEC_COPY.as_posix()] = report.text.encode("utf-8")
     spec_hash = sha256(report.text.encode("utf-8"))  # the spec as validated, not re-read
@@ -89,6 +93,17 @@ def render_spec(
     if not dry_run:
         apply(changes)
     return RenderOutcome(report, changes)
+
+
+# What a contracts-only render writes beside the contracts: how to build and run them.
+INSTRUCTIONS = {"PROMPT.md", "AGENTS.md", "pyproject.toml", ".gitignore", *AGENT_TARGETS}
+
+
+def contracts_and_instructions(kind: str, files: dict[str, str]) -> dict[str, str]:
+    """The spec's contracts (tests, config, data contract) and the files that say how to
+    implement them, without ganspec's implementation: for code someone else writes."""
+    kept = contract_files(kind, files)
+    return {path: text for path, text in files.items() if path in kept or path in INSTRUCTIONS}
 
 
 def prompt_for(report: Report) -> str:
