@@ -238,17 +238,24 @@ def check(
     spec: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     surfaces: tuple[str, ...] = (),
+    names: tuple[str, ...] = (),
 ) -> CheckResult:
-    """Run ``spec``'s contracts (those on ``surfaces``, when given) against the code in
-    ``folder``, which is left unchanged."""
+    """Run ``spec``'s contracts (only those on ``surfaces`` and whose test name contains one
+    of ``names``, when given) against the code in ``folder``, which is left unchanged."""
     if not folder.is_dir():
         raise Uncheckable(f"{folder} is not a folder")
     spec = find_spec(folder, spec)
     kind, files = spec_contracts(spec)
-    contracts = [c for c in contracts_in(files) if not surfaces or c.surface in surfaces]
+    contracts = [
+        c
+        for c in contracts_in(files)
+        if (not surfaces or c.surface in surfaces)
+        and (not names or any(n in c.name for n in names))
+    ]
     if not contracts:
-        raise Uncheckable(f"{spec} has no contracts on {', '.join(surfaces) or 'any surface'}")
-    selected = list(dict.fromkeys(c.nodeid for c in contracts)) if surfaces else ["tests"]
+        raise Uncheckable(f"{spec} has no contracts {_selection(surfaces, names)}")
+    chosen = surfaces or names
+    selected = list(dict.fromkeys(c.nodeid for c in contracts)) if chosen else ["tests"]
     python = project_python(folder)
     with tempfile.TemporaryDirectory(prefix="ganspec-check-") as temp:
         project = Path(temp) / "project"
@@ -256,6 +263,12 @@ def check(
         write_contracts(project, files)
         rows = run_contracts(project, python, timeout, selected)
     return CheckResult(folder, spec, kind, outcomes(contracts, rows))
+
+
+def _selection(surfaces: tuple[str, ...], names: tuple[str, ...]) -> str:
+    parts = [f"on {', '.join(surfaces)}"] if surfaces else []
+    parts += [f"named like {', '.join(names)}"] if names else []
+    return " and ".join(parts) or "at all"
 
 
 def format_report(result: CheckResult) -> str:

@@ -280,6 +280,12 @@ def _surface_names(
     help="Only the contracts of this surface (repeatable): data-pipeline, discriminator, "
     "generator, training-loop, validation-protocol.",
 )
+@click.option(
+    "--contract",
+    "names",
+    multiple=True,
+    help="Only the contracts whose test name contains this text (repeatable).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option(
     "--timeout",
@@ -291,6 +297,7 @@ def check_command(
     project: Path,
     spec: Path | None,
     surfaces: tuple[str, ...],
+    names: tuple[str, ...],
     fmt: str,
     timeout: float | None,
 ) -> None:
@@ -305,7 +312,7 @@ def check_command(
     from ganspec.check import DEFAULT_TIMEOUT_S, Interrupted, Uncheckable, check, format_report
 
     try:
-        result = check(project, spec, timeout or DEFAULT_TIMEOUT_S, surfaces)
+        result = check(project, spec, timeout or DEFAULT_TIMEOUT_S, surfaces, names)
     except Uncheckable as exc:
         click.echo(f"ganspec check: {exc}", err=True)
         sys.exit(2)
