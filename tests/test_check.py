@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -95,62 +96,101 @@ def test_a_file_that_cannot_be_imported_fails_every_contract_in_it() -> None:
     assert all(not o.passed and "No module named 'config'" in o.message for o in found.values())
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """mlp-ring8 rendered (the cheapest preset to train)."""
-    out = tmp_path_factory.mktemp("check") / "ring"
-    result = CliRunner().invoke(cli, ["render", str(SPECS / "mlp-ring8.yaml"), "--out", str(out)])
+def render(preset: str, out: Path) -> Path:
+    result = CliRunner().invoke(cli, ["render", str(SPECS / f"{preset}.yaml"), "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="module")
+def ring(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """mlp-ring8 rendered: the cheapest preset to train."""
+    return render("mlp-ring8", tmp_path_factory.mktemp("check") / "ring")
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def check(*args: str) -> tuple[int, dict]:
+def check(*args: str) -> tuple[int, dict[str, Any]]:
     result = CliRunner().invoke(cli, ["check", *args, "--format", "json"])
     return result.exit_code, json.loads(result.output) if result.output.startswith("{") else {}
 
 
-def test_a_rendered_project_passes_its_generator_contracts_and_is_left_unchanged(
-    project: Path,
-) -> None:
-    before = snapshot(project)
-    code, report = check(str(project), "--surface", "generator")
-    assert code == 0, report
-    assert report["failed"] == 0 and set(report["surfaces"]) == {"generator"}
-    assert report["surfaces"]["generator"]["passed"] >= 2
-    assert snapshot(project) == before
-
-
-def test_a_generator_that_lands_on_the_wrong_size_fails_the_generator_surface(
-    project: Path, tmp_path: Path
-) -> None:
+def seeded(project: Path, tmp_path: Path, module: str, *edits: tuple[str, str]) -> Path:
+    """A copy of ``project`` with one defect: each ``(old, new)`` edit made in ``module``."""
     broken = tmp_path / "broken"
     shutil.copytree(project, broken)
-    models = broken / "models.py"
-    text = models.read_text(encoding="utf-8")
-    assert "nn.Linear(512, 2)" in text
-    models.write_text(text.replace("nn.Linear(512, 2)", "nn.Linear(512, 3)"), encoding="utf-8")
-    code, report = check(str(broken), "--surface", "generator")
-    assert code == 1
-    failed = report["surfaces"]["generator"]["failed"]
-    assert failed and any("shape" in f["summary"].lower() or "3" in f["message"] for f in failed)
+    text = (broken / module).read_text(encoding="utf-8")
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    (broken / module).write_text(text, encoding="utf-8")
+    return broken
 
 
-def test_code_without_the_interface_fails_every_contract_by_name(
-    project: Path, tmp_path: Path
-) -> None:
-    """A contracts-only folder nobody implemented yet: the tests cannot import the modules."""
-    empty = tmp_path / "empty"
-    empty.mkdir()
+def failures(report: dict[str, Any]) -> dict[str, list[str]]:
+    """The failing contracts' test names under each surface."""
+    return {
+        surface: [f["contract"].split("::")[-1] for f in found["failed"]]
+        for surface, found in report["surfaces"].items()
+        if found["failed"]
+    }
+
+
+def test_a_rendered_project_passes_and_is_left_unchanged(ring: Path) -> None:
+    before = snapshot(ring)
     code, report = check(
-        str(empty), "--spec", str(SPECS / "mlp-ring8.yaml"), "--surface", "generator"
+        str(ring), "--surface", "generator", "--surface", "training-loop", "--contract", "generator"
     )
+    assert code == 0, report
+    assert report["failed"] == 0 and report["passed"] >= 3
+    assert snapshot(ring) == before  # no run folder, cache or bytecode left in it
+
+
+def test_a_g_step_that_updates_d_fails_the_training_loop(ring: Path, tmp_path: Path) -> None:
+    unfrozen = ("    set_requires_grad(gan.discriminator, False)\n", "")
+    update = '"grad_norm_g" in cfg["validation"]["log"])\n'
+    stepped = (update, f"{update}        gan.opt_d.step()\n")  # D steps on G's loss
+    broken = seeded(ring, tmp_path, "train.py", unfrozen, stepped)
+    code, report = check(str(broken), "--contract", "step_leaves")
     assert code == 1
-    messages = [f["message"] for f in report["surfaces"]["generator"]["failed"]]
-    assert messages and all("No module named" in m for m in messages)
+    assert failures(report) == {
+        "training loop": ["test_generator_step_leaves_discriminator_unchanged"]
+    }
+
+
+def test_a_missing_nan_stop_fails_the_training_loop(ring: Path, tmp_path: Path) -> None:
+    broken = seeded(ring, tmp_path, "train.py", ("    raise NonFiniteLossError(report)\n", ""))
+    code, report = check(str(broken), "--contract", "nan_loss")
+    assert code == 1
+    assert set(failures(report)) == {"training loop"}
+    assert any(name.startswith("test_nan_loss_stops") for name in failures(report)["training loop"])
+
+
+def test_a_generator_that_lands_on_63x63_fails_the_generator(tmp_path: Path) -> None:
+    project = render("dcgan-64", tmp_path / "dcgan")
+    old = "nn.ConvTranspose2d(64, 3, 4, 2, 1, bias=False)"
+    broken = seeded(project, tmp_path, "models.py", (old, old.replace("3, 4, 2", "3, 3, 2")))
+    code, report = check(str(broken), "--contract", "generator_output")
+    assert code == 1
+    assert failures(report) == {"generator": ["test_generator_output_has_data_shape_and_range"]}
+    message = report["surfaces"]["generator"]["failed"][0]["message"]
+    assert "63" in message
+
+
+def test_code_without_the_interface_fails_every_contract_by_name(tmp_path: Path) -> None:
+    """A contracts-only render nobody implemented yet: the tests cannot import the code."""
+    out = tmp_path / "contracts"
+    spec = str(SPECS / "mlp-ring8.yaml")
+    result = CliRunner().invoke(cli, ["render", spec, "--out", str(out), "--contracts-only"])
+    assert result.exit_code == 0, result.output
+    assert (out / "tests" / "test_contracts.py").is_file() and (out / "PROMPT.md").is_file()
+    assert not (out / "train.py").exists() and not (out / "models.py").exists()
+    code, report = check(str(out))
+    assert code == 1 and report["passed"] == 0 and report["failed"] > 10
+    messages = {f["message"] for found in report["surfaces"].values() for f in found["failed"]}
+    assert all("No module named" in message for message in messages)
 
 
 def test_a_folder_that_cannot_be_checked_exits_2(tmp_path: Path) -> None:
