@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from ganspec.interface import interface_of
 from ganspec.resources import shipped
 
 AGENT_CHOICES = ("claude", "cursor", "codex", "copilot")
@@ -101,7 +102,11 @@ def render_project(kind: str, context: dict[str, Any], agents: set[str]) -> dict
                 files[str(relative.with_suffix(""))] = text
         else:
             files[_RENAMED.get(str(relative), str(relative))] = source.read_text(encoding="utf-8")
-    context = {**context, "acceptance_tests": acceptance_tests(files)}
+    context = {
+        **context,
+        "acceptance_tests": acceptance_tests(files),
+        "interface": interface_of(files),
+    }
     files["PROMPT.md"] = env.get_template(agent_template(kind, "PROMPT.md.j2")).render(context)
     if agents:
         files["AGENTS.md"] = env.get_template(agent_template(kind, "AGENTS.md.j2")).render(context)

@@ -1,0 +1,148 @@
+"""The interface a spec's contract tests use, read from the render itself.
+
+Everything the tests import or call from the project's own modules (``from models import
+Generator``, ``train.build_gan(...)``), with the signature and first docstring sentence of the
+rendered definition, and the command-line flags of each script. PROMPT.md states it, so code
+written by someone else can meet the same tests; ganspec's own render meets it by
+construction, since the list is read from that render (``ast``, nothing imported).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+SUMMARY_LIMIT = 160  # characters of a docstring's first sentence
+VALUE_LIMIT = 60  # characters of a constant's value
+
+
+@dataclass
+class Entry:
+    name: str
+    signature: str  # ``build_gan(cfg: dict[str, Any], device: torch.device, ...) -> GAN``
+    summary: str = ""
+
+
+@dataclass
+class Module:
+    name: str  # ``train`` for train.py
+    entries: list[Entry] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # ``--max-steps``: when run as a script
+
+
+def used_names(files: dict[str, str]) -> dict[str, set[str]]:
+    """What the tests take from each project module (top-level ``*.py`` of the render)."""
+    modules = {path.removesuffix(".py") for path in files if _top_level_module(path)}
+    used: dict[str, set[str]] = {}
+    for path, text in files.items():
+        if not (path.startswith("tests/") and path.endswith(".py")):
+            continue
+        tree = ast.parse(text)
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in modules and not node.level:
+                used.setdefault(node.module, set()).update(a.name for a in node.names)
+            elif isinstance(node, ast.Import):
+                imported |= {a.asname or a.name for a in node.names if a.name in modules}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in imported
+            ):
+                used.setdefault(node.value.id, set()).add(node.attr)
+        for name in imported:
+            used.setdefault(name, set())
+    return used
+
+
+def interface_of(files: dict[str, str]) -> list[Module]:
+    """The project modules the tests use, each with the definitions they use and its flags."""
+    trees = {
+        path.removesuffix(".py"): ast.parse(text)
+        for path, text in files.items()
+        if _top_level_module(path)
+    }
+    found = []
+    for module, names in sorted(used_names(files).items()):
+        entries = [_entry(trees, module, name) for name in sorted(names)]
+        found.append(Module(module, entries, _flags(trees[module])))
+    return found
+
+
+def _top_level_module(path: str) -> bool:
+    return "/" not in path and path.endswith(".py")
+
+
+def _entry(trees: dict[str, ast.Module], module: str, name: str) -> Entry:
+    """``name`` as ``module`` defines it, or as the module it imports it from defines it."""
+    for node in trees[module].body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+            return Entry(name, f"{name}({ast.unparse(node.args)}){returns}", _summary(node))
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return Entry(name, _class_signature(node), _summary(node))
+        if isinstance(node, ast.Assign | ast.AnnAssign) and name in _targets(node):
+            value = ast.unparse(node.value) if node.value else ""
+            value = value if len(value) <= VALUE_LIMIT else value[: VALUE_LIMIT - 3] + "..."
+            return Entry(name, f"{name} = {value}")
+        if _imports(node, trees, name):
+            return _entry(trees, node.module, name)
+    return Entry(name, name)
+
+
+def _imports(node: ast.stmt, trees: dict[str, ast.Module], name: str) -> bool:
+    """Whether ``node`` imports ``name`` from another project module."""
+    return (
+        isinstance(node, ast.ImportFrom)
+        and node.module in trees
+        and not node.level
+        and any((a.asname or a.name) == name for a in node.names)
+    )
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> set[str]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def _class_signature(node: ast.ClassDef) -> str:
+    """A dataclass as its fields, another class as its constructor (or its bases)."""
+    bases = ", ".join(ast.unparse(b) for b in node.bases)
+    fields = [
+        ast.unparse(item)
+        for item in node.body
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+    ]
+    init = next(
+        (i for i in node.body if isinstance(i, ast.FunctionDef) and i.name == "__init__"), None
+    )
+    if init is not None:
+        arguments = ast.unparse(init.args).removeprefix("self, ").removeprefix("self")
+        return f"class {node.name}({arguments})" + (f"  # a {bases}" if bases else "")
+    if fields:
+        return f"class {node.name}({', '.join(fields)})"
+    return f"class {node.name}({bases})"
+
+
+def _summary(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> str:
+    doc = " ".join((ast.get_docstring(node) or "").split("\n\n")[0].split())
+    if len(doc) <= SUMMARY_LIMIT:
+        return doc
+    return doc[:SUMMARY_LIMIT].rsplit(" ", 1)[0] + " ..."
+
+
+def _flags(tree: ast.Module) -> list[str]:
+    """``--flag`` options the module's argparse parser declares (a script's command line)."""
+    flags = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_argument"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and str(node.args[0].value).startswith("--")
+        ):
+            flags.append(str(node.args[0].value))
+    return flags
