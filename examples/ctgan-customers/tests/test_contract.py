@@ -30,11 +30,13 @@ OUTPUT_COLUMNS = [
 ]
 
 
+@pytest.mark.surface("data pipeline")
 def test_the_real_table_keeps_the_contract(real: pd.DataFrame) -> None:
     """The real table has the declared columns and types and keeps every constraint."""
     assert contract.problems(real, real) == []
 
 
+@pytest.mark.surface("generator")
 def test_the_synthetic_table_has_the_declared_schema(synthetic: pd.DataFrame) -> None:
     """Columns in the declared order, each in its declared dtype."""
     assert list(synthetic.columns) == OUTPUT_COLUMNS
@@ -42,6 +44,7 @@ def test_the_synthetic_table_has_the_declared_schema(synthetic: pd.DataFrame) ->
         assert str(synthetic[name].dtype) == contract.COLUMNS[name][1], name
 
 
+@pytest.mark.surface("generator")
 def test_every_synthetic_row_keeps_every_constraint(
     synthetic: pd.DataFrame, train_rows: pd.DataFrame
 ) -> None:
@@ -50,12 +53,14 @@ def test_every_synthetic_row_keeps_every_constraint(
         assert verdict.all(), f"{name} broken on {int((~verdict).sum())} rows"
 
 
+@pytest.mark.surface("generator")
 def test_values_stay_in_their_declared_domain(synthetic: pd.DataFrame) -> None:
     """Bounds, categories, and missing values only in nullable columns."""
     for name, verdict in contract.domain_checks(synthetic).items():
         assert verdict.all(), f"{name}: broken on {int((~verdict).sum())} rows"
 
 
+@pytest.mark.surface("generator")
 def test_keys_are_unique_and_never_missing(synthetic: pd.DataFrame) -> None:
     """customer_id names one row each, and matches C[0-9]{7}."""
     keys = synthetic["customer_id"]
@@ -63,6 +68,7 @@ def test_keys_are_unique_and_never_missing(synthetic: pd.DataFrame) -> None:
     assert keys.str.fullmatch("C[0-9]{7}").all()
 
 
+@pytest.mark.surface("generator")
 def test_faked_personal_data_never_holds_a_real_value(
     synthetic: pd.DataFrame, real: pd.DataFrame
 ) -> None:
@@ -71,6 +77,7 @@ def test_faked_personal_data_never_holds_a_real_value(
     assert not set(synthetic["email"].dropna()) & set(real["email"].dropna())
 
 
+@pytest.mark.surface("generator")
 def test_a_saved_synthesizer_loads_and_samples_the_same_rows(
     fitted_run: Path, synthetic: pd.DataFrame
 ) -> None:
@@ -79,6 +86,7 @@ def test_a_saved_synthesizer_loads_and_samples_the_same_rows(
     pd.testing.assert_frame_equal(again, synthetic)
 
 
+@pytest.mark.surface("training loop")
 def test_the_same_seed_fits_the_same_synthesizer(train_rows: pd.DataFrame) -> None:
     """Two fits with the seed sample identical rows (SDV's own fit is not seeded)."""
     subset = train_rows.head(100)
@@ -90,6 +98,7 @@ def test_the_same_seed_fits_the_same_synthesizer(train_rows: pd.DataFrame) -> No
     pd.testing.assert_frame_equal(tables[0], tables[1])
 
 
+@pytest.mark.surface("generator")
 def test_the_written_file_reads_back_as_the_same_table(
     synthetic: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -101,6 +110,7 @@ def test_the_written_file_reads_back_as_the_same_table(
     pd.testing.assert_frame_equal(evaluate.read_synthetic(path), synthetic, check_exact=False)
 
 
+@pytest.mark.surface("generator")
 def test_conditional_sampling_keeps_the_condition(fitted_run: Path) -> None:
     """sample.py --condition country=US: every row holds it, and the contract."""
     wanted = sample.conditions(["country=US"])
@@ -109,6 +119,7 @@ def test_conditional_sampling_keeps_the_condition(fitted_run: Path) -> None:
     assert (table[column].astype(str) == str(value)).all()
 
 
+@pytest.mark.surface("data pipeline")
 def test_the_contract_catches_what_it_forbids(synthetic: pd.DataFrame, real: pd.DataFrame) -> None:
     """A value missing where none may be, one out of bounds and a duplicate key are reported."""
     broken = synthetic.copy()
@@ -127,6 +138,7 @@ def test_the_contract_catches_what_it_forbids(synthetic: pd.DataFrame, real: pd.
     assert any("duplicate" in p for p in contract.problems(broken, real, columns=OUTPUT_COLUMNS))
 
 
+@pytest.mark.surface("data pipeline")
 def test_train_refuses_a_real_table_that_breaks_the_contract(
     monkeypatch: pytest.MonkeyPatch,
     real: pd.DataFrame,

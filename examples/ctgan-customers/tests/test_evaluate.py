@@ -4,8 +4,11 @@ table is scored against every bar the spec sets."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 import evaluate
+
+pytestmark = pytest.mark.surface("validation protocol")
 
 
 def test_exact_copies_count_rows_equal_to_a_training_row(train_rows: pd.DataFrame) -> None:

@@ -89,6 +89,7 @@ def in_range(x: Tensor, value_range: list[float] | None) -> bool:
 # --- shapes and ranges -----------------------------------------------------------------------
 
 
+@pytest.mark.surface("generator")
 def test_generator_output_has_data_shape_and_range(cfg: dict[str, Any]) -> None:
     generator = Generator().eval()
     z, labels = inputs(cfg, 4)
@@ -98,6 +99,7 @@ def test_generator_output_has_data_shape_and_range(cfg: dict[str, Any]) -> None:
     assert in_range(x, cfg["data"]["range"])
 
 
+@pytest.mark.surface("discriminator")
 def test_discriminator_scores_one_value_per_pack(cfg: dict[str, Any]) -> None:
     """D returns one score per sample."""
     x = torch.rand(2 * 1, *data_dims(cfg))
@@ -106,6 +108,7 @@ def test_discriminator_scores_one_value_per_pack(cfg: dict[str, Any]) -> None:
     assert tuple(scores.shape) == (2,)
 
 
+@pytest.mark.surface("data pipeline")
 def test_data_pipeline_yields_data_shape_in_range(cfg: dict[str, Any]) -> None:
     x, labels = next(iter(build_loader(cfg, build_dataset(cfg))))
     assert tuple(x.shape) == (cfg["data"]["batch_size"], *data_dims(cfg))
@@ -119,6 +122,7 @@ def test_data_pipeline_yields_data_shape_in_range(cfg: dict[str, Any]) -> None:
 # --- who updates what ------------------------------------------------------------------------
 
 
+@pytest.mark.surface("training loop")
 def test_one_training_step_changes_both_networks(
     base_cfg: dict[str, Any], one_step_run: Path
 ) -> None:
@@ -129,6 +133,7 @@ def test_one_training_step_changes_both_networks(
         assert not unchanged(parameters(module), state[key]), f"one step left the {key} as it was"
 
 
+@pytest.mark.surface("training loop")
 def test_generator_step_leaves_discriminator_unchanged(cfg: dict[str, Any]) -> None:
     gan = train.build_gan(cfg, CPU)
     d_before, g_before = parameters(gan.discriminator), parameters(gan.generator)
@@ -138,6 +143,7 @@ def test_generator_step_leaves_discriminator_unchanged(cfg: dict[str, Any]) -> N
     assert all(p.requires_grad for p in gan.discriminator.parameters()), "D left frozen"
 
 
+@pytest.mark.surface("training loop")
 def test_discriminator_step_leaves_generator_unchanged(cfg: dict[str, Any]) -> None:
     gan = train.build_gan(cfg, CPU)
     d_before, g_before = parameters(gan.discriminator), parameters(gan.generator)
@@ -147,6 +153,7 @@ def test_discriminator_step_leaves_generator_unchanged(cfg: dict[str, Any]) -> N
     assert not unchanged(d_before, gan.discriminator)
 
 
+@pytest.mark.surface("discriminator")
 def test_real_and_fake_batches_are_scored_apart(cfg: dict[str, Any]) -> None:
     """D has BatchNorm: real and fake batches go through it in separate forwards, so each
     keeps its own batch statistics (as in DCGAN)."""
@@ -166,6 +173,7 @@ def test_real_and_fake_batches_are_scored_apart(cfg: dict[str, Any]) -> None:
         assert torch.allclose(a, b, atol=1e-5)
 
 
+@pytest.mark.surface("training loop")
 def test_generator_never_receives_real_data(
     cfg: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,6 +229,7 @@ def _nan_loss(*args: Any) -> Tensor:
     return scores.float().mean() * float("nan")
 
 
+@pytest.mark.surface("training loop")
 def test_nan_loss_stops_with_report_and_last_good(
     cfg: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -236,6 +245,7 @@ def test_nan_loss_stops_with_report_and_last_good(
     assert finite(state["generator"])
 
 
+@pytest.mark.surface("training loop")
 def test_nan_loss_keeps_existing_last_good(
     cfg: dict[str, Any], one_step_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -255,6 +265,7 @@ def test_nan_loss_keeps_existing_last_good(
 # --- checkpoints, resume, export -------------------------------------------------------------
 
 
+@pytest.mark.surface("training loop")
 def test_checkpoint_round_trip(cfg: dict[str, Any], one_step_run: Path, tmp_path: Path) -> None:
     saved = torch.load(one_step_run / "last.pt", weights_only=True)
     gan = train.build_gan(cfg, CPU)
@@ -272,6 +283,7 @@ def test_checkpoint_round_trip(cfg: dict[str, Any], one_step_run: Path, tmp_path
             assert states_equal(again[key]["state"][index], state)
 
 
+@pytest.mark.surface("training loop")
 def test_a_resumed_optimizer_keeps_the_kernel_this_device_chose() -> None:
     """A checkpoint from another device or version (non-fused Adam) must not switch this
     optimizer's implementation: fp16 loss scaling fails on a non-fused Adam built fused."""
@@ -289,6 +301,7 @@ def test_a_resumed_optimizer_keeps_the_kernel_this_device_chose() -> None:
     )
 
 
+@pytest.mark.surface("training loop")
 def test_resume_is_exact(cfg: dict[str, Any], one_step_run: Path, tmp_path: Path) -> None:
     """1 step + resume + 1 step ends bitwise where 2 uninterrupted steps end."""
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
@@ -305,6 +318,7 @@ def test_resume_is_exact(cfg: dict[str, Any], one_step_run: Path, tmp_path: Path
             assert states_equal(b[key]["state"][index], state)
 
 
+@pytest.mark.surface("generator")
 def test_export_reproduces_eager(one_step_run: Path, tmp_path: Path) -> None:
     model, _ = load_generator(one_step_run / "last.pt")
     difference = export_generator(model, tmp_path / "generator.pt2")
@@ -315,6 +329,7 @@ def test_export_reproduces_eager(one_step_run: Path, tmp_path: Path) -> None:
 # --- multi-process ---------------------------------------------------------------------------
 
 
+@pytest.mark.surface("training loop")
 @pytest.mark.ddp
 @pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available()),

@@ -15,6 +15,8 @@ import torch
 import evaluate
 import features
 
+pytestmark = pytest.mark.surface("validation protocol")
+
 # The spec's validation.fid (conftest switches it off for the tests that do not score).
 FID = {"every": 10, "samples": 1000, "features": "domain", "dims": 2048}
 

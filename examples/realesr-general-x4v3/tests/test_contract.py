@@ -44,6 +44,7 @@ def image(channels: int, dtype: type = np.uint8, seed: int = 0) -> np.ndarray:
     return rng.integers(0, top, size=shape, endpoint=True).astype(dtype)
 
 
+@pytest.mark.surface("generator")
 def test_the_network_is_the_releases() -> None:
     """SRVGGNetCompact for realesr-general-x4v3: the release's parameter count and native x4."""
     network = models.build(contract.MODEL)
@@ -51,6 +52,7 @@ def test_the_network_is_the_releases() -> None:
     assert models.scale_of(network) == contract.SCALE == 4
 
 
+@pytest.mark.surface("generator")
 def test_the_weights_file_is_the_release_file_by_size_and_sha256() -> None:
     """weights.py checks the file against the release's size and hash before loading it."""
     assert (contract.WEIGHTS.size, contract.WEIGHTS.sha256) == (RELEASE_SIZE, RELEASE_SHA256)
@@ -63,6 +65,7 @@ def test_the_weights_file_is_the_release_file_by_size_and_sha256() -> None:
     )
 
 
+@pytest.mark.surface("generator")
 def test_random_weights_in_the_release_format_load_strictly(tmp_path: Path) -> None:
     """Saved as {"params_ema": state_dict}, hashed, verified and loaded strictly: same outputs."""
     original = weights.random_model(seed=3).eval()
@@ -74,6 +77,7 @@ def test_random_weights_in_the_release_format_load_strictly(tmp_path: Path) -> N
         assert torch.equal(loaded(x), original(x))
 
 
+@pytest.mark.surface("generator")
 def test_a_file_that_is_not_the_release_is_refused(tmp_path: Path) -> None:
     """A file at the contract's path with other bytes is refused before torch.load sees it."""
     path = weights.resolve(contract.WEIGHTS)
@@ -83,6 +87,7 @@ def test_a_file_that_is_not_the_release_is_refused(tmp_path: Path) -> None:
         weights.load_model()
 
 
+@pytest.mark.surface("generator")
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("channels", [1, 3, 4])
 def test_output_is_the_input_times_outscale_with_its_dtype_and_channels(
@@ -99,6 +104,7 @@ def test_output_is_the_input_times_outscale_with_its_dtype_and_channels(
     assert (1 if result.ndim == 2 else result.shape[2]) == wanted
 
 
+@pytest.mark.surface("data pipeline")
 def test_arrays_are_bgr_in_and_bgr_out(network: nn.Module) -> None:
     """Arrays are BGR in and BGR out, as the contract says.
 
@@ -113,6 +119,7 @@ def test_arrays_are_bgr_in_and_bgr_out(network: nn.Module) -> None:
     assert contract.SETTINGS.channel_order == "bgr"
 
 
+@pytest.mark.surface("generator")
 def test_tiles_with_the_contracts_pad_and_overlap_leave_no_seam(network: nn.Module) -> None:
     """Tiles with the contract's pad and overlap give the untiled result within one 8-bit level.
 
@@ -125,6 +132,7 @@ def test_tiles_with_the_contracts_pad_and_overlap_leave_no_seam(network: nn.Modu
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
 
 
+@pytest.mark.surface("data pipeline")
 def test_the_cli_writes_the_contracts_output(tmp_path: Path) -> None:
     """`upscale.py FOLDER --out DIR --random-weights`: <stem>_out.png, output = input x outscale."""
     source = tmp_path / "in"

@@ -13,6 +13,8 @@ import export
 import models
 import weights
 
+pytestmark = pytest.mark.surface("validation protocol")
+
 
 def test_cli_exports_a_program_that_matches_eager_at_other_sizes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -16,6 +16,8 @@ import tiles
 import upscale
 import weights
 
+pytestmark = pytest.mark.surface("validation protocol")
+
 FIELDS = {
     "healthy",
     "checks",

@@ -14,6 +14,8 @@ from torch import Tensor, nn
 import models
 import tiles
 
+pytestmark = pytest.mark.surface("generator")
+
 
 class ConvStack(nn.Module):
     """``depth`` random 3x3 convs then nearest x``scale``: receptive radius exactly ``depth``."""

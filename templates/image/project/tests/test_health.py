@@ -16,6 +16,8 @@ import yaml
 import health
 import train
 
+pytestmark = pytest.mark.surface("validation protocol")
+
 CHECKS = {"losses_finite", "gradients_nonzero", "output_shape", "output_range", "not_collapsed"}
 
 

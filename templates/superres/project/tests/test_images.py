@@ -17,6 +17,8 @@ import pytest
 import images
 from images import ImageError
 
+pytestmark = pytest.mark.surface("data pipeline")
+
 
 def pattern(shape: tuple[int, ...], dtype: type, seed: int = 0) -> np.ndarray:
     """Random pixels over the dtype's full range."""

@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's mo
 import models
 import weights
 
+pytestmark = pytest.mark.surface("generator")
+
 # Counts of the released .pth files (sum of numel over params_ema, or params where a file has
 # only that).
 RELEASE_PARAMS = {

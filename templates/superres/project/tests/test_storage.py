@@ -11,6 +11,8 @@ import pytest
 
 import storage
 
+pytestmark = pytest.mark.surface("data pipeline")
+
 
 def test_a_second_writer_of_the_same_path_never_touches_the_first_ones_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

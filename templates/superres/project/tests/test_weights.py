@@ -18,6 +18,8 @@ import models
 import weights
 from weights import WeightsError, WeightsFile
 
+pytestmark = pytest.mark.surface("generator")
+
 URL = "https://example.invalid/release/model.pth"
 
 

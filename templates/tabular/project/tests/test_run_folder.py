@@ -9,7 +9,7 @@ import pytest
 
 from runfolder import RUN_FILES, RunFolderError, prepare_fresh
 
-pytestmark = pytest.mark.generic
+pytestmark = [pytest.mark.generic, pytest.mark.surface("training loop")]
 
 
 def _previous_fit(out: Path) -> None:
