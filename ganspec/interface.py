@@ -65,7 +65,7 @@ def interface_of(files: dict[str, str]) -> list[Module]:
     }
     found = []
     for module, names in sorted(used_names(files).items()):
-        entries = [_entry(trees, module, name) for name in sorted(names)]
+        entries = [e for name in sorted(names) if (e := _entry(trees, module, name)) is not None]
         found.append(Module(module, entries, _flags(trees[module])))
     return found
 
@@ -74,7 +74,7 @@ def _top_level_module(path: str) -> bool:
     return "/" not in path and path.endswith(".py")
 
 
-def _entry(trees: dict[str, ast.Module], module: str, name: str) -> Entry:
+def _entry(trees: dict[str, ast.Module], module: str, name: str) -> Entry | None:
     """``name`` as ``module`` defines it, or as the module it imports it from defines it."""
     for node in trees[module].body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
@@ -88,7 +88,20 @@ def _entry(trees: dict[str, ast.Module], module: str, name: str) -> Entry:
             return Entry(name, f"{name} = {value}")
         if _imports(node, trees, name):
             return _entry(trees, node.module, name)
+        if _binds_outside_import(node, trees, name):
+            return None  # a library the module imports, which a test patches: not interface
     return Entry(name, name)
+
+
+def _binds_outside_import(node: ast.stmt, trees: dict[str, ast.Module], name: str) -> bool:
+    """Whether ``node`` binds ``name`` to something imported from outside the project."""
+    if isinstance(node, ast.Import):
+        return any((a.asname or a.name.split(".")[0]) == name for a in node.names)
+    return (
+        isinstance(node, ast.ImportFrom)
+        and (node.module not in trees or bool(node.level))
+        and any((a.asname or a.name) == name for a in node.names)
+    )
 
 
 def _imports(node: ast.stmt, trees: dict[str, ast.Module], name: str) -> bool:
