@@ -41,7 +41,9 @@ def test_render_writes_the_project_and_a_manifest_of_it(tmp_path: Path) -> None:
     assert set(manifest) == {"ganspec_version", "spec_sha256", "files"}
     files = tree(out)
     assert {"PROMPT.md", "AGENTS.md", "CLAUDE.md", "config.yaml"} <= set(files)
-    assert set(manifest["files"]) == set(files) - {".ganspec/manifest.json"}
+    # ganspec's own files: the manifest, and the spec as rendered (`ganspec check DIR` reads it)
+    assert set(manifest["files"]) == set(files) - {".ganspec/manifest.json", ".ganspec/spec.yaml"}
+    assert (out / ".ganspec" / "spec.yaml").read_bytes() == Path(SPEC).read_bytes()
     code, stdout, _ = render(str(SPEC), "--out", str(out))
     assert code == 0 and "create" not in stdout and "update" not in stdout
     assert tree(out) == files

@@ -12,7 +12,7 @@ from ganspec.render.engine import AGENT_TARGETS, render_project, render_prompt
 from ganspec.render.formatting import format_and_check
 from ganspec.render.superres_context import build_superres_context
 from ganspec.render.tabular_context import build_tabular_context
-from ganspec.render.writer import SPEC_COPY, Plan, apply, plan, sha256
+from ganspec.render.writer import Plan, apply, plan, sha256
 from ganspec.validate import Report, validate_file
 
 # Kinds with project templates. A valid spec of another kind is refused, never half-rendered.
@@ -79,7 +79,6 @@ def render_spec(
     if contracts_only:
         files = contracts_and_instructions(report.spec.kind, files)
     encoded = {path: text.encode("utf-8") for path, text in files.items()}
-    encoded[SPEC_COPY.as_posix()] = report.text.encode("utf-8")
     spec_hash = sha256(report.text.encode("utf-8"))  # the spec as validated, not re-read
     changes = plan(
         out,
@@ -89,6 +88,7 @@ def render_spec(
         force=force,
         overwrite_changed=overwrite_changed,
         spec=spec_path,
+        spec_text=report.text.encode("utf-8"),  # `ganspec check DIR` holds the code to it
     )
     if not dry_run:
         apply(changes)

@@ -110,6 +110,7 @@ class Plan:
     files: dict[str, bytes]
     manifest: Manifest
     previous: Manifest | None = None
+    spec_text: bytes | None = None  # written to SPEC_COPY beside the manifest
 
     def of(self, kind: str) -> list[str]:
         return [a.path for a in self.actions if a.kind == kind]
@@ -143,6 +144,7 @@ def plan(
     force: bool = False,
     overwrite_changed: bool = False,
     spec: Path | None = None,
+    spec_text: bytes | None = None,
 ) -> Plan:
     """Decide, for every rendered file, whether to create, update or leave it alone.
 
@@ -158,6 +160,7 @@ def plan(
             "it (files already there are left alone unless --overwrite-changed)"
         )
     _inside(out, str(MANIFEST))
+    _inside(out, str(SPEC_COPY))
     known = previous.files if previous else {}
     for relative in sorted({*files, *known}):
         if spec is not None and _same_file(out / relative, spec):
@@ -192,7 +195,7 @@ def plan(
             actions.append(Action(relative, REMOVE))
         else:
             actions.append(Action(relative, KEEP_OBSOLETE))
-    return Plan(out, actions, files, manifest, previous)
+    return Plan(out, actions, files, manifest, previous, spec_text)
 
 
 def _same_file(path: Path, other: Path) -> bool:
@@ -295,4 +298,6 @@ def apply(plan_: Plan) -> None:
             with contextlib.suppress(OSError):
                 _write(root, manifest, done.text().encode("utf-8"))
             raise
+        if plan_.spec_text is not None:  # ganspec's own file, like the manifest: not listed in it
+            _write(root, SPEC_COPY.as_posix(), plan_.spec_text)
         _write(root, manifest, plan_.manifest.text().encode("utf-8"))
