@@ -7,7 +7,6 @@ values (data), never as template source.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from ganspec.contracts import contracts_in
 from ganspec.interface import interface_of
 from ganspec.resources import shipped
 
@@ -119,20 +119,9 @@ def render_project(kind: str, context: dict[str, Any], agents: set[str]) -> dict
 
 
 def acceptance_tests(files: dict[str, str]) -> list[dict[str, str]]:
-    """Test names and their first docstring line, read from the rendered tests/test_*.py."""
-    tests = []
-    for path in sorted(files):
-        if not (path.startswith("tests/test_") and path.endswith(".py")):
-            continue
-        for node in ast.parse(files[path]).body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                # The docstring's first paragraph, whole: its first line alone can stop
-                # mid-sentence ("(no checkpoint exists").
-                paragraph = (ast.get_docstring(node) or "").strip().split("\n\n")[0]
-                doc = " ".join(paragraph.split())
-                summary = doc or node.name.removeprefix("test_").replace("_", " ")
-                tests.append({"file": path, "name": node.name, "doc": summary})
-    return tests
+    """Test names and their docstring's first paragraph (whole: its first line alone can stop
+    mid-sentence), as ``ganspec check`` lists the same contracts."""
+    return [{"file": c.file, "name": c.name, "doc": c.summary} for c in contracts_in(files)]
 
 
 def project_sources(kind: str) -> list[tuple[Path, Path]]:
