@@ -187,6 +187,9 @@ def test_code_without_the_interface_fails_every_contract_by_name(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert (out / "tests" / "test_contracts.py").is_file() and (out / "PROMPT.md").is_file()
     assert not (out / "train.py").exists() and not (out / "models.py").exists()
+    prompt = (out / "PROMPT.md").read_text(encoding="utf-8")
+    assert "contracts, not an implementation" in prompt and "ganspec check ." in prompt
+    assert "You are working in a PyTorch project rendered by ganspec" not in prompt
     code, report = check(str(out))
     assert code == 1 and report["passed"] == 0 and report["failed"] > 10
     messages = {f["message"] for found in report["surfaces"].values() for f in found["failed"]}

@@ -39,13 +39,16 @@ class RenderOutcome:
     plan: Plan | None = None
 
 
-def render_files(report: Report, agents: set[str], out: Path | None = None) -> dict[str, str]:
+def render_files(
+    report: Report, agents: set[str], out: Path | None = None, contracts_only: bool = False
+) -> dict[str, str]:
     """All rendered files (formatted and ruff-checked) for a spec that validated clean; ``out``
     is the project's folder, where the project resolves the paths the spec gives (superres
-    weights and images are written relative to it, so the project moves with its folder)."""
+    weights and images are written relative to it, so the project moves with its folder).
+    ``contracts_only``: PROMPT.md says the code is the reader's to write."""
     assert report.context is not None and report.spec is not None
     kind = report.spec.kind
-    context = context_for(report, out)
+    context = {**context_for(report, out), "contracts_only": contracts_only}
     files = render_project(kind, context, agents)
     files.update(context["extra_files"])  # written as they are, not from a template
     return format_and_check(files)
@@ -75,7 +78,7 @@ def render_spec(
     if report.exit_code != 0:
         return RenderOutcome(report)
     require_renderable(report)
-    files = render_files(report, agents, out)
+    files = render_files(report, agents, out, contracts_only)
     if contracts_only:
         files = contracts_and_instructions(report.spec.kind, files)
     encoded = {path: text.encode("utf-8") for path, text in files.items()}
@@ -109,4 +112,4 @@ def contracts_and_instructions(kind: str, files: dict[str, str]) -> dict[str, st
 def prompt_for(report: Report) -> str:
     assert report.context is not None and report.spec is not None
     require_renderable(report)
-    return render_prompt(report.spec.kind, context_for(report))
+    return render_prompt(report.spec.kind, {**context_for(report), "contracts_only": False})
