@@ -103,6 +103,7 @@ def render_project(kind: str, context: dict[str, Any], agents: set[str]) -> dict
         else:
             files[_RENAMED.get(str(relative), str(relative))] = source.read_text(encoding="utf-8")
     context = {
+        "contracts_only": False,  # a full render unless the caller says otherwise
         **context,
         "acceptance_tests": acceptance_tests(files),
         "interface": interface_of(files),

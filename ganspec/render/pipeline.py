@@ -112,4 +112,4 @@ def contracts_and_instructions(kind: str, files: dict[str, str]) -> dict[str, st
 def prompt_for(report: Report) -> str:
     assert report.context is not None and report.spec is not None
     require_renderable(report)
-    return render_prompt(report.spec.kind, {**context_for(report), "contracts_only": False})
+    return render_prompt(report.spec.kind, context_for(report))
