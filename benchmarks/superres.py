@@ -331,7 +331,8 @@ def render(preset: str, folder: Path) -> Path:
     project = folder / preset
     command = [sys.executable, "-m", "ganspec", "render", str(ROOT / "specs" / f"{preset}.yaml")]
     command += ["--out", str(project), "--agents", "none"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]  # keep the caller's
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     if done.returncode != 0:
         raise SystemExit(
