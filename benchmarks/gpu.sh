@@ -52,7 +52,7 @@ EOF
 
 variant dcgan-64 dcgan64_bf16 amp=bf16
 variant dcgan-64 dcgan64_fp16 amp=fp16
-variant wgan-gp-64 wgan_fp32 amp=off
+variant wgan-gp-64 wgan_fp32 "amp='off'"
 variant sngan-hinge-32 sngan_bf16 amp=bf16
 variant cgan-digits-32 cgan_bf16 amp=bf16
 
