@@ -1,7 +1,7 @@
 """The interface a spec's contract tests use, read from the render itself.
 
 Everything the tests import or call from the project's own modules (``from models import
-Generator``, ``train.build_gan(...)``), with the signature and first docstring sentence of the
+Generator``, ``train.build_gan(...)``), with the signature and first docstring paragraph of the
 rendered definition, and the command-line flags of each script. PROMPT.md states it, so code
 written by someone else can meet the same tests; ganspec's own render meets it by
 construction, since the list is read from that render (``ast``, nothing imported).
@@ -12,8 +12,14 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-SUMMARY_LIMIT = 160  # characters of a docstring's first sentence
-VALUE_LIMIT = 60  # characters of a constant's value
+from ganspec.contracts import CONTRACT_FILES
+
+VALUE_LIMIT = 60  # characters of a constant's value shown when the module itself ships
+# Modules shipped with the contracts (contract.py): a long constant there is read in the file;
+# one anywhere else is stated whole, since an implementer never sees that module.
+SHIPPED_MODULES = {
+    path[:-3] for paths in CONTRACT_FILES.values() for path in paths if path.endswith(".py")
+}
 
 
 @dataclass
@@ -84,7 +90,8 @@ def _entry(trees: dict[str, ast.Module], module: str, name: str) -> Entry | None
             return Entry(name, _class_signature(node), _summary(node))
         if isinstance(node, ast.Assign | ast.AnnAssign) and name in _targets(node):
             value = ast.unparse(node.value) if node.value else ""
-            value = value if len(value) <= VALUE_LIMIT else value[: VALUE_LIMIT - 3] + "..."
+            if len(value) > VALUE_LIMIT and module in SHIPPED_MODULES:
+                value = f"{value[: VALUE_LIMIT - 3]}... (whole in {module}.py)"
             return Entry(name, f"{name} = {value}")
         if _imports(node, trees, name):
             return _entry(trees, node.module, name)
@@ -139,10 +146,9 @@ def _class_signature(node: ast.ClassDef) -> str:
 
 
 def _summary(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> str:
-    doc = " ".join((ast.get_docstring(node) or "").split("\n\n")[0].split())
-    if len(doc) <= SUMMARY_LIMIT:
-        return doc
-    return doc[:SUMMARY_LIMIT].rsplit(" ", 1)[0] + " ..."
+    """The docstring's first paragraph, whole: a cut-off one leaves out the detail an
+    implementer needs (the agent experiments guessed exactly there)."""
+    return " ".join((ast.get_docstring(node) or "").split("\n\n")[0].split())
 
 
 def _flags(tree: ast.Module) -> list[str]:

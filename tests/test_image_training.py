@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from ganspec.render.pipeline import render_files
@@ -130,3 +131,32 @@ def test_mixed_precision_renders_autocast_and_loss_scaling(tmp_path: Path) -> No
         assert torch.isfinite(torch.tensor(values["loss_g"]))
         state = train.checkpoint_state(gan, cfg, train.Progress())
         assert {"scaler_g", "scaler_d"} <= state.keys()
+
+
+def syncs_buffers_each_forward(module: nn.Module) -> bool:
+    """DDP's per-forward buffer broadcast (``forward_sync_buffers`` from torch 2.13 on)."""
+    syncs = getattr(module, "forward_sync_buffers", None)
+    return module.broadcast_buffers if syncs is None else syncs
+
+
+def test_under_torchrun_a_batchnorm_discriminator_keeps_its_own_statistics(tmp_path: Path) -> None:
+    """D with BatchNorm scores real and fake in two forwards before one backward; DDP must not
+    broadcast rank 0's BatchNorm buffers at the second forward (torch < 2.13 then fails the
+    backward: a tensor saved for it was modified in place). G, and a D without BatchNorm, keep
+    DDP's default broadcast."""
+    report = validate_mutation("dcgan-digits-32", {})
+    cases = {"dcgan-digits-32": render_files(report, set()), BASE: rendered("base")}
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        for name, files in cases.items():
+            folder = tmp_path / name
+            for path, text in files.items():
+                (folder / path).parent.mkdir(parents=True, exist_ok=True)
+                (folder / path).write_text(text, encoding="utf-8")
+            with project_imports(folder) as modules:
+                cfg = modules["config"].load_config(folder / "config.yaml")
+                gan = modules["train"].build_gan(cfg, torch.device("cpu"))
+                assert syncs_buffers_each_forward(gan.g_ddp)
+                assert syncs_buffers_each_forward(gan.d_ddp) == (name == BASE), name
+    finally:
+        dist.destroy_process_group()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import inspect
 import json
 import math
 import os
@@ -93,11 +94,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def setup_device(name: str) -> torch.device:
     """The device; under torchrun (WORLD_SIZE > 1) this process joins the job first."""
-    device = resolve_device(name)
+    device, local_rank = resolve_device(name), int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda" and local_rank >= torch.cuda.device_count():
+        raise SystemExit(
+            f"error: torchrun started process {local_rank} of this node, which has "
+            f"{torch.cuda.device_count()} GPU(s): give --nproc_per_node at most that"
+        )
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -108,6 +114,14 @@ def setup_device(name: str) -> torch.device:
 def rank() -> int:
     """This process's rank in a torchrun job (0 alone): only rank 0 logs, samples and saves."""
     return dist.get_rank() if dist.is_initialized() else 0
+
+
+# DDP without a buffer broadcast at each forward (torch 2.13 renamed broadcast_buffers)
+NO_FORWARD_BUFFER_SYNC = (
+    {"forward_sync_buffers": False}
+    if "forward_sync_buffers" in inspect.signature(DDP).parameters
+    else {"broadcast_buffers": False}
+)
 
 
 # Optimizer settings that say how the update runs on this device, not what it computes.
@@ -138,6 +152,7 @@ class GAN:
     d_ddp: nn.Module
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
+    memory_format: torch.memory_format  # the networks' layout, which batches follow
     # the last D step of a group leaves its fake batch (with G's graph) for G's step, as
     # pytorch/examples dcgan does: one G forward per iteration instead of two
     pending: tuple[Tensor, Tensor | None] | None = None
@@ -146,16 +161,24 @@ class GAN:
 def build_gan(cfg: dict[str, Any], device: torch.device, compile: bool = False) -> GAN:
     """Both networks on the device with their optimizers and optional compile/DDP."""
     generator, discriminator = Generator().to(device), Discriminator().to(device)
-    if device.type == "cuda":  # NHWC is faster for convolutions on tensor cores
-        generator = generator.to(memory_format=torch.channels_last)
-        discriminator = discriminator.to(memory_format=torch.channels_last)
+    # NHWC is faster for convolutions on tensor cores; not under --compile, whose backward
+    # mispredicts channels_last ConvTranspose2d strides on CUDA (pytorch/pytorch#171622)
+    memory_format = torch.preserve_format
+    if device.type == "cuda" and not compile:
+        memory_format = torch.channels_last
+        generator = generator.to(memory_format=memory_format)
+        discriminator = discriminator.to(memory_format=memory_format)
     g, d = generator, discriminator
     if compile:  # D scores 2n samples in its own step and n in G's: two static graphs
         g, d = torch.compile(generator), torch.compile(discriminator, dynamic=False)
     g_ddp, d_ddp = g, d
-    if dist.is_initialized():  # buffers (BatchNorm statistics) follow rank 0's at each forward
+    if dist.is_initialized():
         ids = [device.index] if device.type == "cuda" else None
-        g_ddp, d_ddp = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
+        # G's buffers follow rank 0's at each forward. D scores real and fake in two forwards
+        # before one backward: a broadcast at the second would overwrite BatchNorm statistics
+        # the first saved for backward (torch < 2.13 fails there), so each process keeps its
+        # own; they only serve eval mode, and rank 0's are saved
+        g_ddp, d_ddp = DDP(g, device_ids=ids), DDP(d, device_ids=ids, **NO_FORWARD_BUFFER_SYNC)
     optimizers = cfg["training"]["optimizers"]
     return GAN(
         generator=generator,
@@ -164,6 +187,7 @@ def build_gan(cfg: dict[str, Any], device: torch.device, compile: bool = False) 
         d=d,
         g_ddp=g_ddp,
         d_ddp=d_ddp,
+        memory_format=memory_format,
         opt_g=make_optimizer(generator.parameters(), optimizers["generator"], device),
         opt_d=make_optimizer(discriminator.parameters(), optimizers["discriminator"], device),
     )
@@ -521,9 +545,7 @@ def train_step(
 ) -> dict[str, float] | None:
     """One D update on this batch, then one G update: the values to log."""
     gan, cfg, progress = run.gan, run.cfg, run.progress
-    cuda = run.device.type == "cuda"  # NHWC on CUDA, as build_gan lays out the networks
-    memory_format = torch.channels_last if cuda else torch.preserve_format
-    real = real.to(run.device, non_blocking=True, memory_format=memory_format)
+    real = real.to(run.device, non_blocking=True, memory_format=gan.memory_format)
     labels = None  # unconditional: the loader's placeholder labels go unused
     try:
         d_values = discriminator_step(gan, cfg, real, labels, progress.step, keep_fake=True)
