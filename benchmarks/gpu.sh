@@ -8,7 +8,7 @@
 # project's own tests and `ganspec smoke` with CUDA visible, tries torchrun with NCCL, and runs
 # the two GPU benchmarks (train_speed.py, superres.py). Every step has its own time limit and
 # its own log (OUTDIR/logs.tar.gz); a failed step is reported and the rest still run. Figures: the
-# summary at the end (OUTDIR/summary.txt).
+# summary at the end (OUTDIR/summary.txt). ONLY="step names" runs those steps alone.
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RESULTS="$(mkdir -p "${1:-gpu-out}" && cd "${1:-gpu-out}" && pwd)"
@@ -22,6 +22,7 @@ SUMMARY="$RESULTS/summary.txt"
 step() { # step NAME LIMIT_S COMMAND...: run COMMAND in its own log, note status and seconds
     local name="$1" limit="$2"
     shift 2
+    if [ -n "${ONLY:-}" ] && ! [[ " $ONLY " == *" $name "* ]]; then return; fi
     local start=$SECONDS
     timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
     local rc=$?
