@@ -57,9 +57,26 @@ def used_names(files: dict[str, str]) -> dict[str, set[str]]:
                 and node.value.id in imported
             ):
                 used.setdefault(node.value.id, set()).add(node.attr)
+            elif patched := _patched(node, imported):  # the module must hold that name
+                used.setdefault(patched[0], set()).add(patched[1])
         for name in imported:
             used.setdefault(name, set())
     return used
+
+
+def _patched(node: ast.AST, modules: set[str]) -> tuple[str, str] | None:
+    """``monkeypatch.setattr(train, "generator_loss", ...)``: (module, name)."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "setattr"
+        and len(node.args) >= 2
+    ):
+        return None
+    target, name = node.args[0], node.args[1]
+    if isinstance(target, ast.Name) and target.id in modules and isinstance(name, ast.Constant):
+        return target.id, str(name.value)
+    return None
 
 
 def interface_of(files: dict[str, str]) -> list[Module]:

@@ -160,3 +160,22 @@ def test_under_torchrun_a_batchnorm_discriminator_keeps_its_own_statistics(tmp_p
                 assert syncs_buffers_each_forward(gan.d_ddp) == (name == BASE), name
     finally:
         dist.destroy_process_group()
+
+
+def test_a_resumed_optimizer_keeps_the_kernel_this_device_chose(tmp_path: Path) -> None:
+    """A checkpoint from another device or version (non-fused Adam) must not switch this
+    optimizer's implementation: fp16 loss scaling fails on a non-fused Adam built fused."""
+    for path, text in rendered("base").items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    weights = [nn.Parameter(torch.randn(3))]
+    saved = torch.optim.Adam(weights, lr=1e-3, fused=False)
+    weights[0].grad = torch.ones(3)
+    saved.step()
+    with project_imports(tmp_path) as modules:
+        train = modules["train"]
+        settings = {"type": "adam", "lr": 1e-3, "betas": [0.5, 0.9], "weight_decay": 0.0}
+        resumed = train.make_optimizer(weights, settings, torch.device("cpu"))
+        train.load_optimizer_state(resumed, saved.state_dict())
+    assert resumed.param_groups[0]["fused"] is True
+    assert torch.equal(resumed.state[weights[0]]["exp_avg"], saved.state[weights[0]]["exp_avg"])

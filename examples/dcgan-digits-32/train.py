@@ -140,9 +140,10 @@ def make_optimizer(
 
 @dataclass
 class GAN:
-    """Everything a step touches. ``generator``/``discriminator`` are the plain modules (saved,
-    sampled, exported); forwards call ``g``/``d`` (compiled with --compile), and each network's
-    own update calls ``g_ddp``/``d_ddp`` (wrapped in DDP under torchrun)."""
+    """Everything a step touches. The contracts read only ``generator`` and ``discriminator``:
+    the plain modules (saved, sampled, exported). The other fields are this implementation's:
+    forwards call ``g``/``d`` (compiled with --compile), each network's own update calls
+    ``g_ddp``/``d_ddp`` (wrapped in DDP under torchrun)."""
 
     generator: Generator
     discriminator: Discriminator

@@ -77,7 +77,8 @@ def test_training_scores_are_logged(
     gan = train.build_gan(cfg, torch.device("cpu"))
     for step in (5, 10):
         train.write_score(scorer, gan, torch.device("cpu"), tmp_path, step // 5, step)
-    first, second = train.read_metrics(tmp_path / "scores.jsonl")
+    lines = (tmp_path / "scores.jsonl").read_text(encoding="utf-8").splitlines()
+    first, second = (json.loads(line) for line in lines)
     assert (first["step"], second["step"]) == (5, 10)
     assert {k: v for k, v in first.items() if k not in ("step", "epoch")} == {
         k: v for k, v in second.items() if k not in ("step", "epoch")

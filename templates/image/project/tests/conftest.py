@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the project's modules, also when pytest runs elsewhere
@@ -44,6 +45,8 @@ def one_step_run(base_cfg: dict[str, Any], tmp_path_factory: pytest.TempPathFact
     """A run folder after exactly one training step, shared by several tests."""
     import train
 
+    config = tmp_path_factory.mktemp("one_step_config") / "config.yaml"
+    config.write_text(yaml.safe_dump(base_cfg, sort_keys=False), encoding="utf-8")
     out = tmp_path_factory.mktemp("one_step")
-    train.train(base_cfg, train.parse_args(["--out", str(out), "--max-steps", "1"]))
+    assert train.main(["--config", str(config), "--out", str(out), "--max-steps", "1"]) == 0
     return out
