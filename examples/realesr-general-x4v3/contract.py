@@ -74,7 +74,8 @@ class Settings:
     tile: int = 512
     # Context pixels around each tile, run through the network and cut off.
     tile_pad: int = 10
-    # Input pixels neighbouring tiles share, blended with linear weights (no seams).
+    # Input pixels neighbouring tiles share, blended with linear weights (tiled == untiled
+    # once tile_pad reaches the network's receptive radius: 34 here).
     tile_overlap: int = 16
     # Reflect padding at the bottom and right before the network, cut after.
     pre_pad: int = 0

@@ -170,8 +170,9 @@ def dni(
 
 
 def random_model(seed: int = 0) -> nn.Module:
-    """``contract.MODEL`` with freshly initialised weights; the same seed gives the same
-    weights. The global RNG is left as it was."""
+    """``contract.MODEL`` as ``models.build`` makes it (train mode), initialised under
+    ``torch.manual_seed(seed)`` in a forked RNG: the same seed gives the same weights, and the
+    global RNG is left as it was."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return models.build(contract.MODEL)
@@ -249,10 +250,11 @@ def load_model(
     weak: WeightsFile | None = None,
     strength: float | None = None,
 ) -> nn.Module:
-    """``contract.MODEL`` with the release weights (verified, then loaded weights-only and
-    strictly), blended with the weak-denoise weights when ``strength`` is set, in eval mode on
-    ``device``. Without ``weights``: the contract's files and strength, read at call time (so
-    tests that point the contract at a temporary folder never touch the real files).
+    """``contract.MODEL`` with verified weights, loaded weights-only and strictly, in eval mode
+    on ``device``. Without ``weights``, the contract's WEIGHTS, WEAK_DENOISE_WEIGHTS and
+    DENOISE_STRENGTH, read at call time (``weak`` and ``strength`` are then ignored); with it,
+    ``weak`` and ``strength`` as given. A strength other than None or 1 blends the two files
+    with ``dni``; 0..1 only (ValueError).
 
     ``random_weights=True`` reads no file: it prints a loud banner to stderr and loads seeded
     random weights through the same release-format save/load path.

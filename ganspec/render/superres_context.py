@@ -26,6 +26,24 @@ def weights_context(release: Release, path: str) -> dict[str, Any]:
     }
 
 
+def fold(release: Release) -> int:
+    """The pixel blocks the network folds into channels first (``pixel_unshuffle``): RRDBNet
+    at scale 2 folds 2x2, at scale 1 4x4; heights and widths then go in steps of it."""
+    if release.arch == "RRDBNet":
+        return {4: 1, 2: 2, 1: 4}[release.scale]
+    return 1
+
+
+def receptive_radius(release: Release) -> int:
+    """How far (input pixels) an output pixel sees, as the rendered ``tiles.receptive_radius``
+    computes it: one pixel per 3x3 conv for SRVGGNetCompact (``blocks + 2`` convs); for
+    RRDBNet conv_first, 15 convs per RRDB and conv_body at the trunk's resolution plus the
+    upsampler's share (3 trunk pixels), times the fold."""
+    if release.arch == "SRVGGNetCompact":
+        return release.blocks + 2
+    return (2 + 15 * release.blocks + 3) * fold(release)
+
+
 MAX_CLIMB = 2  # "../../weights/x.pth": under the project's grandparent folder at most
 
 
@@ -81,6 +99,8 @@ def build_superres_context(context: SuperresContext, out: Path | None = None) ->
         "outscale": context.outscale,
         "inference": inference.model_dump(mode="json"),
         "output": spec.output.model_dump(mode="json"),
+        "fold": fold(release),
+        "radius": receptive_radius(release),
         "tile_side": side,
         "tile_mb": None if tile_bytes is None else round(tile_bytes / 1e6),
         "megapixel_mb": round(megapixel_memory(release, inference.precision) / 1e6),

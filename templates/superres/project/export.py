@@ -94,8 +94,9 @@ def export_model(
 
 
 def check_sizes(model: nn.Module, height: int, width: int) -> list[tuple[int, int]]:
-    """Two sizes the trace at height x width never saw (one taller, one wider), valid for the
-    model."""
+    """Two sizes the trace at height x width never saw, valid for the model: with m =
+    ``size_multiple(model)``, (height + 3m, width // 2 + m) and (height // 2 + m, width + 5m),
+    each rounded down to a multiple of m (m at least)."""
     multiple = size_multiple(model)
 
     def valid(n: int) -> int:

@@ -207,8 +207,9 @@ def _ramp_sum(spans: list[tuple[int, int]], scale: int) -> Tensor:
 
 
 def receptive_radius(model: nn.Module) -> int:
-    """How many input pixels away an output pixel can still see, for the two architectures:
-    the context ``tile_pad`` needs for tiled output to equal untiled output.
+    """How many input pixels away an output pixel can still see: the context ``tile_pad``
+    needs for tiled output to equal untiled output. SRVGGNetCompact: ``num_conv + 2``;
+    RRDBNet: ``(2 + 15 * len(body) + 3) * unshuffle``; TypeError for anything else.
 
     SRVGGNetCompact: one pixel per 3x3 conv (``num_conv + 2`` of them). RRDBNet: the longest
     path runs through conv_first, every dense block's five convs and conv_body at the trunk's

@@ -99,7 +99,8 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU has native bf16 instructions (AVX512-BF16 or AMX), through oneDNN."""
+    """Whether this CPU has native bf16 instructions (AVX512-BF16 or AMX): oneDNN's own check,
+    ``torch.ops.mkldnn._is_mkldnn_bf16_supported()``, False where torch lacks it."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
@@ -327,20 +328,20 @@ def upscale_array(
     settings: contract.Settings = contract.SETTINGS,
     dtype: np.dtype | type | None = None,
 ) -> np.ndarray:
-    """``image`` enlarged to ``output_size(H, W, settings.outscale)``.
+    """``image`` enlarged to ``output_size(H, W, settings.outscale)``, in its channel order,
+    number of channels and dtype (``dtype`` uint8 or uint16 asks for another); UpscaleError for
+    an array or settings it cannot use.
 
     Receives HxW (gray), HxWx1, HxWx3 or HxWx4 (with alpha), uint8 or uint16, colors in
-    ``settings.channel_order`` (OpenCV's "bgr" for files, "rgb" for PIL-style arrays). Returns
-    the same channel order, dtype (by dtype, never guessed from pixel values: a dark 16-bit
-    image stays 16-bit; ``dtype`` uint8 or uint16 asks for another) and number of channels
-    (gray stays gray unless ``settings.grayscale`` is "color"). The network (moved to
+    ``settings.channel_order`` (OpenCV's "bgr" for files, "rgb" for PIL-style arrays). The
+    output dtype follows the input's, never guessed from pixel values (a dark 16-bit image
+    stays 16-bit); gray stays gray unless ``settings.grayscale`` is "color". The network (moved to
     ``settings.device`` and ``settings.precision`` first) sees RGB floats in [0, 1]; gray runs
     as three equal channels and comes back as the output's luma; alpha runs through the
     network as gray ("model") or is resized linearly ("resize"), as upstream does. Native
     scale first, then a Lanczos resize when ``outscale`` differs; values are clamped to
     [0, 1] and rounded once, straight to the dtype returned (an 8-bit image asked for 16 bits
-    keeps the network's precision, not 256 levels times 257). Raises UpscaleError for an
-    array or settings it cannot use.
+    keeps the network's precision, not 256 levels times 257).
     """
     check_settings(settings)
     image = _checked_array(image)
