@@ -36,9 +36,12 @@ def test_prompt_matches_its_snapshot(preset: str) -> None:
 
 def test_prompt_has_no_placeholder_left() -> None:
     for spec in (SPECS / f"{name}.yaml" for name in IMAGE_PRESETS):  # tabular: not rendered yet
-        text = prompt_for(validate_file(spec)).split("## Every number")[0]
+        text = prompt_for(validate_file(spec))
         before, interface = text.split("## The interface the contracts use")
         prose = before + interface.split("## Acceptance criteria")[1]  # signatures say None
+        # A value the prompt names on purpose is code (a checkpoint's `None`, a report's
+        # `null`); a placeholder left by a missing value is bare text ("std None").
+        prose = prose.replace("`None`", "").replace("`null`", "")
         for marker in ("{{", "}}", "{%", "TODO", "None", "null"):
             assert marker not in prose, (spec.name, marker)
         for marker in ("{{", "}}", "{%", "TODO"):

@@ -92,7 +92,7 @@ def test_a_file_the_user_edited_is_left_alone_and_listed(tmp_path: Path) -> None
     assert code == 0
     assert config.read_text() == edited  # even with --force
     assert "left alone (changed by you)" in stdout and "config.yaml" in stdout
-    assert "epochs: 7" in (tmp_path / "PROMPT.md").read_text()  # unchanged files do update
+    assert "7 epochs" in (tmp_path / "PROMPT.md").read_text()  # unchanged files do update
     code, _, _ = render(str(changed_spec), "--out", str(tmp_path), "--overwrite-changed")
     assert code == 0 and "epochs: 7" in config.read_text()
 

@@ -12,6 +12,7 @@ from ganspec.render.image_data import data_context
 from ganspec.render.image_health import health_context
 from ganspec.render.image_losses import losses_context
 from ganspec.render.image_models import models_context
+from ganspec.render.image_prompt import prompt_context
 from ganspec.render.image_training import training_context
 from ganspec.render.image_validation import validation_context, validation_omit
 from ganspec.shapes import Trace, format_shape
@@ -64,4 +65,5 @@ def build_context(context: ImageContext) -> dict[str, Any]:
         **validation_context(spec),
         "omit": [*validation_omit(spec)],
         **training_context(spec),
+        **prompt_context(context),
     }

@@ -121,8 +121,19 @@ def render_project(kind: str, context: dict[str, Any], agents: set[str]) -> dict
 
 def acceptance_tests(files: dict[str, str]) -> list[dict[str, str]]:
     """Test names and their docstring's first paragraph (whole: its first line alone can stop
-    mid-sentence), as ``ganspec check`` lists the same contracts."""
-    return [{"file": c.file, "name": c.name, "doc": c.summary} for c in contracts_in(files)]
+    mid-sentence), as ``ganspec check`` lists the same contracts, with their surface and
+    whether that paragraph says more than the name (a test without a docstring has only its
+    name in words)."""
+    return [
+        {
+            "file": c.file,
+            "name": c.name,
+            "doc": c.summary,
+            "surface": c.surface or "",
+            "adds": c.summary != c.name.rpartition("::")[2].removeprefix("test_").replace("_", " "),
+        }
+        for c in contracts_in(files)
+    ]
 
 
 def project_sources(kind: str) -> list[tuple[Path, Path]]:
