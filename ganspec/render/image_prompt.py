@@ -299,8 +299,7 @@ def nan_text(spec: ImageSpec) -> str:
     )
     return head + (
         f"stops training at once{kept}, then `nan_report.json` (no other checkpoint); "
-        "`train()` raises `NonFiniteLossError(report)`, `main` prints `error: <reason>` to "
-        "stderr and returns 3."
+        "`main` prints `error: <reason>` to stderr and returns 3."
     )
 
 
