@@ -6,7 +6,6 @@ import json
 import os
 import stat
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -372,14 +371,22 @@ fifos_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POS
 
 
 @contextmanager
-def unblocked_after(fifo: Path, seconds: float = 5.0) -> Iterator[None]:
+def unblocked_after(fifo: Path, seconds: float = 5.0) -> Iterator[list[bool]]:
     """Should the code under test open ``fifo`` and wait on it after all, a writer that comes
-    and goes ends the wait (and the test, which then fails) after ``seconds``."""
-    timer = threading.Timer(seconds, lambda: os.close(os.open(fifo, os.O_WRONLY)))
+    and goes ends the wait after ``seconds`` and records that it had to (the list it yields
+    is then non-empty). Opening a FIFO to write returns only once a reader has it open, so a
+    slow run that never opened it leaves the list empty: a busy machine cannot fail the test."""
+    unblocked: list[bool] = []
+
+    def writer() -> None:
+        os.close(os.open(fifo, os.O_WRONLY))
+        unblocked.append(True)
+
+    timer = threading.Timer(seconds, writer)
     timer.daemon = True
     timer.start()
     try:
-        yield
+        yield unblocked
     finally:
         timer.cancel()
 
@@ -395,10 +402,9 @@ def test_a_fifo_where_a_rendered_file_goes_is_refused_not_read(
     fifo.unlink()
     os.mkfifo(fifo)
     before = tree(tmp_path)
-    started = time.monotonic()
-    with unblocked_after(fifo):
+    with unblocked_after(fifo) as unblocked:
         code, _, stderr = render(str(SPEC), "--out", str(tmp_path), *flags)
-    assert time.monotonic() - started < 4
+    assert not unblocked, "render opened the FIFO and waited on it"
     assert code == 1 and f"{fifo} is a FIFO" in stderr and "move it away" in stderr, stderr
     assert tree(tmp_path) == before and stat.S_ISFIFO(fifo.lstat().st_mode)
 
