@@ -18,7 +18,11 @@ SURFACES = ("data pipeline", "discriminator", "generator", "training loop", "val
 # tests, and what the tests read as the spec's statement (config.yaml, the data contract).
 CONTRACT_FILES = {
     "image": ("tests/", "config.yaml"),
-    "tabular": ("tests/", "contract.py"),
+    "tabular": (
+        "tests/",
+        "contract.py",
+        "customers.py",
+    ),  # customers.py: the demo table's generator
     "superres": ("tests/", "contract.py"),
 }
 

@@ -90,7 +90,8 @@ def read_synthetic(path: Path) -> pd.DataFrame:
 
 
 def exact_copies(synthetic: pd.DataFrame, train: pd.DataFrame) -> int:
-    """Synthetic rows whose learned columns equal a training row's, value for value."""
+    """Synthetic rows whose learned columns equal a training row's, value for value (as text);
+    each such row counts, a repeated one too."""
     seen = set(train[LEARNED].astype(str).itertuples(index=False, name=None))
     rows = synthetic[LEARNED].astype(str).itertuples(index=False, name=None)
     return sum(row in seen for row in rows)

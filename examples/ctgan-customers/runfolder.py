@@ -42,4 +42,5 @@ def prepare_fresh(out: Path, overwrite: bool) -> Path | None:
 
 
 def synthesizer_path(out: Path) -> Path:
+    """Where a fit in ``out`` keeps its synthesizer: ``out/synthesizer.pkl``."""
     return out / SYNTHESIZER

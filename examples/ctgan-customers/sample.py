@@ -95,7 +95,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def conditions(pairs: list[str]) -> dict[str, object]:
-    """``["plan=premium"]`` -> ``{"plan": "premium"}``, each value in its column's type."""
+    """``['country=US']`` -> ``{'country': 'US'}``, each value in its column's type;
+    SampleError for a column that is not learned, or a value that does not parse or lies outside
+    its declared values or bounds."""
     values: dict[str, object] = {}
     for pair in pairs:
         column, sep, text = pair.partition("=")

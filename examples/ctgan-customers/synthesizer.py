@@ -70,7 +70,8 @@ def seed_everything(seed: int = SEED) -> None:
 
 
 def build(epochs: int = EPOCHS, device: str = "auto") -> CTGANSynthesizer:
-    """CTGAN with SDV 2.0.0's defaults written out (the spec's synthesizer.ctgan)."""
+    """CTGAN with every number of the spec's synthesizer.ctgan written out, and any constraints
+    added; device auto means CUDA when torch sees one."""
     use_gpu = torch.cuda.is_available() if device == "auto" else device == "cuda"
     synthesizer = CTGANSynthesizer(
         Metadata.load_from_dict(METADATA),
@@ -105,14 +106,15 @@ def build(epochs: int = EPOCHS, device: str = "auto") -> CTGANSynthesizer:
 
 
 def fit(synthesizer: CTGANSynthesizer, train: pd.DataFrame, seed: int = SEED) -> None:
-    """Fit on the training rows' learned columns, seeded."""
+    """Fit on the training rows' model columns, seeded first (SDV does not seed its fit)."""
     seed_everything(seed)
     synthesizer.fit({TABLE: train[MODEL_COLUMNS]})
 
 
 def sample(synthesizer: CTGANSynthesizer, rows: int, draw: int = 0) -> pd.DataFrame:
-    """``rows`` rows of the model's columns. Draw 0 starts where the fit left the sampler, so
-    the same fitted synthesizer gives the same rows; later draws go on from there."""
+    """``rows`` rows of the model's columns. Draw 0 first calls ``reset_sampling()``: SDV then
+    samples from its own fixed seed, as after a fit, so the same fitted synthesizer gives the
+    same rows (saved or not); later draws go on from there."""
     if draw == 0:
         synthesizer.reset_sampling()
     return synthesizer.sample(rows)[TABLE]

@@ -93,6 +93,7 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """train.py with ``argv`` as its arguments; returns its exit code."""
     args = parse_args(argv)
     try:
         record = train(args)

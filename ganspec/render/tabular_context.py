@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ganspec import __version__
+from ganspec.render.tabular_prompt import prompt_context
 from ganspec.spec.tabular import (
     Bounds,
     CategoricalColumn,
@@ -252,22 +253,27 @@ def build_tabular_context(context: TabularContext) -> dict[str, Any]:
     extra_files = {}
     if isinstance(source, CustomersSource):  # the generator validate checked the data with
         extra_files["customers.py"] = customers_source()
+    output_columns = [name for name in order if name not in dropped]
+    contract_bounds = [
+        c["name"]
+        for c in columns
+        if c["type"] in ("numerical", "datetime")
+        and c["max"] is not None
+        and c["name"] in output_columns
+    ]
+    example_condition = _example_condition(columns)
     return {
+        **prompt_context(
+            spec, columns, constraints, output_columns, bool(contract_bounds), example_condition
+        ),
         "kind": "tabular",
         "extra_files": extra_files,
         "ml_leaks": leaks,
-        "contract_bounds": [
-            c["name"]
-            for c in columns
-            if c["type"] in ("numerical", "datetime")
-            and c["max"] is not None
-            and c["name"] in order
-            and c["name"] not in dropped
-        ],
+        "contract_bounds": contract_bounds,
         "omit": omit,
         "sdv_classes": sdv_classes,
         "data_path": data_path,
-        "example_condition": _example_condition(columns),
+        "example_condition": example_condition,
         "fake_summary": _fake_summary(columns),
         "health_rows": 200,
         "ganspec_version": __version__,
@@ -283,7 +289,7 @@ def build_tabular_context(context: TabularContext) -> dict[str, Any]:
         "ids": [c["name"] for c in columns if c["type"] == "id" and c["private"] is None],
         "fakes": [c for c in columns if c["private"] == "fake"],
         "dropped": sorted(dropped),
-        "output_columns": [name for name in order if name not in dropped],
+        "output_columns": output_columns,
         "constraints": constraints,
         "sdv_constraints": [c for c in constraints if c["sdv"]],
         "contract_only": [c for c in constraints if not c["sdv"]],

@@ -145,7 +145,8 @@ def test_train_refuses_a_real_table_that_breaks_the_contract(
     tmp_path: Path,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    """A real table that breaks the contract is named and refused (exit 2), never learned."""
+    """A real table that breaks the contract is refused before anything is written: exit 2,
+    "breaks the spec's contract" on stderr, no synthesizer."""
     import train
 
     broken = real.copy()

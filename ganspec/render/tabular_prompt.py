@@ -1,0 +1,237 @@
+"""The spec-dependent sentences of a tabular PROMPT.md, computed once here so the template only
+places them: where the data comes from, what contract.py does not hold (decimals, date formats,
+the key, the columns never learned), the synthesizer's constructor as the code calls it, and
+which rows and columns sample.py writes.
+
+Each sentence states what the rendered code does for this spec; the templates never re-derive it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganspec.spec.tabular import TabularSpec
+
+# The constructor arguments build() passes, in its order, after the metadata (SDV's CTGAN).
+_CTGAN_ARGS = (
+    "batch_size",
+    "pac",
+    "generator_dim",
+    "discriminator_dim",
+    "embedding_dim",
+    "generator_lr",
+    "discriminator_lr",
+    "generator_decay",
+    "discriminator_decay",
+    "discriminator_steps",
+    "log_frequency",
+)
+_DP_NETWORK_ARGS = tuple(a for a in _CTGAN_ARGS if a not in ("pac", "log_frequency"))
+_ID_REGEX = "[0-9]{10}"  # an id declared without a regex: what sample.py draws from
+_ENABLE_GPU = "torch.cuda.is_available() if device == 'auto' else device == 'cuda'"
+
+
+def receives(spec: TabularSpec) -> str:
+    """Where load_real() reads the real table from, as data.py does it."""
+    source = spec.data.source
+    if source.type == "customers":
+        text = (
+            f"the generated customers demo table: `customers.text_rows(SEED, {source.rows})` from "
+            '`customers.py` (text cells, `""` for missing, columns `customers.COLUMNS`)'
+        )
+        return text
+    if source.type == "sklearn":
+        scaled = "scaled=False, " if source.name == "diabetes" else ""
+        return (
+            f"scikit-learn's bundled `{source.name}` table, "
+            f"`sklearn.datasets.load_{source.name}({scaled}as_frame=True).frame` (offline)"
+        )
+    if source.type == "csv":
+        return (
+            f"the csv file `{source.path}` (relative to the spec; `DATA_PATH` in data.py), read "
+            f"as text: `sep={source.delimiter!r}`, UTF-8, `keep_default_na=False`, "
+            f"`na_values={source.null_values!r}` (only those cells are missing)"
+        )
+    return f"the parquet file `{source.path}` (relative to the spec; `DATA_PATH` in data.py)"
+
+
+def column_notes(columns: list[dict[str, Any]], spec: TabularSpec, dp: bool) -> list[str]:
+    """What a column is beyond contract.py's COLUMNS, BOUNDS and VALUES, one line per kind."""
+    notes = []
+    decimals = [
+        f"{c['name']} {c['decimals']}"
+        for c in columns
+        if c["type"] == "numerical" and c.get("decimals") is not None
+    ]
+    if decimals:
+        notes.append("Decimals (not in contract.py): " + ", ".join(decimals))
+    dates = [c for c in columns if c["type"] == "datetime"]
+    if dates:
+        aware = "; a `%z` date is held as naive UTC" if any(c["aware"] for c in dates) else ""
+        notes.append(
+            f"Date formats (read and written{aware}): "
+            + ", ".join(f"{c['name']} `{c['format']}`" for c in dates)
+        )
+    key = spec.data.primary_key
+    if key:
+        regex = next(c.get("regex") for c in columns if c["name"] == key)
+        shown = f", matching `{regex}`" if regex else ""
+        notes.append(f"Primary key `{key}`: unique and never missing{shown}")
+    notes.append(never_learned(columns, dp))
+    return notes
+
+
+def never_learned(columns: list[dict[str, Any]], dp: bool) -> str:
+    """The columns the synthesizer never sees, and how sample.py makes each of them."""
+    faked = [c for c in columns if c["private"] == "fake"]
+    dropped = [c["name"] for c in columns if c["private"] == "drop"]
+    ids = [c for c in columns if c["type"] == "id" and c["private"] is None]
+    if not (faked or dropped or ids):
+        return "Every column is learned; none is faked or dropped"
+    parts = []
+    if ids:
+        names = ", ".join(
+            f"`{c['name']}` (`{c['regex']}`)"
+            if c.get("regex")
+            else f"`{c['name']}` (no regex declared: the code draws from `{_ID_REGEX}`)"
+            for c in ids
+        )
+        if dp:
+            parts.append(
+                f"ids {names}: distinct values drawn with `random.Random(SEED)` from the regex, "
+                "sorted, nothing real read (an id can equal a real one by chance)"
+            )
+        else:
+            parts.append(
+                f"ids {names}: SDV makes them; sample.py replaces one equal to a real id by "
+                "the next value of rdt's `strings_from_regex(regex)` that no row and no real "
+                "row holds"
+            )
+    pii = [f"`{c['name']}` (`fake.{c['faker']}()`)" for c in faked if c["type"] == "pii"]
+    if pii:
+        again = (
+            "nothing real read, so a fake can equal a real value by chance"
+            if dp
+            else "a value equal to one of that column's real values is drawn again, up to 100 "
+            "times (then SampleError)"
+        )
+        parts.append(
+            f"faked {', '.join(pii)}: `Faker('en_US')`, `seed_instance(SEED)`, one call per "
+            f"row, {again}"
+        )
+    fake_ids = [f"`{c['name']}`" for c in faked if c["type"] == "id"]
+    if fake_ids:
+        parts.append(f"faked {', '.join(fake_ids)}: `fake00000000`, `fake00000001`, ... by row")
+    domain = [f"`{c['name']}`" for c in faked if c["type"] not in ("pii", "id")]
+    if domain:
+        parts.append(
+            f"faked {', '.join(domain)}: uniform over the declared domain, "
+            "`np.random.default_rng(SEED)`"
+        )
+    if dropped:
+        parts.append(f"dropped (never written) {', '.join(f'`{n}`' for n in dropped)}")
+    return "Not learned: " + "; ".join(parts)
+
+
+def build_call(spec: TabularSpec, constraints: list[dict[str, Any]]) -> str:
+    """The synthesizer's constructor with every argument build() passes, as the code writes it,
+    and the constraints it adds."""
+    ctgan = spec.synthesizer.ctgan.model_dump(mode="json")
+    dp = spec.privacy.differential_privacy
+    if dp is None:
+        args = ", ".join(f"{name}={ctgan[name]!r}" for name in _CTGAN_ARGS)
+        call = (
+            "`CTGANSynthesizer(Metadata.load_from_dict(METADATA), enforce_min_max_values=True, "
+            f"enforce_rounding=True, epochs=epochs, {args}, enable_gpu={_ENABLE_GPU}, "
+            "verbose=True)`"
+        )
+        added = [c["sdv"] for c in constraints if c["sdv"]]
+        if any(not c["sdv"] for c in constraints):
+            added.insert(0, "ContractRules()")
+        if added:
+            call += f", then `add_constraints([{', '.join(added)}])`"
+        return call + "; SDV's CTGAN uses Adam with betas (0.5, 0.9) for G and D"
+    args = ", ".join(f"{name}={ctgan[name]!r}" for name in _DP_NETWORK_ARGS)
+    return (
+        f"`DPGAN(FIELDS, seed=SEED, epsilon={dp.epsilon!r}, delta={dp.delta!r}, "
+        f"max_grad_norm={dp.max_grad_norm!r}, accountant={dp.accountant!r}, loss={dp.loss!r}, "
+        f"epochs=epochs, {args}, device=device)`; device `auto` is `cuda` when torch sees one"
+    )
+
+
+def written_columns(columns: list[dict[str, Any]], output_columns: list[str]) -> str:
+    """Which columns sample.py writes, in words when they are the declared ones in order."""
+    declared = [c["name"] for c in columns if c["private"] != "drop"]
+    if output_columns == declared:
+        dropped = [c["name"] for c in columns if c["private"] == "drop"]
+        but = f" but {', '.join(dropped)}" if dropped else ""
+        return f"every declared column{but}, in declared order"
+    return "columns " + ", ".join(output_columns)
+
+
+def constraint_lines(constraints: list[dict[str, Any]], dp: bool) -> list[str]:
+    """Each constraint in words, with what enforces it on sampled rows."""
+    lines = []
+    for c in constraints:
+        if dp and c["kind"] == "fixed_increments":
+            how = "`synthesizer.repair` rounds it to the nearest multiple inside the bounds"
+        elif c["kind"] == "null_rule":
+            where = "`synthesizer.repair`" if dp else "`ContractRules.reverse_transform`"
+            how = f"{where} removes the value where the rule says; other breaking rows are rejected"
+        elif dp or not c["sdv"]:
+            how = "rows that break it are rejected" + ("" if dp else " by `ContractRules`")
+        else:
+            how = f"SDV `{c['sdv']}`"
+        lines.append(f"`constraints[{c['index']}]` {c['kind']}: {c['text']} ({how})")
+    return lines
+
+
+def forbidden_cases(has_bounds: bool, key_written: bool) -> str:
+    """What test_the_contract_catches_what_it_forbids breaks and sees reported, in words."""
+    cases = ["A value missing where none may be"]
+    if has_bounds:
+        cases.append("one out of bounds")
+    if key_written:
+        cases.append("a duplicate key")
+    listed = cases[0] if len(cases) == 1 else ", ".join(cases[:-1]) + " and " + cases[-1]
+    return f"{listed} {'is' if len(cases) == 1 else 'are'} reported."
+
+
+def typed_example(condition: str, by_name: dict[str, dict[str, Any]]) -> str:
+    """``--condition`` example as sample.conditions returns it: {"target": 0} for target=0."""
+    column, _, text = condition.partition("=")
+    info = by_name.get(column)
+    value: object = text
+    if info is not None and info["type"] == "boolean":
+        value = text.lower() == "true"
+    elif info is not None and info.get("int_values"):
+        value = int(text)
+    return repr({column: value})
+
+
+def prompt_context(
+    spec: TabularSpec,
+    columns: list[dict[str, Any]],
+    constraints: list[dict[str, Any]],
+    output_columns: list[str],
+    has_bounds: bool,
+    example_condition: str,
+) -> dict[str, Any]:
+    """Everything PROMPT.md.j2 and the test docstrings place as it is."""
+    dp = spec.privacy.differential_privacy is not None
+    by_name = {c["name"]: c for c in columns}
+    key = spec.data.primary_key
+    keyed = bool(key) and by_name[key]["private"] is None
+    table = '"primary_key": KEY, "columns": {...}' if keyed else '"columns": {...}'
+    return {
+        "keyed": keyed,
+        "metadata_shape": f'{{"METADATA_SPEC_VERSION": "V1", "tables": {{TABLE: {{{table}}}}}}}',
+        "constraint_lines": constraint_lines(constraints, dp),
+        "seed_note": "DPGAN seeds its own fit" if dp else "SDV's own fit is not seeded",
+        "receives": receives(spec),
+        "column_notes": column_notes(columns, spec, dp),
+        "build_call": build_call(spec, constraints),
+        "written_columns": written_columns(columns, output_columns),
+        "forbidden_cases": forbidden_cases(has_bounds, bool(key) and key in output_columns),
+        "example_condition_typed": typed_example(example_condition, by_name),
+    }
