@@ -9,8 +9,11 @@ CPU against 20 s). A value set in the environment is kept.
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ import torch
 import yaml
 
 from ganspec.validate import Report, validate_text
+from tests.superres_project import modules as superres_modules
 
 for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")  # read by every process the tests start
@@ -75,6 +79,38 @@ def validate_mutation(name: str, changes: dict[str, Any]) -> Report:
 @pytest.fixture(params=PRESET_NAMES)
 def preset_name(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+@pytest.fixture
+def superres_weights_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rendered superres contract's weights files point into an empty temporary folder, as
+    the rendered project's own conftest has them: a test may write or truncate "the release
+    file" and never touches a real one (tests/superres_project.py)."""
+    (contract,) = superres_modules("contract")
+    folder = tmp_path / "contract-weights"
+    for name in ("WEIGHTS", "WEAK_DENOISE_WEIGHTS"):
+        file = getattr(contract, name)
+        if file is not None:
+            moved = dataclasses.replace(file, path=str(folder / Path(file.path).name))
+            monkeypatch.setattr(contract, name, moved)
+
+
+@pytest.fixture
+def stat_denied(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
+    """``stat_denied(path)``: from then on, os.stat of ``path`` fails with PermissionError, as
+    for a file in a folder this user may not enter (chmod does not stop root, and tests may
+    run as root)."""
+    denied: set[str] = set()
+    real_stat = os.stat
+
+    def stat(path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> os.stat_result:
+        name = os.fspath(path)
+        if name in denied:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), name)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    return lambda path: denied.add(os.fspath(path))
 
 
 # Files whose tests each run a rendered project, its suite or its scripts (minutes, not

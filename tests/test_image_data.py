@@ -286,6 +286,29 @@ def test_sample_images_are_seeded_crops_in_the_range(
     data.sample_image_crops.cache_clear()
 
 
+def test_sample_image_crops_are_cut_once_and_read_back_by_later_processes(
+    render: Render, project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cutting the crops takes seconds, in every process that trains (each torchrun rank, each
+    run): they are kept in the project's .cache/ under a key of what they depend on (data.py,
+    their number, the seed), and a later process reads them back instead of cutting again."""
+    folder = render("sngan-hinge-32")
+    data = project(folder)["data"]
+    monkeypatch.setattr(data, "SAMPLE_IMAGE_CROPS", 6)
+    data.sample_image_crops.cache_clear()
+    crops = data.sample_image_crops(0)
+    assert data.crops_path(0).parent == folder / ".cache" and data.crops_path(0).is_file()
+
+    data.sample_image_crops.cache_clear()  # as in a new process
+    monkeypatch.setattr(data, "cut_sample_image_crops", lambda seed: pytest.fail("cut again"))
+    assert torch.equal(data.sample_image_crops(0), crops)
+    paths = {data.crops_path(0), data.crops_path(1)}
+    monkeypatch.setattr(data, "SAMPLE_IMAGE_CROPS", 7)
+    paths.add(data.crops_path(0))
+    assert len(paths) == 3  # another seed or another number of crops is another file
+    data.sample_image_crops.cache_clear()
+
+
 @pytest.mark.parametrize(
     ("preset", "means", "std"),
     [

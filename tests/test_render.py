@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from ganspec.cli import cli
+from ganspec.render import engine
 from ganspec.render.confined import NotRegularFile, read_regular
 from tests.conftest import SPECS, mutated
 
@@ -432,3 +433,21 @@ def test_read_regular_reads_files_only(tmp_path: Path) -> None:
     for name, kind in [("fifo", "a FIFO"), ("link", "a symlink"), (".", "a folder")]:
         with unblocked_after(tmp_path / "fifo"), pytest.raises(NotRegularFile, match=kind):
             read_regular(tmp_path / name)
+
+
+def test_templates_compile_once_per_process_and_an_edited_one_is_read_again(
+    tmp_path: Path,
+) -> None:
+    """Renders share one Jinja environment per templates folder (compiling the templates was
+    most of a render's time, and the suite renders hundreds of times); a template edited since
+    it was compiled is read again, not served stale."""
+    template = tmp_path / "greeting.j2"
+    template.write_text("hello {{ name }}", encoding="utf-8")
+    env = engine._environment(tmp_path)
+    assert env.get_template("greeting.j2").render(name="a") == "hello a"
+    assert engine._environment(tmp_path) is env
+
+    template.write_text("bye {{ name }}", encoding="utf-8")
+    later = template.stat().st_mtime + 2
+    os.utime(template, (later, later))  # the edit is seen by its time, whatever the clock's grain
+    assert engine._environment(tmp_path).get_template("greeting.j2").render(name="a") == "bye a"

@@ -16,13 +16,17 @@ code with the same inputs:
 - the digits classifier's training to > 95% held-out accuracy (the slowest rendered test)
   runs in CLASSIFIER's project; another digits preset skips it only while its features.py,
   config.py, digit_arrays and the settings the classifier reads (data shape, seed, holdout)
-  are CLASSIFIER's, so the run there trained the very classifier it would train.
+  are CLASSIFIER's, so the run there trained the very classifier it would train;
+- the README's train.py run of a digits preset scores with the classifier its project's suite
+  trained: the file is handed to the project's .cache/ under its own name, features.py's cache
+  key, so train.py loads it only where it would have trained that very classifier.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +103,16 @@ def suite_arguments(preset: str, proven_elsewhere: bool) -> list[str]:
     return [*arguments, "--deselect", CLASSIFIER_TEST] if proven_elsewhere else arguments
 
 
+def hand_on_classifier(suite_temp: Path, project: Path) -> bool:
+    """Copy the digits classifier the project's suite trained (into its temporary feature
+    cache) to the project's .cache/, where train.py's scorer looks; whether there was one."""
+    trained = sorted(suite_temp.glob("*/digits_classifier_*.pt"))
+    for path in trained:
+        (project / ".cache").mkdir(exist_ok=True)
+        shutil.copyfile(path, project / ".cache" / path.name)
+    return bool(trained)
+
+
 def run(command: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
@@ -131,8 +145,10 @@ def test_rendered_project_lints_passes_its_tests_and_trains(
     inputs = classifier_inputs(files)  # if they differ, its classifier test runs here too
     proven = preset != CLASSIFIER and inputs is not None
     proven = proven and inputs == classifier_inputs(classifier_render)
-    tests = run([*PYTEST, *suite_arguments(preset, proven)], project)
+    suite_temp = tmp_path / "suite"
+    tests = run([*PYTEST, "--basetemp", str(suite_temp), *suite_arguments(preset, proven)], project)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
+    classifier = hand_on_classifier(suite_temp, project)
 
     # The README's command on the project's own config.yaml (full batch, its scoring): one
     # step proves the script runs; the suite above checks what more steps do (resume, DDP).
@@ -142,6 +158,7 @@ def test_rendered_project_lints_passes_its_tests_and_trains(
         project,
     )
     assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
+    assert not classifier or "training the digits classifier" not in trained.stdout + trained.stderr
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [row["step"] for row in rows] == [1]
     assert all(key in rows[0] for key in ("loss_d", "loss_g", "d_real", "d_fake"))

@@ -23,6 +23,7 @@ from ganspec.render.pipeline import render_files
 from ganspec.tabular import customers
 from ganspec.validate import validate_file
 from tests.conftest import SPECS, TABULAR_PRESETS
+from tests.project_imports import project_imports
 
 END_TO_END = "ctgan-customers"  # train, sample, evaluate and smoke run once, on the richest
 # The presets, and specs that use what the presets do not (every constraint kind, %z dates,
@@ -69,9 +70,19 @@ def test_rendered_tabular_project_lints_and_passes_its_contract_tests(
     assert "import ganspec" not in code and "from ganspec" not in code
 
 
-def test_train_sample_evaluate_and_smoke_run_as_the_readme_says(tmp_path: Path) -> None:
-    """The README's commands, with a short fit: each exits 0 and leaves what it promises."""
-    project = render(SPECS / f"{END_TO_END}.yaml", tmp_path / "project")
+def test_train_sample_evaluate_and_smoke_run_as_the_readme_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's commands, with a short fit: each exits 0 and leaves what it promises.
+
+    The preset's table is cut to 600 customers (480 training rows, what the rendered tests fit
+    on): SDV's checks and encoding of the table take seconds per thousand rows, in train.py and
+    again in health.py. train.py and `ganspec smoke` (health.py) run as processes of their own;
+    the refused rerun, sample.py and evaluate.py run their main() in this process, from the
+    project's folder (a process each spent seconds importing SDV and torch again)."""
+    spec = replaced((SPECS / f"{END_TO_END}.yaml").read_text(), "rows: 2000}", "rows: 600}")
+    (tmp_path / "spec.yaml").write_text(spec)
+    project = render(tmp_path / "spec.yaml", tmp_path / "project")
     trained = run([sys.executable, "train.py", "--epochs", "1", "--device", "cpu"], project)
     assert trained.returncode == 0, trained.stderr[-3000:]
     written = project / "synthetic" / "customers.csv"  # train.py writes the declared output
@@ -81,17 +92,18 @@ def test_train_sample_evaluate_and_smoke_run_as_the_readme_says(tmp_path: Path) 
     assert record["epochs"] == 1 and record["seed"] == 0 and len(record["losses"]) == 1
     assert (run_folder / "synthesizer.pkl.sha256").is_file()
 
-    again = run([sys.executable, "train.py", "--epochs", "1"], project)
-    assert again.returncode == 2 and "--overwrite" in again.stderr  # a fit is never lost
+    monkeypatch.chdir(project)
+    with project_imports(project) as modules:
+        assert modules["train"].main(["--epochs", "1"]) == 2
+        assert "--overwrite" in capsys.readouterr().err  # a fit is never lost
 
-    table = tmp_path / "synthetic.csv"
-    sampled = run([sys.executable, "sample.py", "--rows", "300", "--out", str(table)], project)
-    assert sampled.returncode == 0, sampled.stderr[-3000:]
-    header = table.read_text().splitlines()[0].split(",")
-    assert header == list(customers.COLUMNS)
+        table = tmp_path / "synthetic.csv"
+        assert modules["sample"].main(["--rows", "300", "--out", str(table)]) == 0
+        header = table.read_text().splitlines()[0].split(",")
+        assert header == list(customers.COLUMNS)
 
-    scored = run([sys.executable, "evaluate.py", "--table", str(table), "--no-plots"], project)
-    assert scored.returncode in (0, 1), scored.stderr[-3000:]  # 1: a one-epoch fit misses bars
+        scored = modules["evaluate"].main(["--table", str(table), "--no-plots"])
+        assert scored in (0, 1), capsys.readouterr().err[-3000:]  # 1: a one-epoch fit misses bars
     report = json.loads((run_folder / "evaluation.json").read_text())
     assert report["constraint_adherence"] == 1.0 and report["contract_problems"] == []
     assert report["exact_copies"] == 0 and 0 < report["quality"] <= 1
@@ -108,8 +120,13 @@ def test_train_sample_evaluate_and_smoke_run_as_the_readme_says(tmp_path: Path) 
     }
 
 
-def test_bad_real_data_is_refused_with_its_row_never_a_traceback(tmp_path: Path) -> None:
-    """A CSV whose value does not parse stops train.py with the column and row (exit 2)."""
+def test_bad_real_data_is_refused_with_its_row_never_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CSV whose value does not parse stops train.py with the column and row (exit 2).
+
+    train.py's main() runs in this process, from the project's folder (a process of its own
+    per refusal spent seconds importing SDV and torch); an uncaught error fails the test."""
     data = tmp_path / "wine.csv"
     spec = (SPECS / "ctgan-wine.yaml").read_text()
     spec = replaced(spec, "{type: sklearn, name: wine}", "{type: csv, path: wine.csv}")
@@ -122,13 +139,14 @@ def test_bad_real_data_is_refused_with_its_row_never_a_traceback(tmp_path: Path)
     text = data.read_text().splitlines()
     text[5] = "abc" + text[5][text[5].index(",") :]  # row 5's alcohol is not a number
     data.write_text("\n".join(text) + "\n")
-    trained = run([sys.executable, "train.py", "--epochs", "1"], project)
-    assert trained.returncode == 2
-    assert "'alcohol'" in trained.stderr and "line(s) [6]" in trained.stderr
-    assert "Traceback" not in trained.stderr
-    data.unlink()
-    missing = run([sys.executable, "train.py", "--epochs", "1"], project)
-    assert missing.returncode == 2 and "no such file" in missing.stderr
+    monkeypatch.chdir(project)
+    with project_imports(project) as modules:
+        assert modules["train"].main(["--epochs", "1"]) == 2
+        refused = capsys.readouterr().err
+        assert "'alcohol'" in refused and "line(s) [6]" in refused
+        data.unlink()
+        assert modules["train"].main(["--epochs", "1"]) == 2
+        assert "no such file" in capsys.readouterr().err
 
 
 def test_a_semicolon_csv_in_and_parquet_out_keep_the_contract(tmp_path: Path) -> None:

@@ -83,11 +83,17 @@ def digits_split(cfg: dict[str, Any]) -> dict[str, tuple[Tensor, Tensor]]:
 
 
 def _cache_path(cfg: dict[str, Any]) -> Path:
+    """Keyed by all the classifier depends on: the settings it reads and the code that makes
+    its data and trains it (this file and data.py), so an edit to either trains it again."""
+    code = hashlib.sha256()
+    for module in (Path(__file__), Path(__file__).with_name("data.py")):
+        code.update(module.read_bytes())
     key = json.dumps(
         {
             "dims": data_dims(cfg),
             "seed": cfg["seed"],
             "holdout": cfg["validation"]["holdout"],
+            "code": code.hexdigest(),
         }
     )
     return CACHE_DIR / f"digits_classifier_{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"

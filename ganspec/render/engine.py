@@ -7,6 +7,7 @@ values (data), never as template source.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -37,6 +38,7 @@ def templates_dir() -> Path:
     return shipped("templates")
 
 
+@functools.cache  # each template compiles once per process (Jinja reloads one that is edited)
 def _environment(root: Path) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=FileSystemLoader(str(root)),

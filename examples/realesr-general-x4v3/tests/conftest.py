@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import errno
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
@@ -38,21 +35,3 @@ def weights_in_a_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         if file is not None:
             moved = dataclasses.replace(file, path=str(folder / Path(file.path).name))
             monkeypatch.setattr(contract, name, moved)
-
-
-@pytest.fixture
-def stat_denied(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
-    """``stat_denied(path)``: from then on, os.stat of ``path`` fails with PermissionError, as
-    for a file in a folder this user may not enter (chmod does not stop root, and tests may
-    run as root)."""
-    denied: set[str] = set()
-    real_stat = os.stat
-
-    def stat(path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> os.stat_result:
-        name = os.fspath(path)
-        if name in denied:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), name)
-        return real_stat(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "stat", stat)
-    return lambda path: denied.add(os.fspath(path))

@@ -1,8 +1,8 @@
 """This spec's own contract, checked on its network with seeded random weights (no download)
 and tiny images: realesr-general-x4v3, its release file and the numbers in contract.py.
 
-The other test files check code that is the same for every spec (tiling, image files, weights
-checks, export) on the small realesr-general-x4v3 network; these tests use this project's.
+Code that is the same for every spec (tiling, image files, weights checks, export) is tested
+in ganspec's own suite, once; these tests use this project's network and settings.
 """
 
 from __future__ import annotations

@@ -1,22 +1,21 @@
-"""The networks match the Real-ESRGAN releases: same parameter counts, same state-dict keys,
-same output sizes, and the released file format loads strictly with ``weights_only=True``."""
+"""The rendered superres models.py, the same for every spec and tested once here on one render
+(tests/superres_project.py): the networks match the Real-ESRGAN releases: same parameter
+counts, same state-dict keys, same output sizes, and the released file format loads strictly
+with ``weights_only=True``."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's modules
+from tests.superres_project import modules
 
-import models
-import weights
+models, weights = modules("models", "weights")
 
-pytestmark = pytest.mark.surface("generator")
+pytestmark = pytest.mark.usefixtures("superres_weights_elsewhere")
 
 # Counts of the released .pth files (sum of numel over params_ema, or params where a file has
 # only that).
@@ -36,15 +35,6 @@ SCALES = {
     "realesr-general-wdn-x4v3": 4,
     "RealESRGAN_x2plus": 2,
 }
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny tensors gain nothing from intra-op threads; on a busy small CPU they cost seconds."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
 
 
 def n_params(model: torch.nn.Module) -> int:

@@ -1,6 +1,8 @@
-"""Weights files are checked before they are loaded and loaded without running code: a wrong,
-truncated, missing or malicious file is refused with a one-line message; random weights in the
-release format load strictly, through the same path as a release file."""
+"""The rendered superres weights.py, the same for every spec and tested once here on one render
+(tests/superres_project.py): weights files are checked before they are loaded and loaded
+without running code: a wrong, truncated, missing or malicious file is refused with a one-line
+message; random weights in the release format load strictly, through the same path as a
+release file."""
 
 from __future__ import annotations
 
@@ -13,12 +15,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import contract
-import models
-import weights
-from weights import WeightsError, WeightsFile
+from tests.superres_project import modules
 
-pytestmark = pytest.mark.surface("generator")
+contract, models, weights = modules("contract", "models", "weights")
+WeightsError, WeightsFile = weights.WeightsError, weights.WeightsFile
+
+pytestmark = pytest.mark.usefixtures("superres_weights_elsewhere")
 
 URL = "https://example.invalid/release/model.pth"
 

@@ -1,6 +1,7 @@
-"""storage.write_atomic: a writer's file is its own until the rename, so concurrent writers of
-one path leave one of them whole there, never a mix or a truncated file; a failed write leaves
-no trace; outputs get the umask's permissions."""
+"""The rendered superres project's storage.write_atomic, tested once here on one render
+(tests/superres_project.py): a writer's file is its own until the rename, so concurrent writers
+of one path leave one of them whole there, never a mix or a truncated file; a failed write
+leaves no trace; outputs get the umask's permissions."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-import storage
+from tests.superres_project import modules
 
-pytestmark = pytest.mark.surface("data pipeline")
+(storage,) = modules("storage")
+
+pytestmark = pytest.mark.usefixtures("superres_weights_elsewhere")
 
 
 def test_a_second_writer_of_the_same_path_never_touches_the_first_ones_file(

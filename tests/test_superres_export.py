@@ -1,5 +1,6 @@
-"""The exported program computes what the eager network computes, at sizes the trace never
-saw; the CLI keeps only a checked file and says why it cannot export."""
+"""The rendered superres export.py, the same for every spec and tested once here on one render
+(tests/superres_project.py): the exported program computes what the eager network computes, at
+sizes the trace never saw; the CLI keeps only a checked file and says why it cannot export."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-import contract
-import export
-import models
-import weights
+from tests.superres_project import modules
 
-pytestmark = pytest.mark.surface("validation protocol")
+contract, export, models, weights = modules("contract", "export", "models", "weights")
+
+pytestmark = pytest.mark.usefixtures("superres_weights_elsewhere")
 
 
 def test_cli_exports_a_program_that_matches_eager_at_other_sizes(

@@ -1,6 +1,7 @@
-"""Tiling: the plan covers the image with tiles stepping tile - overlap, the blend is exact
-when the context covers the receptive field, seams shrink below upstream's cropping when it
-does not, and the network never sees more than a padded tile."""
+"""The rendered superres tiles.py, the same for every spec and tested once here on one render
+(tests/superres_project.py): the plan covers the image with tiles stepping tile - overlap, the
+blend is exact when the context covers the receptive field, seams shrink below upstream's
+cropping when it does not, and the network never sees more than a padded tile."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-import models
-import tiles
+from tests.superres_project import modules
 
-pytestmark = pytest.mark.surface("generator")
+models, tiles = modules("models", "tiles")
+
+pytestmark = pytest.mark.usefixtures("superres_weights_elsewhere")
 
 
 class ConvStack(nn.Module):

@@ -1,6 +1,7 @@
-"""upscale.py's contract: size = input x outscale, dtype / channel order / channel count kept,
-the network sees RGB in [0, 1], an exact nearest-neighbour reference from a zeroed net, the
-batch CLI's outputs, skips, failures and refusals, and torchrun shards."""
+"""The rendered superres upscale.py, the same for every spec and tested once here on one render
+(tests/superres_project.py): size = input x outscale, dtype / channel order / channel count
+kept, the network sees RGB in [0, 1], an exact nearest-neighbour reference from a zeroed net,
+the batch CLI's outputs, skips, failures and refusals, and torchrun shards."""
 
 from __future__ import annotations
 
@@ -17,15 +18,17 @@ import numpy as np
 import pytest
 import torch
 
-import contract
-import images
-import models
-import upscale
-import weights
-from upscale import UpscaleError, upscale_array
+from tests.superres_project import modules
+
+contract, images, models, upscale, weights = modules(
+    "contract", "images", "models", "upscale", "weights"
+)
+UpscaleError, upscale_array = upscale.UpscaleError, upscale.upscale_array
+
+pytestmark = pytest.mark.usefixtures("superres_weights_elsewhere")
 
 # Every setting written out: these tests check code that is the same for every spec, whatever
-# this spec chose (tests/test_contract.py checks the spec's own settings).
+# the rendered spec chose (each project's tests/test_contract.py checks its own settings).
 BASE = contract.Settings(
     channel_order="bgr",
     alpha="model",
@@ -74,7 +77,6 @@ def zeroed() -> torch.nn.Module:
 # --- one array -------------------------------------------------------------------------------
 
 
-@pytest.mark.surface("generator")
 @pytest.mark.parametrize(
     ("outscale", "expected"),
     [(4.0, (28, 36)), (2.0, (14, 18)), (3.5, (25, 32)), (1.0, (7, 9)), (0.5, (4, 5))],
@@ -87,13 +89,11 @@ def test_output_size_is_the_input_times_outscale(
     assert out.shape == (*expected, 3)
 
 
-@pytest.mark.surface("generator")
 def test_output_size_rounds_half_up_where_upstream_truncates() -> None:
     assert upscale.output_size(427, 640, 3.5) == (1495, 2240)  # upstream: int(1494.5) = 1494
     assert upscale.output_size(3, 3, 0.1) == (1, 1)  # never empty
 
 
-@pytest.mark.surface("generator")
 def test_a_zeroed_compact_net_is_exactly_nearest_neighbour_x4(zeroed: torch.nn.Module) -> None:
     """No released weights needed for an exact reference: bit-exact np.repeat, untiled and
     tiled (blending equal values), with and without pre-pad."""
@@ -104,7 +104,6 @@ def test_a_zeroed_compact_net_is_exactly_nearest_neighbour_x4(zeroed: torch.nn.M
             assert np.array_equal(out, nearest(image)), (tiling, pre_pad)
 
 
-@pytest.mark.surface("generator")
 def test_pre_pad_is_cropped_back_exactly(compact: torch.nn.Module) -> None:
     """With pre-pad the output has the same size, and away from the padded bottom/right edges
     (beyond the net's 34-pixel reach) the same values as without."""
@@ -116,14 +115,12 @@ def test_pre_pad_is_cropped_back_exactly(compact: torch.nn.Module) -> None:
     assert np.array_equal(padded[:inner, :inner], plain[:inner, :inner])
 
 
-@pytest.mark.surface("data pipeline")
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_dtype_is_kept(compact: torch.nn.Module, dtype: type) -> None:
     out = upscale_array(compact, pattern((6, 5, 3), dtype), BASE)
     assert out.dtype == dtype
 
 
-@pytest.mark.surface("data pipeline")
 def test_a_dark_16_bit_image_comes_back_16_bit_and_unscaled(zeroed: torch.nn.Module) -> None:
     """By dtype, never by max value: a uint16 image with max < 256 (upstream would call it
     8-bit) comes back uint16 with the same values enlarged."""
@@ -134,7 +131,6 @@ def test_a_dark_16_bit_image_comes_back_16_bit_and_unscaled(zeroed: torch.nn.Mod
     assert np.array_equal(out, nearest(dark))
 
 
-@pytest.mark.surface("data pipeline")
 def test_the_network_sees_rgb_in_0_1_and_its_output_is_rounded(
     compact: torch.nn.Module,
 ) -> None:
@@ -161,7 +157,6 @@ def network_reference(model: torch.nn.Module, image: np.ndarray) -> np.ndarray:
     return out[:, :, ::-1]
 
 
-@pytest.mark.surface("data pipeline")
 @pytest.mark.parametrize(("source", "target"), [(np.uint8, np.uint16), (np.uint16, np.uint8)])
 def test_another_output_dtype_is_rounded_once_from_the_network_output(
     compact: torch.nn.Module, source: type, target: type
@@ -179,13 +174,11 @@ def test_another_output_dtype_is_rounded_once_from_the_network_output(
         assert len(np.unique(out)) > 256
 
 
-@pytest.mark.surface("data pipeline")
 def test_an_output_dtype_other_than_8_or_16_bits_is_refused(compact: torch.nn.Module) -> None:
     with pytest.raises(UpscaleError, match="uint8 or uint16, not float32"):
         upscale_array(compact, pattern((4, 4, 3)), BASE, dtype=np.float32)
 
 
-@pytest.mark.surface("data pipeline")
 @pytest.mark.parametrize("channels", [3, 4])
 def test_an_rgb_call_equals_the_bgr_call_with_channels_flipped(
     compact: torch.nn.Module, channels: int
@@ -200,7 +193,6 @@ def test_an_rgb_call_equals_the_bgr_call_with_channels_flipped(
     assert np.array_equal(rgb_out[:, :, 3:], bgr_out[:, :, 3:])
 
 
-@pytest.mark.surface("data pipeline")
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_alpha_through_the_model_is_kept(zeroed: torch.nn.Module, dtype: type) -> None:
     image = pattern((5, 6, 4), dtype)
@@ -209,7 +201,6 @@ def test_alpha_through_the_model_is_kept(zeroed: torch.nn.Module, dtype: type) -
     assert np.array_equal(out, nearest(image))
 
 
-@pytest.mark.surface("data pipeline")
 def test_alpha_resized_is_linear_at_the_native_scale(compact: torch.nn.Module) -> None:
     """alpha="resize": the alpha channel is cv2's INTER_LINEAR resize, as upstream, and
     the colors are the same as for the image without alpha."""
@@ -220,13 +211,11 @@ def test_alpha_resized_is_linear_at_the_native_scale(compact: torch.nn.Module) -
     assert np.array_equal(out[:, :, :3], upscale_array(compact, image[:, :, :3], BASE))
 
 
-@pytest.mark.surface("data pipeline")
 def test_alpha_survives_a_non_native_outscale(compact: torch.nn.Module) -> None:
     out = upscale_array(compact, pattern((5, 6, 4)), settings(alpha="resize", outscale=2.5))
     assert out.shape == (13, 15, 4)
 
 
-@pytest.mark.surface("data pipeline")
 @pytest.mark.parametrize("shape", [(6, 5), (6, 5, 1)])
 def test_gray_stays_gray(zeroed: torch.nn.Module, shape: tuple[int, ...]) -> None:
     image = pattern(shape)
@@ -235,13 +224,11 @@ def test_gray_stays_gray(zeroed: torch.nn.Module, shape: tuple[int, ...]) -> Non
     assert np.array_equal(out, nearest(image))
 
 
-@pytest.mark.surface("data pipeline")
 def test_gray_can_come_back_in_color(compact: torch.nn.Module) -> None:
     out = upscale_array(compact, pattern((6, 5)), settings(grayscale="color", outscale=3.0))
     assert out.shape == (18, 15, 3) and out.dtype == np.uint8
 
 
-@pytest.mark.surface("generator")
 def test_tiled_output_equals_untiled_through_the_pipeline(compact: torch.nn.Module) -> None:
     """With tile_pad = the net's receptive radius (34), tiling changes no uint8 value beyond
     float rounding at a .5 boundary."""
@@ -251,7 +238,6 @@ def test_tiled_output_equals_untiled_through_the_pipeline(compact: torch.nn.Modu
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
 
 
-@pytest.mark.surface("generator")
 @pytest.mark.parametrize(
     "bad",
     [
@@ -272,7 +258,6 @@ def test_unusable_settings_are_refused(compact: torch.nn.Module, bad: dict[str, 
         upscale_array(compact, pattern((4, 4, 3)), settings(**bad))
 
 
-@pytest.mark.surface("generator")
 @pytest.mark.parametrize(
     ("shape", "outscale", "size"),
     [
@@ -299,7 +284,6 @@ def test_an_output_too_big_to_make_is_refused_before_the_network_runs(
         upscale_array(compact, pattern(shape), settings(outscale=outscale))
 
 
-@pytest.mark.surface("generator")
 def test_running_out_of_memory_reads_as_such() -> None:
     """MemoryError (numpy), torch's and OpenCV's allocation failures: one line, "out of memory"."""
     opencv = cv2.error("OpenCV(5.0.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to "
@@ -311,7 +295,6 @@ def test_running_out_of_memory_reads_as_such() -> None:
     assert upscale.failure_message(RuntimeError("shape mismatch")) == "RuntimeError: shape mismatch"
 
 
-@pytest.mark.surface("generator")
 def test_a_non_finite_network_output_is_an_error_not_black_pixels() -> None:
     """NaN would clamp and round to 0 silently: it is refused with the precision named."""
     model = models.build("realesr-general-x4v3").eval()
@@ -321,7 +304,6 @@ def test_a_non_finite_network_output_is_an_error_not_black_pixels() -> None:
         upscale_array(model, pattern((4, 4, 3)), BASE)
 
 
-@pytest.mark.surface("data pipeline")
 @pytest.mark.parametrize(
     "image",
     [
@@ -337,14 +319,12 @@ def test_unusable_arrays_are_refused(compact: torch.nn.Module, image: np.ndarray
         upscale_array(compact, image, BASE)
 
 
-@pytest.mark.surface("generator")
 def test_fp16_on_the_cpu_is_refused_with_the_reason() -> None:
     with pytest.raises(UpscaleError, match="slower than fp32"):
         upscale.model_dtype("fp16", torch.device("cpu"))
     assert upscale.model_dtype("fp32", torch.device("cpu")) == torch.float32
 
 
-@pytest.mark.surface("generator")
 @pytest.mark.skipif(upscale.cpu_has_fast_bf16(), reason="this CPU runs bf16 natively")
 def test_bf16_on_a_cpu_without_bf16_instructions_is_refused() -> None:
     with pytest.raises(UpscaleError, match="bf16"):
@@ -355,7 +335,6 @@ def weights_of(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-@pytest.mark.surface("generator")
 def test_a_half_precision_run_leaves_the_callers_model_as_it_was() -> None:
     """prepare_model for fp16 casts a copy: the caller's model keeps its fp32 weights, its
     device and its training mode, so a later fp32 run uses the original weights, not ones
@@ -373,7 +352,6 @@ def test_a_half_precision_run_leaves_the_callers_model_as_it_was() -> None:
         assert torch.equal(full.state_dict()[name], original[name]), name
 
 
-@pytest.mark.surface("generator")
 def test_prepared_copies_are_kept_until_a_weight_changes() -> None:
     """One copy per device and dtype, reused while the weights are the same; loading other
     weights into the model in place gives a fresh copy with them. A model that is ready
@@ -392,7 +370,6 @@ def test_prepared_copies_are_kept_until_a_weight_changes() -> None:
     assert all(torch.equal(fresh.state_dict()[k], v) for k, v in other.items())
 
 
-@pytest.mark.surface("generator")
 def test_upscale_array_does_not_change_the_callers_model() -> None:
     model = models.build("realesr-general-x4v3").train()
     original = weights_of(model)
@@ -402,7 +379,6 @@ def test_upscale_array_does_not_change_the_callers_model() -> None:
     assert all(torch.equal(after[k], v) and after[k].is_contiguous() for k, v in original.items())
 
 
-@pytest.mark.surface("generator")
 def test_devices() -> None:
     expected = "cuda" if torch.cuda.is_available() else "mps" if upscale.mps_available() else "cpu"
     assert upscale.pick_device("auto").type == expected
@@ -417,7 +393,6 @@ def test_devices() -> None:
 # --- torchrun shards -------------------------------------------------------------------------
 
 
-@pytest.mark.surface("data pipeline")
 @pytest.mark.parametrize("world", [1, 2, 3, 5, 8])
 def test_shards_are_disjoint_and_cover_every_input(world: int) -> None:
     inputs = [Path(f"img{i:02d}.png") for i in (7, 3, 0, 5, 1, 6, 2, 4, 9, 8, 10)]
@@ -428,7 +403,6 @@ def test_shards_are_disjoint_and_cover_every_input(world: int) -> None:
     assert max(map(len, shards)) - min(map(len, shards)) <= 1  # balanced by count
 
 
-@pytest.mark.surface("data pipeline")
 def test_rank_and_world_come_from_torchrun_environment() -> None:
     assert upscale.rank_and_world({}) == (0, 1)
     assert upscale.rank_and_world({"RANK": "2", "WORLD_SIZE": "4"}) == (2, 4)
@@ -460,7 +434,7 @@ def folder(tmp_path: Path) -> Path:
     return src
 
 
-# Every CLI test names the output it expects; what the spec chose is tests/test_contract.py's.
+# Every CLI test names the output it expects; what a spec chose is its tests/test_contract.py's.
 EXPLICIT = ["--device", "cpu", "--precision", "fp32"]
 NAMING = ["--outscale", "4", "--format", "png", "--suffix", "_out", "--bit-depth", "same"]
 
@@ -487,7 +461,6 @@ def no_temporary_files(folder: Path) -> bool:
     return not [p for p in folder.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
 
 
-@pytest.mark.surface("data pipeline")
 def test_cli_upscales_a_folder_reports_a_broken_image_and_skips_existing(
     folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -516,7 +489,6 @@ def test_cli_upscales_a_folder_reports_a_broken_image_and_skips_existing(
     assert code == 0 and "3 written, 0 skipped, 0 failed" in stdout
 
 
-@pytest.mark.surface("data pipeline")
 def test_cli_outscale_format_and_bit_depth(
     folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -529,7 +501,6 @@ def test_cli_outscale_format_and_bit_depth(
     assert result.shape == (12, 14) and result.dtype == np.uint8
 
 
-@pytest.mark.surface("data pipeline")
 def test_cli_bit_depth_16_of_an_8_bit_image_keeps_the_network_precision(
     folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -544,7 +515,6 @@ def test_cli_bit_depth_16_of_an_8_bit_image_keeps_the_network_precision(
     assert inner.size > 100 and (inner % 257 != 0).mean() > 0.9
 
 
-@pytest.mark.surface("data pipeline")
 def test_cli_turns_a_tagged_phone_photo_upright(
     tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -572,7 +542,6 @@ def stderr_line(err: str) -> str:
     return lines[0]
 
 
-@pytest.mark.surface("data pipeline")
 @pytest.mark.parametrize(
     ("make", "flags", "message"),
     [
@@ -619,7 +588,6 @@ def test_cli_refuses_bad_input_before_any_work(
     assert not out.exists()  # nothing written, not even the folder
 
 
-@pytest.mark.surface("data pipeline")
 def test_cli_refuses_an_input_folder_it_may_not_list(
     folder: Path,
     tmp_path: Path,
@@ -638,7 +606,6 @@ def test_cli_refuses_an_input_folder_it_may_not_list(
     assert not out.exists()
 
 
-@pytest.mark.surface("data pipeline")
 @pytest.mark.parametrize("source", ["gray.png", "gray.jpg"])
 def test_cli_refuses_gray_into_webp_before_any_work(
     tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str], source: str
@@ -661,7 +628,6 @@ def test_cli_refuses_gray_into_webp_before_any_work(
     assert images.read_image(out / f"{source.split('.')[0]}_out.webp").shape == (16, 20, 3)
 
 
-@pytest.mark.surface("generator")
 def test_cli_refuses_missing_weights(
     folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -673,7 +639,6 @@ def test_cli_refuses_missing_weights(
     assert not out.exists()
 
 
-@pytest.mark.surface("data pipeline")
 def test_cli_refuses_two_inputs_writing_one_output(
     tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -688,7 +653,6 @@ def listing(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
-@pytest.mark.surface("data pipeline")
 @pytest.mark.parametrize("spelling", ["same", "dot", "symlink"])
 def test_cli_refuses_an_out_folder_that_holds_the_inputs(
     folder: Path,
@@ -711,7 +675,6 @@ def test_cli_refuses_an_out_folder_that_holds_the_inputs(
     assert listing(folder) == before
 
 
-@pytest.mark.surface("data pipeline")
 def test_cli_refuses_an_output_that_is_another_input(
     folder: Path, tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -727,7 +690,6 @@ def test_cli_refuses_an_output_that_is_another_input(
     assert listing(folder) == before and [p.name for p in out.iterdir()] == ["a_out.png"]
 
 
-@pytest.mark.surface("data pipeline")
 def test_cli_refuses_outputs_whose_names_differ_only_in_case(
     tmp_path: Path, no_release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -742,7 +704,6 @@ def test_cli_refuses_outputs_whose_names_differ_only_in_case(
     assert not out.exists()
 
 
-@pytest.mark.surface("data pipeline")
 def test_upscale_files_refuses_to_write_into_the_input_folder(
     zeroed: torch.nn.Module, folder: Path
 ) -> None:
@@ -755,7 +716,6 @@ def test_upscale_files_refuses_to_write_into_the_input_folder(
     assert listing(folder) == before
 
 
-@pytest.mark.surface("data pipeline")
 def test_a_rank_processes_only_its_shard(
     folder: Path,
     tmp_path: Path,

@@ -1,6 +1,7 @@
-"""Image files keep what they hold: dtype by the file's bit depth (not by pixel values),
-gray, BGR and BGRA as stored; unusable inputs and lossy output requests are refused with one
-line; writes are atomic."""
+"""The rendered superres images.py, the same for every spec and tested once here on one render
+(tests/superres_project.py): image files keep what they hold: dtype by the file's bit depth
+(not by pixel values), gray, BGR and BGRA as stored; unusable inputs and lossy output requests
+are refused with one line; writes are atomic."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ import cv2
 import numpy as np
 import pytest
 
-import images
-from images import ImageError
+from tests.superres_project import modules
 
-pytestmark = pytest.mark.surface("data pipeline")
+(images,) = modules("images")
+ImageError = images.ImageError
+
+pytestmark = pytest.mark.usefixtures("superres_weights_elsewhere")
 
 
 def pattern(shape: tuple[int, ...], dtype: type, seed: int = 0) -> np.ndarray:
