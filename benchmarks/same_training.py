@@ -58,14 +58,19 @@ def trained_weights(project: Path, steps: int) -> dict[str, torch.Tensor]:
 
 
 def compare(old: dict[str, torch.Tensor], new: dict[str, torch.Tensor]) -> str:
+    """Tensors matched by name, or in order where a revision only renamed the layers (same
+    count and shapes in the same order)."""
+    note = ""
     if list(old) != list(new):
-        return "different parameters: " + ", ".join(sorted(set(old) ^ set(new))[:4])
-    worst = max((old[k].double() - new[k].double()).abs().max().item() for k in old)
-    return (
-        "bitwise equal"
-        if all(torch.equal(old[k], new[k]) for k in old)
-        else f"max |diff| {worst:.3g}"
-    )
+        shapes = [t.shape for t in old.values()] == [t.shape for t in new.values()]
+        if not shapes:
+            return "different parameters: " + ", ".join(sorted(set(old) ^ set(new))[:4])
+        note = " (layers renamed: compared in order)"
+    pairs = list(zip(old.values(), new.values(), strict=True))
+    if all(torch.equal(a, b) for a, b in pairs):
+        return "bitwise equal" + note
+    worst = max((a.double() - b.double()).abs().max().item() for a, b in pairs)
+    return f"max |diff| {worst:.3g}{note}"
 
 
 def main() -> int:
