@@ -56,7 +56,8 @@ class DigitsClassifier(nn.Module):
 
 
 class DigitsFeatures:
-    """The cached classifier as a feature extractor, with its accuracy on held-out digits."""
+    """The cached classifier as a feature extractor (called on images: their 64-d features),
+    with its accuracy on held-out digits as ``holdout_accuracy``."""
 
     name = "domain"
 
@@ -100,7 +101,8 @@ def _cache_path(cfg: dict[str, Any]) -> Path:
 
 
 def train_digits_classifier(cfg: dict[str, Any], log: Any = print) -> DigitsFeatures:
-    """Train on the training split (seed fixed), or load the cached result of doing so."""
+    """Train on the training split (seed fixed), or load the cached result of doing so;
+    training says so through ``log`` ("training the digits classifier on N digits ...")."""
     path = _cache_path(cfg)
     model = DigitsClassifier()
     if path.exists():
