@@ -236,7 +236,8 @@ def column_plots(synthetic: pd.DataFrame, train: pd.DataFrame, path: Path) -> No
 
 
 def evaluate(synthetic: pd.DataFrame, plots: Path | None = None) -> dict:
-    """Every figure and, under "failed", each bar the table misses."""
+    """Every figure and, under "failed", each bar the table misses; ``plots`` is the HTML file
+    the column plots go to (None: none)."""
     train, holdout = split(load_real())
     quality, diagnostic, properties = sdv_reports(synthetic, train)
     verdicts = contract.constraint_checks(synthetic, train)
