@@ -23,6 +23,7 @@ from ruff.__main__ import find_ruff_bin
 from ganspec.cli import cli
 from tests import superres_project
 from tests.conftest import SPECS, SUPERRES_PRESETS
+from tests.project_imports import project_imports
 
 FULL_SUITE = "realesr-general-x4v3"  # 1.2M parameters: the whole project suite runs here
 
@@ -70,12 +71,16 @@ def photos(folder: Path) -> Path:
 
 
 def test_init_validate_render_and_upscale_a_folder_as_the_readme_says(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The README's path on a fresh machine: init, validate (a warning: no weights yet), render;
     upscale.py refuses to run without the release file and names the way out; with random
     weights it upscales the folder, reports the broken file, writes no partial file; a rerun
-    skips what is there; ganspec smoke reads the health report."""
+    skips what is there; ganspec smoke reads the health report.
+
+    The upscaling run and ganspec smoke (health.py) are processes of their own; the refusal,
+    the rerun and weights.py's check run main() in this process, from the project's folder (a
+    process each spent seconds importing torch and OpenCV); an uncaught error fails the test."""
     runner = CliRunner()
     monkeypatch.chdir(tmp_path)
     assert runner.invoke(cli, ["init", "--preset", FULL_SUITE, "--out", "spec.yaml"]).exit_code == 0
@@ -86,23 +91,24 @@ def test_init_validate_render_and_upscale_a_folder_as_the_readme_says(
     assert '"../weights/realesr-general-x4v3.pth"' in (project / "contract.py").read_text()
     folder = photos(tmp_path / "photos")
     out = tmp_path / "results"
-    upscale = [sys.executable, "upscale.py", str(folder), "--out", str(out), "--device", "cpu"]
+    upscale = [str(folder), "--out", str(out), "--device", "cpu"]
+    monkeypatch.chdir(project)
+    with project_imports(project) as modules:
+        assert modules["upscale"].main(upscale) == 2
+        refused = capsys.readouterr().err
+        assert "realesr-general-x4v3.pth not found" in refused
+        assert "--random-weights" in refused and not out.exists()
 
-    refused = run(upscale, project)
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert "realesr-general-x4v3.pth not found" in refused.stderr
-    assert "--random-weights" in refused.stderr and not out.exists()
+        done = run([sys.executable, "upscale.py", *upscale, "--random-weights"], project)
+        assert done.returncode == 1, done.stderr[-2000:]  # one file is not an image
+        assert "RANDOM WEIGHTS" in done.stderr and "broken.png FAILED" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert sorted(p.name for p in out.iterdir()) == ["a_out.png", "b_out.png"]
+        assert "2 written, 0 skipped, 1 failed" in done.stdout
+        assert modules["upscale"].main([*upscale, "--random-weights"]) == 1
+        assert "0 written, 2 skipped, 1 failed" in capsys.readouterr().out
 
-    done = run([*upscale, "--random-weights"], project)
-    assert done.returncode == 1, done.stderr[-2000:]  # one file is not an image
-    assert "RANDOM WEIGHTS" in done.stderr and "broken.png FAILED" in done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["a_out.png", "b_out.png"]
-    assert "2 written, 0 skipped, 1 failed" in done.stdout
-    again = run([*upscale, "--random-weights"], project)
-    assert "0 written, 2 skipped, 1 failed" in again.stdout
-
-    checked = run([sys.executable, "weights.py"], project)
-    assert checked.returncode == 2 and "Traceback" not in checked.stderr + checked.stdout
+        assert modules["weights"].main([]) == 2
 
     smoke = runner.invoke(cli, ["smoke", str(project), "--json", "--device", "cpu"])
     assert smoke.exit_code == 0, smoke.output
@@ -169,8 +175,11 @@ def test_torchrun_splits_a_folder_between_processes(
     assert result.returncode != 0  # the rank with broken.png exits 1, and torchrun says so
 
 
-def test_an_empty_folder_exits_2_with_one_line(general: tuple[Path, Path], tmp_path: Path) -> None:
-    project, _ = general
-    result = run([sys.executable, "upscale.py", str(tmp_path), "--random-weights"], project)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+def test_an_empty_folder_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """upscale.py's main() in this process, as for the bad requests above."""
+    (upscale,) = superres_project.modules("upscale")
+    assert upscale.main([str(tmp_path), "--random-weights"]) == 2
+    stderr = capsys.readouterr().err
+    assert len(stderr.strip().splitlines()) == 1, stderr
