@@ -23,6 +23,7 @@ import yaml
 
 from ganspec.validate import Report, validate_text
 from tests.superres_project import modules as superres_modules
+from tests.superres_project import remove_render as remove_superres_render
 
 for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")  # read by every process the tests start
@@ -128,3 +129,7 @@ SLOW_FIRST = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: index for index, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))
+
+
+def pytest_sessionfinish() -> None:
+    remove_superres_render()

@@ -3,15 +3,14 @@ alike (images, tiles, storage, weights, models, upscale, export and health.py's 
 
 They run once, here, on the cheapest preset's render, instead of in every rendered project;
 each project keeps the tests of its own contract (tests/test_contract.py, its health report).
-The render happens once per test process, into a temporary folder removed at exit; its modules
-are imported then, because the tests name them at module level (settings, skip conditions),
-and sys.modules and sys.path are left as they were (tests/project_imports.py), so another
-project's modules of the same names never meet these.
+The render happens once per test process, into a temporary folder removed when the session
+ends (tests/conftest.py); its modules are imported then, because the tests name them at module
+level (settings, skip conditions), and sys.modules and sys.path are left as they were
+(tests/project_imports.py), so another project's modules of the same names never meet these.
 """
 
 from __future__ import annotations
 
-import atexit
 import functools
 import shutil
 import tempfile
@@ -31,7 +30,6 @@ MODULES += ("weights",)
 @functools.cache
 def _project() -> tuple[Path, dict[str, ModuleType]]:
     folder = Path(tempfile.mkdtemp(prefix="ganspec-superres-")) / PRESET
-    atexit.register(shutil.rmtree, folder.parent, ignore_errors=True)
     for path, text in render_files(validate_file(SPECS / f"{PRESET}.yaml"), set(), folder).items():
         target = folder / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -48,3 +46,11 @@ def project_folder() -> Path:
 def modules(*names: str) -> tuple[ModuleType, ...]:
     """The rendered project's modules of these names, imported together (one ``contract``)."""
     return tuple(_project()[1][name] for name in names)
+
+
+def remove_render() -> None:
+    """Delete the render, if this process made one (at the end of the session: pytest-xdist's
+    workers end without running atexit handlers)."""
+    if _project.cache_info().currsize:
+        shutil.rmtree(project_folder().parent, ignore_errors=True)
+        _project.cache_clear()

@@ -48,6 +48,9 @@ DDP_PRESETS = {"dcgan-digits-32", "wgan-gp-64"}
 CLASSIFIER = "dcgan-digits-32"
 CLASSIFIER_TEST = "tests/test_evaluate.py::test_digits_classifier_recognises_held_out_digits"
 SHAPE_CONSTANTS = ("CHANNELS", "HEIGHT", "WIDTH")  # data.py's, read by digit_arrays
+# A project's own pytest run keeps its temporary files under the calling test's tmp_path
+# (--basetemp): in pytest's numbered folders instead, each such session would end by deleting
+# the oldest of them (earlier sessions' projects and checkpoints, gigabytes) in mid-run.
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 # What the rendered tests marked `generic` exercise: it must render to the same bytes for
 # every preset, or those tests must run for every preset again.

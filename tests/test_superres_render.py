@@ -28,6 +28,12 @@ from tests.project_imports import project_imports
 FULL_SUITE = "realesr-general-x4v3"  # 1.2M parameters: the whole project suite runs here
 
 
+# A project's own pytest run keeps its temporary files under the calling test's tmp_path
+# (--basetemp): in pytest's numbered folders instead, each such session would end by deleting
+# the oldest of them (earlier sessions' projects and checkpoints, gigabytes) in mid-run.
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+
 def run(command: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
@@ -50,9 +56,7 @@ def test_rendered_superres_project_lints_and_passes_its_contract_tests(
         linted = run(command, project)
         assert linted.returncode == 0, linted.stdout + linted.stderr
     selection = [] if preset == FULL_SUITE else ["tests/test_contract.py"]
-    tests = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection], project
-    )
+    tests = run([*PYTEST, "--basetemp", str(tmp_path / "suite"), *selection], project)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     assert " passed" in tests.stdout and " skipped" not in tests.stdout
 

@@ -34,6 +34,12 @@ SPEC_FILES = [SPECS / f"{preset}.yaml" for preset in TABULAR_PRESETS] + sorted(
 )
 
 
+# A project's own pytest run keeps its temporary files under the calling test's tmp_path
+# (--basetemp): in pytest's numbered folders instead, each such session would end by deleting
+# the oldest of them (earlier sessions' projects and checkpoints, gigabytes) in mid-run.
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+
 def run(command: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
@@ -63,7 +69,7 @@ def test_rendered_tabular_project_lints_and_passes_its_contract_tests(
     for command in ([ruff, "check", "--no-cache", "."], [ruff, "format", "--check", "."]):
         linted = run(command, project)
         assert linted.returncode == 0, linted.stdout + linted.stderr
-    tests = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    tests = run([*PYTEST, "--basetemp", str(tmp_path / "suite")], project)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     assert " passed" in tests.stdout and " skipped" not in tests.stdout
     code = "".join(p.read_text() for p in project.rglob("*.py"))
@@ -178,12 +184,9 @@ def test_a_semicolon_csv_in_and_parquet_out_keep_the_contract(tmp_path: Path) ->
     assert '"pyarrow' in (project / "pyproject.toml").read_text()
     tests = run(
         [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
+            *PYTEST,
+            "--basetemp",
+            str(tmp_path / "suite"),
             "tests/test_contract.py",
             "-k",
             "real_table or schema or written_file",
