@@ -25,12 +25,17 @@ from tests.project_imports import project_imports
 Shape = tuple[int, ...]
 
 
-def render_into(report: Report, folder: Path) -> None:
-    """Render in-process; render_files runs ruff format and ruff check on the result."""
-    for path, text in render_files(report, set()).items():
+def write_files(files: dict[str, str], folder: Path) -> None:
+    """A rendered project's files (path relative to the project -> text) into ``folder``."""
+    for path, text in files.items():
         target = folder / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
+
+
+def render_into(report: Report, folder: Path) -> None:
+    """Render in-process; render_files runs ruff format and ruff check on the result."""
+    write_files(render_files(report, set()), folder)
 
 
 def commented_shapes(source: str) -> dict[str, list[tuple[int, Shape]]]:

@@ -17,6 +17,7 @@ from torch import nn
 from ganspec.render.pipeline import render_files
 from tests.conftest import DELETE, validate_mutation
 from tests.project_imports import project_imports
+from tests.rendered import write_files
 
 BASE = "mlp-ring8"  # EMA, lazy R1, a linear schedule, Adam for both, a healthy band, 2-D data
 # Every feature the base does not use, and none it does.
@@ -91,9 +92,7 @@ def test_the_other_features_render_in_place_of_the_base_ones(tmp_path: Path) -> 
     assert "last_of_group" in defined["train_step"]
     assert "update skipped" in defined["non_finite"] and "nan_report" not in defined["non_finite"]
     assert "Adam" not in defined["make_optimizer"]
-    for path, text in rendered("other").items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(text, encoding="utf-8")
+    write_files(rendered("other"), tmp_path)
     weights = [nn.Parameter(torch.zeros(2))]
     with project_imports(tmp_path) as modules:
         make_optimizer = modules["train"].make_optimizer
@@ -117,9 +116,7 @@ def test_mixed_precision_renders_autocast_and_loss_scaling(tmp_path: Path) -> No
     assert "torch.float16" in defined["build_gan"] and "GradScaler" in defined["build_gan"]
     assert "gan.autocast()" in defined["score_real_and_fake"]
     assert "scaler.scale(loss)" in defined["update"]
-    for path, text in files.items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(text, encoding="utf-8")
+    write_files(files, tmp_path)
     with project_imports(tmp_path) as modules:
         train, config = modules["train"], modules["config"]
         cfg = config.load_config(tmp_path / "config.yaml")
@@ -150,9 +147,7 @@ def test_under_torchrun_a_batchnorm_discriminator_keeps_its_own_statistics(tmp_p
     try:
         for name, files in cases.items():
             folder = tmp_path / name
-            for path, text in files.items():
-                (folder / path).parent.mkdir(parents=True, exist_ok=True)
-                (folder / path).write_text(text, encoding="utf-8")
+            write_files(files, folder)
             with project_imports(folder) as modules:
                 cfg = modules["config"].load_config(folder / "config.yaml")
                 gan = modules["train"].build_gan(cfg, torch.device("cpu"))
@@ -165,9 +160,7 @@ def test_under_torchrun_a_batchnorm_discriminator_keeps_its_own_statistics(tmp_p
 def test_a_resumed_optimizer_keeps_the_kernel_this_device_chose(tmp_path: Path) -> None:
     """A checkpoint from another device or version (non-fused Adam) must not switch this
     optimizer's implementation: fp16 loss scaling fails on a non-fused Adam built fused."""
-    for path, text in rendered("base").items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(text, encoding="utf-8")
+    write_files(rendered("base"), tmp_path)
     weights = [nn.Parameter(torch.randn(3))]
     saved = torch.optim.Adam(weights, lr=1e-3, fused=False)
     weights[0].grad = torch.ones(3)

@@ -173,12 +173,11 @@ def build_gan(cfg: dict[str, Any], device: torch.device, compile: bool = False) 
     if compile:  # D scores 2n samples in its own step and n in G's: two static graphs
         g, d = torch.compile(generator), torch.compile(discriminator, dynamic=False)
     g_ddp, d_ddp = g, d
-    if dist.is_initialized():
+    if dist.is_initialized():  # buffers (BatchNorm statistics) follow rank 0's at each forward
         ids = [device.index] if device.type == "cuda" else None
-        # G's buffers follow rank 0's at each forward. D scores real and fake in two forwards
-        # before one backward: a broadcast at the second would overwrite BatchNorm statistics
-        # the first saved for backward (torch < 2.13 fails there), so each process keeps its
-        # own; they only serve eval mode, and rank 0's are saved
+        # but D's: it scores real and fake in two forwards before one backward, and a broadcast
+        # at the second would overwrite statistics the first saved for backward (torch < 2.13
+        # fails there); each process keeps its own, which only eval mode uses (rank 0's saved)
         g_ddp, d_ddp = DDP(g, device_ids=ids), DDP(d, device_ids=ids, **NO_FORWARD_BUFFER_SYNC)
     optimizers = cfg["training"]["optimizers"]
     return GAN(

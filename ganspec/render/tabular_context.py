@@ -14,6 +14,7 @@ from typing import Any
 from ganspec import __version__
 from ganspec.render.tabular_prompt import prompt_context
 from ganspec.spec.tabular import (
+    DEFAULT_ID_REGEX,
     Bounds,
     CategoricalColumn,
     Column,
@@ -285,6 +286,7 @@ def build_tabular_context(context: TabularContext) -> dict[str, Any]:
         "primary_key": spec.data.primary_key,
         "columns": columns,
         "by_name": {c["name"]: c for c in columns},
+        "default_id_regex": DEFAULT_ID_REGEX,
         "learned": [c["name"] for c in columns if c["learned"]],
         "ids": [c["name"] for c in columns if c["type"] == "id" and c["private"] is None],
         "fakes": [c for c in columns if c["private"] == "fake"],

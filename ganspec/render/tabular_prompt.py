@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganspec.spec.tabular import TabularSpec
+from ganspec.spec.tabular import DEFAULT_ID_REGEX, TabularSpec
 
 # The constructor arguments build() passes, in its order, after the metadata (SDV's CTGAN).
 _CTGAN_ARGS = (
@@ -27,7 +27,6 @@ _CTGAN_ARGS = (
     "log_frequency",
 )
 _DP_NETWORK_ARGS = tuple(a for a in _CTGAN_ARGS if a not in ("pac", "log_frequency"))
-_ID_REGEX = "[0-9]{10}"  # an id declared without a regex: what sample.py draws from
 _ENABLE_GPU = "torch.cuda.is_available() if device == 'auto' else device == 'cuda'"
 
 
@@ -93,7 +92,7 @@ def never_learned(columns: list[dict[str, Any]], dp: bool) -> str:
         names = ", ".join(
             f"`{c['name']}` (`{c['regex']}`)"
             if c.get("regex")
-            else f"`{c['name']}` (no regex declared: the code draws from `{_ID_REGEX}`)"
+            else f"`{c['name']}` (no regex declared: the code draws from `{DEFAULT_ID_REGEX}`)"
             for c in ids
         )
         if dp:

@@ -133,6 +133,9 @@ def as_datetime(value: DateBound, fmt: str) -> datetime:
     return naive_utc(datetime.strptime(value, fmt))
 
 
+DEFAULT_ID_REGEX = "[0-9]{10}"  # what new ids are drawn from when a column declares no regex
+
+
 class IdColumn(StrictModel):
     """A key or identifier: names a row, carries no information to learn; new ids are made."""
 
