@@ -243,7 +243,8 @@ def build_tabular_context(context: TabularContext) -> dict[str, Any]:
     data_path = None
     if source.type in ("csv", "parquet"):
         data_path = str((context.folder / source.path).resolve())
-    omit = [] if dp is not None else ["dpgan.py", "tests/test_dpgan.py"]
+    # Without differential privacy: no DP GAN, and no privacy contracts to hold it to.
+    omit = [] if dp is not None else ["dpgan.py", "tests/test_privacy.py.j2"]
     target = spec.validation.ml_efficacy.target if spec.validation.ml_efficacy else None
     # Columns a null rule ties to the ML target give its value away (churn_date is missing
     # exactly when churned is false): ML efficacy leaves them out of the model's inputs.

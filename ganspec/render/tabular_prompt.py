@@ -54,6 +54,18 @@ def receives(spec: TabularSpec) -> str:
     return f"the parquet file `{source.path}` (relative to the spec; `DATA_PATH` in data.py)"
 
 
+def real_reader(spec: TabularSpec) -> str:
+    """The call every read of the real table goes through, as the dotted path the privacy
+    contract makes raise while sampling: the demo table's generator, scikit-learn's loader, or
+    pandas' reader."""
+    source = spec.data.source
+    if source.type == "customers":
+        return "customers.text_rows"
+    if source.type == "sklearn":
+        return f"sklearn.datasets.load_{source.name}"
+    return f"pandas.read_{source.type}"
+
+
 def column_notes(columns: list[dict[str, Any]], spec: TabularSpec, dp: bool) -> list[str]:
     """What a column is beyond contract.py's COLUMNS, BOUNDS and VALUES, one line per kind."""
     notes = []
@@ -228,6 +240,7 @@ def prompt_context(
         "constraint_lines": constraint_lines(constraints, dp),
         "seed_note": "DPGAN seeds its own fit" if dp else "SDV's own fit is not seeded",
         "receives": receives(spec),
+        "real_reader": real_reader(spec),
         "column_notes": column_notes(columns, spec, dp),
         "build_call": build_call(spec, constraints),
         "written_columns": written_columns(columns, output_columns),

@@ -33,6 +33,11 @@ LOSSES = ("bce",)
 FORMAT = 1  # version of the saved state
 
 
+class PrivacyBudgetError(ValueError):
+    """The privacy budget cannot pay for training: opacus finds no noise level that keeps the
+    planned epochs within it, or not one step fits in it. train.py refuses it (exit 2)."""
+
+
 # --- declared fields ------------------------------------------------------------------------
 
 
@@ -534,7 +539,11 @@ class DPGAN:
             p["accountant"], sigma, rate, p["epochs"] * len(run.loader), p["epsilon"], p["delta"]
         )
         if budget == 0:
-            raise ValueError("the privacy budget does not allow a single training step")
+            raise PrivacyBudgetError(
+                f"the privacy budget (epsilon {p['epsilon']}, delta {p['delta']}) does not pay "
+                f"for a single training step at noise multiplier {sigma:.3g} and sampling rate "
+                f"{rate:.3g}: raise epsilon"
+            )
         steps = self._train(run, budget)
         spent = float(run.engine.accountant.get_epsilon(delta=p["delta"]))
         if spent > p["epsilon"]:  # cannot happen: the step budget was computed the same way
@@ -570,18 +579,27 @@ class DPGAN:
         noise = torch.Generator(device=self.device).manual_seed(p["seed"] + 2)
         loader = DataLoader(TensorDataset(data), batch_size=p["batch_size"], generator=sampling)
         engine = _privacy_engine(p["accountant"])
-        discriminator, optimizer_d, criterion, loader = engine.make_private_with_epsilon(
-            module=discriminator,
-            optimizer=optimizer_d,
-            criterion=nn.BCEWithLogitsLoss(),
-            data_loader=loader,
-            target_epsilon=p["epsilon"],
-            target_delta=p["delta"],
-            epochs=p["epochs"],
-            max_grad_norm=p["max_grad_norm"],
-            noise_generator=noise,
-            grad_sample_mode="ghost",
-        )
+        try:
+            discriminator, optimizer_d, criterion, loader = engine.make_private_with_epsilon(
+                module=discriminator,
+                optimizer=optimizer_d,
+                criterion=nn.BCEWithLogitsLoss(),
+                data_loader=loader,
+                target_epsilon=p["epsilon"],
+                target_delta=p["delta"],
+                epochs=p["epochs"],
+                max_grad_norm=p["max_grad_norm"],
+                noise_generator=noise,
+                grad_sample_mode="ghost",
+            )
+        except ValueError as exc:  # opacus: "The privacy budget is too low."
+            if "budget" not in str(exc):
+                raise
+            raise PrivacyBudgetError(
+                f"the privacy budget (epsilon {p['epsilon']}, delta {p['delta']}) is too small "
+                f"for {p['epochs']} epochs: opacus finds no noise level that keeps them within "
+                "it; raise epsilon or train fewer epochs"
+            ) from None
         return _Run(generator, discriminator, optimizer_g, optimizer_d, criterion, loader, engine)
 
     def _train(self, run: _Run, budget: int) -> int:

@@ -1,10 +1,15 @@
-"""The DP GAN's contract: privacy accounting, the declared-only encoding, outputs inside the
-declarations, reproducibility and storage. Small tables and networks: each test takes seconds."""
+"""templates/tabular/project/dpgan.py, the DP GAN every differentially private tabular spec
+renders alike, tested once here rather than in every render: privacy accounting step by step,
+the declared-only encoding, outputs inside the declarations, reproducibility and storage.
+
+These are our own code's unit tests, so they call its private steps (``_step_d``, ``_step_g``,
+``_private_training``); each render keeps its spec's privacy contracts, written against its
+public interface (tests/test_privacy.py there). Small tables and networks: one shared fit.
+"""
 
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +18,19 @@ import pandas as pd
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's modules
+from ganspec.render.engine import templates_dir
+from tests.project_imports import project_imports
 
-from dpgan import (
-    DPGAN,
-    CategoricalField,
-    DatetimeField,
-    NumericalField,
-    decode,
-    encode,
-    epsilon_after,
+with project_imports(templates_dir() / "tabular" / "project") as imported:
+    dpgan = imported["dpgan"]  # the template itself: it imports no other project module
+
+DPGAN = dpgan.DPGAN
+CategoricalField, DatetimeField, NumericalField = (
+    dpgan.CategoricalField,
+    dpgan.DatetimeField,
+    dpgan.NumericalField,
 )
+decode, encode, epsilon_after = dpgan.decode, dpgan.encode, dpgan.epsilon_after
 
 LOW, HIGH = pd.Timestamp("2020-01-01"), pd.Timestamp("2020-12-31")
 FIELDS = (
@@ -89,7 +96,6 @@ def weights(model: DPGAN) -> dict[str, torch.Tensor]:
 # --- privacy --------------------------------------------------------------------------------
 
 
-@pytest.mark.surface("training loop")
 def test_privacy_accounting_spends_at_most_the_target_epsilon(fitted: DPGAN) -> None:
     """The privacy record: epsilon spent <= target, noise > 0, every planned D step taken."""
     privacy = fitted.privacy
@@ -104,7 +110,6 @@ def test_privacy_accounting_spends_at_most_the_target_epsilon(fitted: DPGAN) -> 
     assert privacy["accountant"] == "rdp"
 
 
-@pytest.mark.surface("training loop")
 def test_the_spent_epsilon_is_what_the_accountant_reports_for_the_steps_taken(
     fitted: DPGAN,
 ) -> None:
@@ -115,7 +120,6 @@ def test_the_spent_epsilon_is_what_the_accountant_reports_for_the_steps_taken(
     assert p["epsilon_spent"] == pytest.approx(again)
 
 
-@pytest.mark.surface("training loop")
 def test_training_stops_once_the_budget_is_spent(monkeypatch: pytest.MonkeyPatch) -> None:
     """With noise too small for the planned epochs, training stops at the last affordable step."""
     # opacus calibrates the noise to the planned epochs, so the budget never runs out early on
@@ -138,7 +142,6 @@ def private_run(model: DPGAN) -> Any:
     return model._private_training(torch.from_numpy(encode(FIELDS, table())))
 
 
-@pytest.mark.surface("training loop")
 def test_the_generator_step_leaves_nothing_on_the_discriminator() -> None:
     """G's backward runs through D but writes no gradient there for D's private step to pick up,
     and costs no privacy."""
@@ -151,7 +154,6 @@ def test_the_generator_step_leaves_nothing_on_the_discriminator() -> None:
     assert run.engine.accountant.history == []
 
 
-@pytest.mark.surface("training loop")
 def test_every_d_step_counts_once_even_on_an_empty_poisson_batch() -> None:
     """A D step over real rows, or over none (an empty Poisson draw), is one privacy step."""
     model = DPGAN(FIELDS, seed=2, **SMALL)
@@ -164,14 +166,23 @@ def test_every_d_step_counts_once_even_on_an_empty_poisson_batch() -> None:
     assert run.engine.accountant.history == [(sigma, rate, 2)]
 
 
-@pytest.mark.surface("training loop")
 def test_a_budget_too_small_for_the_accountant_is_refused() -> None:
-    """Epsilon 0.05 cannot be certified by the RDP accountant: fit says so instead of training."""
-    with pytest.raises(ValueError, match="budget"):
+    """Epsilon 0.05 cannot be certified by the RDP accountant: fit says so instead of training,
+    with the error train.py turns into a refusal."""
+    with pytest.raises(dpgan.PrivacyBudgetError, match="too small for 50 epochs"):
         DPGAN(FIELDS, seed=1, **{**SMALL, "epsilon": 0.05, "epochs": 50}).fit(table())
 
 
-@pytest.mark.surface("training loop")
+def test_a_budget_that_pays_for_no_step_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Noise so low that one D step overspends: fit refuses before any step, naming the noise."""
+    monkeypatch.setattr("opacus.privacy_engine.get_noise_multiplier", lambda **_: 0.05)
+    assert epsilon_after("rdp", 0.05, BATCH / ROWS, 1, 1e-5) > SMALL["epsilon"]
+    model = DPGAN(FIELDS, seed=1, **SMALL)
+    with pytest.raises(dpgan.PrivacyBudgetError, match="single training step at noise multiplier"):
+        model.fit(table())
+    assert model.generator is None and model.privacy is None
+
+
 def test_the_prv_accountant_is_supported() -> None:
     """accountant='prv' trains and records its spend within the target."""
     model = DPGAN(FIELDS, seed=3, accountant="prv", **{**SMALL, "epochs": 1})
@@ -181,7 +192,6 @@ def test_the_prv_accountant_is_supported() -> None:
     assert 0 < privacy["epsilon_spent"] <= 0.5
 
 
-@pytest.mark.surface("training loop")
 def test_only_the_bce_loss_is_accepted() -> None:
     """A non-bce loss (or an unknown accountant) is refused when the model is built."""
     with pytest.raises(ValueError, match="loss"):
@@ -193,7 +203,6 @@ def test_only_the_bce_loss_is_accepted() -> None:
 # --- encoding -------------------------------------------------------------------------------
 
 
-@pytest.mark.surface("data pipeline")
 def test_encoding_reads_nothing_from_the_data() -> None:
     """The same value encodes the same way whatever range the rest of its table spans."""
     fields = (
@@ -205,7 +214,6 @@ def test_encoding_reads_nothing_from_the_data() -> None:
     assert encode(fields, narrow)[0, 0] == pytest.approx(-0.7)  # by the declared bounds
 
 
-@pytest.mark.surface("data pipeline")
 def test_values_outside_the_declared_bounds_are_clipped() -> None:
     """Bounds are the contract: a value past them encodes as the bound itself."""
     fields = (
@@ -215,14 +223,12 @@ def test_values_outside_the_declared_bounds_are_clipped() -> None:
     assert encoded.tolist() == [-1.0, -1.0, 1.0, 1.0]
 
 
-@pytest.mark.surface("data pipeline")
 def test_decoding_an_encoded_table_gives_it_back() -> None:
     """encode then decode is the identity on rows that honour the declarations."""
     frame = table()
     pd.testing.assert_frame_equal(decode(FIELDS, encode(FIELDS, frame)), frame)
 
 
-@pytest.mark.surface("data pipeline")
 def test_missing_values_in_a_non_nullable_column_are_refused() -> None:
     """Nulls are allowed only where declared."""
     frame = table()
@@ -231,7 +237,6 @@ def test_missing_values_in_a_non_nullable_column_are_refused() -> None:
         encode(FIELDS, frame)
 
 
-@pytest.mark.surface("data pipeline")
 def test_undeclared_categories_are_refused() -> None:
     """A category outside the declared values is an error, not a new one-hot slot."""
     frame = table()
@@ -243,7 +248,6 @@ def test_undeclared_categories_are_refused() -> None:
 # --- outputs --------------------------------------------------------------------------------
 
 
-@pytest.mark.surface("generator")
 def test_samples_stay_inside_the_declarations(fitted: DPGAN) -> None:
     """Sampled columns keep their dtypes, bounds, declared values and rounding; nulls only where
     nullable."""
@@ -264,7 +268,6 @@ def test_samples_stay_inside_the_declarations(fitted: DPGAN) -> None:
             assert not rows[name].isna().any(), name
 
 
-@pytest.mark.surface("training loop")
 def test_loss_values_are_finite_and_one_per_epoch(
     fitted: DPGAN, progress: list[tuple[int, float, float]]
 ) -> None:
@@ -280,7 +283,6 @@ def test_loss_values_are_finite_and_one_per_epoch(
 # --- reproducibility and storage ------------------------------------------------------------
 
 
-@pytest.mark.surface("training loop")
 def test_the_same_seed_gives_the_same_model_and_samples(fitted: DPGAN) -> None:
     """Same seed, same data: same weights, losses, privacy record and rows; and the caller's
     global torch RNG continues as if fit had not run."""
@@ -296,7 +298,6 @@ def test_the_same_seed_gives_the_same_model_and_samples(fitted: DPGAN) -> None:
     pd.testing.assert_frame_equal(again.sample(100, seed=5), fitted.sample(100, seed=5))
 
 
-@pytest.mark.surface("generator")
 def test_sampling_is_fixed_by_its_seed(fitted: DPGAN) -> None:
     """sample(n, seed) repeats its rows; another seed draws others."""
     first = fitted.sample(200, seed=11)
@@ -304,7 +305,6 @@ def test_sampling_is_fixed_by_its_seed(fitted: DPGAN) -> None:
     assert not first.equals(fitted.sample(200, seed=12))
 
 
-@pytest.mark.surface("generator")
 def test_save_and_load_round_trip_samples_the_same_rows(fitted: DPGAN, tmp_path: Path) -> None:
     """A loaded model samples what the saved one did, from plain state (weights_only=True)."""
     path = tmp_path / "dpgan.pt"
