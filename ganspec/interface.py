@@ -27,6 +27,7 @@ class Entry:
     name: str
     signature: str  # ``build_gan(cfg: dict[str, Any], device: torch.device, ...) -> GAN``
     summary: str = ""
+    replaced: bool = False  # a test swaps it on its module: the code must look it up there
 
 
 @dataclass
@@ -38,20 +39,13 @@ class Module:
 
 def used_names(files: dict[str, str]) -> dict[str, set[str]]:
     """What the tests take from each project module (top-level ``*.py`` of the render)."""
-    modules = {path.removesuffix(".py") for path in files if _top_level_module(path)}
+    modules = _project_modules(files)
     used: dict[str, set[str]] = {}
-    for path, text in files.items():
-        if not (path.startswith("tests/") and path.endswith(".py")):
-            continue
-        tree = ast.parse(text)
-        imported = set()
+    for tree, imported in _test_trees(files):
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module in modules and not node.level:
                 used.setdefault(node.module, set()).update(a.name for a in node.names)
-            elif isinstance(node, ast.Import):
-                imported |= {a.asname or a.name for a in node.names if a.name in modules}
-        for node in ast.walk(tree):
-            if (
+            elif (
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)
                 and node.value.id in imported
@@ -62,6 +56,48 @@ def used_names(files: dict[str, str]) -> dict[str, set[str]]:
         for name in imported:
             used.setdefault(name, set())
     return used
+
+
+def replaced_names(files: dict[str, str]) -> dict[str, set[str]]:
+    """What the tests swap on a project module while they run (``monkeypatch.setattr(train,
+    "generator_loss", ...)``, ``features.CACHE_DIR = ...``): code that looks such a name up
+    anywhere but in that module's globals, at each use, never sees the swap."""
+    replaced: dict[str, set[str]] = {}
+    for tree, imported in _test_trees(files):
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id in imported
+                ):
+                    replaced.setdefault(target.value.id, set()).add(target.attr)
+            if patched := _patched(node, imported):
+                replaced.setdefault(patched[0], set()).add(patched[1])
+    return replaced
+
+
+def _test_trees(files: dict[str, str]) -> list[tuple[ast.Module, set[str]]]:
+    """Each test file's syntax tree, with the project modules it imports whole."""
+    modules = _project_modules(files)
+    found = []
+    for path, text in files.items():
+        if path.startswith("tests/") and path.endswith(".py"):
+            tree = ast.parse(text)
+            imported = {
+                a.asname or a.name
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Import)
+                for a in node.names
+                if a.name in modules
+            }
+            found.append((tree, imported))
+    return found
+
+
+def _project_modules(files: dict[str, str]) -> set[str]:
+    return {path.removesuffix(".py") for path in files if _top_level_module(path)}
 
 
 def _patched(node: ast.AST, modules: set[str]) -> tuple[str, str] | None:
@@ -86,9 +122,12 @@ def interface_of(files: dict[str, str]) -> list[Module]:
         for path, text in files.items()
         if _top_level_module(path)
     }
+    replaced = replaced_names(files)
     found = []
     for module, names in sorted(used_names(files).items()):
         entries = [e for name in sorted(names) if (e := _entry(trees, module, name)) is not None]
+        for entry in entries:
+            entry.replaced = entry.name in replaced.get(module, set())
         found.append(Module(module, entries, _flags(trees[module])))
     return found
 

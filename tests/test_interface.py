@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from ganspec.interface import interface_of, used_names
+from ganspec.interface import interface_of, replaced_names, used_names
 from ganspec.render.pipeline import prompt_for, render_files
 from ganspec.validate import validate_file
 from tests.conftest import SPECS
@@ -87,6 +89,36 @@ def test_each_name_comes_with_its_rendered_signature_and_summary() -> None:
     assert train["Progress"].signature == "class Progress(epoch: int = 0, step: int = 0)"
     assert "unused" not in train  # the tests never call it
     assert modules["train"].flags == ["--max-steps", "--resume"]
+
+
+def test_names_a_test_swaps_on_their_module_are_marked_replaced() -> None:
+    """A test that swaps ``train.generator_loss`` (or reassigns ``features.CACHE_DIR``) sees
+    its swap only where the module looks the name up in its own globals: the reader must know."""
+    files = {
+        **FILES,
+        "features.py": "CACHE_DIR = '.cache'\n",
+        "tests/test_b.py": """
+import features
+import train
+
+
+def test_y(monkeypatch):
+    monkeypatch.setattr(train, "parse_args", lambda argv: None)
+    features.CACHE_DIR = "elsewhere"
+""",
+    }
+    assert replaced_names(files) == {"train": {"parse_args"}, "features": {"CACHE_DIR"}}
+    modules = {m.name: {e.name: e for e in m.entries} for m in interface_of(files)}
+    assert modules["train"]["parse_args"].replaced
+    assert not modules["train"]["Progress"].replaced  # called, never swapped
+    assert modules["features"]["CACHE_DIR"].replaced
+
+
+def test_the_image_prompt_marks_what_its_contracts_swap() -> None:
+    prompt = prompt_for(validate_file(SPECS / "dcgan-digits-32.yaml"))
+    for name in ("discriminator_loss", "generator_loss", "build_gan", "discriminator_step"):
+        assert re.search(rf"`{name}\([^`]*` \*\*replaced\*\*", prompt), name
+    assert "`CACHE_DIR = CODE_DIR / '.cache'` **replaced**" in prompt
 
 
 @pytest.mark.parametrize("preset", ["dcgan-digits-32", "ctgan-customers", "realesr-general-x4v3"])

@@ -405,7 +405,7 @@ def log_line(epoch: int, epochs: int, step: int, values: dict[str, float]) -> st
 
 def make_scorer(cfg: dict[str, Any]) -> Scorer | None:
     """The validation.fid scorer, or None (saying why) when it cannot run here: training
-    never stops for want of Inception weights."""
+    never stops for want of what scoring needs (weights, held-out data)."""
     if cfg["validation"]["fid"] is None:  # scoring switched off in config.yaml
         return None
     try:

@@ -127,6 +127,21 @@ def split_text(spec: ImageSpec) -> str:
     )
 
 
+def batches_text(spec: ImageSpec) -> str:
+    """build_loader's batches, and the one generator that keeps a resume exact."""
+    pack = spec.discriminator.pack
+    dims = ", ".join(map(str, spec.data.shape.dims))
+    whole = f"that is whole packs of {pack}" if pack > 1 else "it divides evenly"
+    return (
+        f"`build_loader` yields x (N, {dims}) and labels (N,), N = batch_size "
+        f"({spec.data.batch_size}) / processes (ValueError unless {whole}), shuffled by "
+        "`DistributedSampler(shuffle=True, seed=seed, drop_last=True)` with `set_epoch(epoch)`, "
+        "so a resume goes on mid-epoch with the same batches; the `DataLoader` gets "
+        "`generator=torch.Generator().manual_seed(seed)` (else each new iterator draws from "
+        "torch's global RNG: no exact resume)."
+    )
+
+
 def schedule_text(spec: ImageSpec) -> str:
     training = spec.training
     k = training.d_steps_per_g_step
@@ -206,7 +221,13 @@ def step_text(spec: ImageSpec) -> str:
         text += ". D has BatchNorm: real and fake go through it in two forwards"
     else:
         text += ". D scores `torch.cat([real, fake])` in one forward (it has no BatchNorm)"
-    return text + "."
+    uses = []
+    if spec.training.instance_noise is not None:
+        uses.append("sets instance noise's std")
+    if spec.training.r1 is not None:
+        uses.append("picks D's lazy R1 updates when `d_update` is `None`")
+    use = " and ".join(uses) or "is unused by this spec"
+    return text + f". Their `step` argument, the G steps done before (0 first), {use}."
 
 
 def returns_text(context: ImageContext) -> str:
@@ -227,7 +248,7 @@ def returns_text(context: ImageContext) -> str:
 def pack_text(spec: ImageSpec) -> str:
     pack = spec.discriminator.pack
     if pack == 1:
-        return ""
+        return ' With pack 1, a "pack" (in test names and docstrings) is one sample.'
     labels = "; a pack takes its first sample's label" if spec.data.classes is not None else ""
     return (
         f" Each {pack} consecutive samples form one input (`x.reshape(N // {pack}, ...)`){labels}."
@@ -263,19 +284,33 @@ def training_lines(spec: ImageSpec) -> list[str]:
 def device_text(spec: ImageSpec) -> str:
     training = spec.training
     layout = ", channels_last unless compiled" if spec.data.shape.is_image else ""
-    amp = "AMP off"
+    amp = ""
     if training.amp != "off":
         scaler = (
             " with a GradScaler per network (`scaler_g`, `scaler_d`)"
             if training.amp == "fp16"
             else ""
         )
-        amp = f"AMP {training.amp} on CUDA only (autocast{scaler}; losses in float32)"
+        amp = f" AMP {training.amp} on CUDA only (autocast{scaler}; losses in float32)."
     compiled = "on" if training.compile else "off"
     return (
         f"{training.device} (auto = CUDA, then MPS, then CPU; `--device` overrides); on CUDA "
-        f"TF32 and cudnn.benchmark{layout}. {amp}. torch.compile {compiled} (`--compile`: both "
+        f"TF32 and cudnn.benchmark{layout}.{amp} torch.compile {compiled} (`--compile`: both "
         "networks, D with `dynamic=False`)."
+    )
+
+
+def torchrun_text(spec: ImageSpec) -> str:
+    """build_gan's DDP wrappers and which forward runs through which."""
+    batch_norm = any(layer.norm == "batch" for layer in spec.discriminator.layers)
+    keyword = ", broadcast_buffers=False" if batch_norm else ""
+    why = " (D's BatchNorm statistics stay per process)" if batch_norm else ""
+    return (
+        "`torchrun --nproc_per_node K train.py`: NCCL on CUDA, else gloo. `build_gan` sets "
+        f"`g_ddp = DDP(g)`, `d_ddp = DDP(d{keyword})`{why}; alone they are `g`, `d`. D's "
+        "update runs D's forwards through `d_ddp` and G's graph-keeping forward through "
+        "`g_ddp`; G's step scores with the plain `d` (D frozen). Only rank 0 logs, samples, "
+        "scores and writes files."
     )
 
 
@@ -404,15 +439,23 @@ def scores_text(spec: ImageSpec) -> str:
     if scoring(spec) == "modes":
         keys = "`samples`, `modes`, `modes_covered`, `high_quality_percent`, `reverse_kl`"
     else:
-        keys = (
-            "`fd` (to the held-out features), `feature_dims`, `fd_floor` (the first "
-            f"{fid.samples:,} train samples' FD, computed once), `fd_ratio` (fd / fd_floor, "
-            f"{NULL} at 0)"
+        dims = (
+            "64, the classifier's: validation.fid.dims is unused"
+            if feature_space(spec) == "domain"
+            else "validation.fid.dims"
         )
+        keys = (
+            "`fd` (the Fréchet distance of Scoring below, to the held-out features), "
+            f"`feature_dims` ({dims}), `fd_floor` (the first {fid.samples:,} train samples' FD, "
+            f"computed once), `fd_ratio` (fd / fd_floor, {NULL} at 0)"
+        )
+    labels = " and `sample_labels`" if spec.data.classes is not None else ""
     text = (
-        f"`scores.jsonl`: every {fid.every} epochs (validation.fid) {model} (eval mode) scores "
-        f"{fid.samples:,} samples of fixed noise; one JSON object each: `step`, `epoch`, {keys}, "
-        "also printed as `[epoch] score: ...`."
+        f"`scores.jsonl`: every {fid.every} epochs (validation.fid) `write_score` scores {model} "
+        f"(eval mode, its mode restored after) on {fid.samples:,} `sample_latent`{labels} draws "
+        "of a `torch.Generator` seeded `seed`; one JSON object each: `step`, `epoch`, "
+        f"{keys}, also printed as `[epoch] score: ...`. `make_scorer` returns `None` when "
+        "validation.fid is `null`."
     )
     if feature_space(spec) == "inception":
         text += (
@@ -423,40 +466,53 @@ def scores_text(spec: ImageSpec) -> str:
 
 
 def health_lines(spec: ImageSpec) -> list[str]:
-    """health.py's run, checks with their thresholds, report and exit codes."""
+    """health.py's run, checks with their thresholds, report and exit codes: Markdown list
+    lines (a check is a nested item)."""
     data = spec.data
     draw = f"uniform in {_range(spec)}" if data.range is not None else "standard normal"
     labels = "uniform classes" if data.classes is not None else "0"
-    fid = ", no validation.fid" if scores_in_training(spec) else ""
+    fid = ", validation.fid `null`" if scores_in_training(spec) else ""
     inside = f"within {_range(spec)} +- 1e-6" if data.range is not None else "finite"
     band = spec.validation.d_fake_healthy is not None and spec.discriminator.output != "critic"
-    in_band = (
-        "; `d_fake_in_band`: last logged d_fake in validation.d_fake_healthy, else warn"
-        if band
-        else ""
-    )
+    with_labels = " and `sample_labels`" if data.classes is not None else ""
+    checks = [
+        "`losses_finite`: each row's loss_d, loss_g with |v| < 1e4, and no NaN stop.",
+        "`gradients_nonzero`: each row's grad norms finite and > 0.",
+        "`checkpoint_intact`: only when that checkpoint (last.pt, else last_good.pt) is "
+        "damaged: fail.",
+        f"`output_shape`, `output_range` ({inside}): n = max(2, min(batch_size, 128)) samples "
+        "of G's own weights (no EMA) from that checkpoint, in train mode, from "
+        f"`sample_latent`{with_labels} under a `torch.Generator` seeded `seed` (no or a damaged "
+        "checkpoint: these and `not_collapsed` skip).",
+        "`not_collapsed` (skips when either fails): ratio = those samples' mean pairwise L2 "
+        "distance / that of n samples of the data it trained on (the first of a "
+        "`torch.randperm` seeded `seed`). Pass if ratio >= 0.1; else fail if it is under half "
+        "an untrained G's ratio (that G built after `torch.manual_seed(seed)`, the global RNG "
+        "restored after); else warn.",
+    ]
+    if band:
+        checks.append(
+            "`d_fake_in_band`: the last logged d_fake in validation.d_fake_healthy, else warn."
+        )
+    checks.append("A crash: the one check `no_crash` (fail), and `error` (the traceback's end).")
     return [
-        "`python health.py [--config PATH] [--steps 6] [--device auto] [--out "
+        "- `python health.py [--config PATH] [--steps 6] [--device auto] [--out "
         f"runs/{spec.name}_health] [--overwrite] [--synthetic] [--json]` trains --steps G "
-        f"steps into --out, logging all seven validation.log keys every step{fid}; "
-        f"`--synthetic` uses 1,024 samples seeded `seed`, {draw}, labels {labels}.",
-        "Checks ({`name`, `status`: pass|fail|warn|skip, `detail`}): `losses_finite` (each "
-        "row's loss_d, loss_g with |v| < 1e4, no NaN stop), `gradients_nonzero` (grad "
-        "norms finite, > 0), `output_shape`, `output_range` "
-        f"({inside}) and `not_collapsed` on G's own weights from last.pt (else last_good.pt; "
-        "`checkpoint_intact` fails on a bad checksum) in train mode, on max(2, min(batch_size, "
-        "128)) latents seeded `seed`: ratio = their mean pairwise L2 distance / that of as "
-        "many train samples (picked by `torch.randperm` seeded `seed`): pass >= 0.1, fail under "
-        f"half an untrained G's (built after `torch.manual_seed(seed)`), else warn{in_band}. "
-        "A crash: the one check `no_crash` (fail), and `error` (the traceback's end).",
-        "Report: `healthy` (no fail), `failed`, `checks`, `steps` (rows), `steps_requested`, "
-        "`device`, `synthetic`, `data_source`, `d_real`, `d_fake` ({`first`, `last`, `min`, "
-        "`max`})" + (", `d_fake_healthy`" if band else "") + ", `diversity_ratio` (that "
-        "ratio), `seconds_per_step` (median), `peak_rss_mib`, `cuda_max_memory_allocated_mib`, "
-        "`nan_report`, `run`, `metrics`, `samples` (samples/final.png), `checkpoint`; "
-        f"{NULL} where none. `--json` prints it alone on stdout (training prints to stderr); "
-        "else `PASS  name: detail` lines, then `healthy` or `UNHEALTHY: <names>`.",
-        "Exit 0 healthy, 1 not, 2 when --out holds a run it did not record (`--overwrite` "
+        "steps into --out as `train.py --max-steps` does, with validation.log all seven keys "
+        f"and validation.log_every 1{fid}; `--synthetic` uses 1,024 samples seeded `seed`, "
+        f"{draw}, labels {labels}.",
+        "- Checks, in this order, each {`name`, `status`: pass|fail|warn|skip, `detail`}:",
+        *(f"  - {check}" for check in checks),
+        "- Report: `healthy` (no fail), `failed` (names), `checks`, `steps` (rows), "
+        '`steps_requested`, `device` (`str(device)`, e.g. `"cpu"`), `synthetic`, '
+        "`data_source`, `d_real`, `d_fake` ({`first`, `last`, `min`, `max`})"
+        + (", `d_fake_healthy`" if band else "")
+        + ", `diversity_ratio` (that ratio), `seconds_per_step` (median), `peak_rss_mib`, "
+        "`cuda_max_memory_allocated_mib`, `nan_report`, `run`, `metrics`, `samples` "
+        f"(samples/final.png), `checkpoint`; {NULL} where none. `--json` prints it alone on "
+        "stdout: while it runs, stdout goes to stderr (`contextlib.redirect_stdout`). Else "
+        "`PASS  name: detail` lines, then `healthy` or `UNHEALTHY: <names>`.",
+        "- Exit 0 healthy, 1 not, 2 when --out holds a run it did not record (`--overwrite` "
         "moves that to `previous-<time>/`). It lists its files with size and mtime in "
         "`health.json` however it ends (SIGTERM, SIGHUP too); the next health run deletes "
         "them while unchanged, so it reruns freely.",
@@ -494,7 +550,13 @@ def evaluate_lines(spec: ImageSpec) -> list[str]:
         f"{model} makes N samples (default: as many as train; >= 4) from latents{labels} "
         f"seeded `--seed`; each real split counts up to {REAL_LIMIT:,} (a `torch.randperm` "
         "pick, same seed); all in [0, 1] (range mapped back, clamped). "
-        f"`--json` prints {{{keys}}}, else text. {exit2} or an incomputable metric.",
+        f"`--json` prints {{{keys}}}, else text. {exit2} or an incomputable metric."
+        + (
+            f" The feature space (`{features}`) is fixed in the code, not read from the "
+            "checkpoint's config (its validation.fid may be `null`)."
+            if features is not None
+            else ""
+        ),
         "`memorization` (pixel space, L2): `median_nn_generated`, `median_nn_holdout` (median "
         f"distance to the nearest train sample), `ratio` (their quotient; {NULL} at 0), "
         "`near_copies_percent` (% of generated samples nearer than the held-out distances' "
@@ -509,7 +571,8 @@ def evaluate_lines(spec: ImageSpec) -> list[str]:
     lines.append(
         "`frechet` {`generated_vs_holdout`, `train_vs_holdout` (the real floor), `ratio` "
         f"({NULL} at 0)}}: ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2) of the "
-        "features in float64 (`torch.cov`); `precision_recall` {`generated`, `holdout`} "
+        "features in float64 (`torch.cov`), deterministic: both roots by `torch.linalg.eigh`, "
+        "eigenvalues clamped at 0; `precision_recall` {`generated`, `holdout`} "
         "(Kynkäänniemi et al. 2019, k = 3: a manifold is the balls around each point reaching "
         "its 3rd nearest other one): `precision` = share of the set inside the train "
         "manifold, `recall` = share of train inside the set's."
@@ -521,17 +584,21 @@ def evaluate_lines(spec: ImageSpec) -> list[str]:
             else ""
         )
         lines.append(
-            "Features `domain` (`features.py`, 64-d): "
-            "two blocks of 3x3 Conv2d (32, then 64 channels, padding 1), ReLU, MaxPool2d(2), "
-            "then Flatten, Linear(1024, 64), ReLU, and a Linear(64, 10) head, on the channel "
-            'mean `F.interpolate(mode="area")`d to 16x16; trained once on the train '
-            "split's digit classes (torch seeded `seed`; 20 epochs of Adam(lr=1e-3), "
-            "cross-entropy, batches of 64 shuffled and rolled by up to max(1, side // 16) pixels "
-            "per axis by a `torch.Generator` seeded `seed`), cached in `CACHE_DIR` keyed by data "
-            "shape, seed and holdout (not batch size) and loaded from there. The report adds "
+            "Features `domain` (`features.py`): `DigitsClassifier` takes images in [0, 1], "
+            'their channel mean `F.interpolate(mode="area")`d to 16x16, two blocks of 3x3 '
+            "Conv2d (32, then 64 channels, padding 1), ReLU, MaxPool2d(2), then Flatten, "
+            "Linear(1024, 64), ReLU: that 64-d output is the features; a Linear(64, 10) head "
+            "classifies. Trained once on the train split's digits in [0, 1] at the data shape "
+            "(before the range mapping) with their digit classes: torch seeded `seed` (global "
+            "RNG restored after), 20 epochs of Adam(lr=1e-3), cross-entropy, batches of 64 in "
+            "the order of a `torch.randperm` per epoch; each batch as a whole rolled over H, W by "
+            "two `torch.randint(-s, s + 1)` draws, s = max(1, W // 16), at the data shape (the "
+            "resize comes after); all draws from one `torch.Generator` seeded `seed`. Cached as "
+            "one file in `CACHE_DIR` (name and format yours) keyed by data shape, seed, holdout "
+            "and the code of features.py and data.py (not batch size). The report adds "
             "`classifier_holdout_accuracy` and `classes` {`counts` (10 predicted digits), "
-            "`classes_covered` (share >= 0.025), `classes`: 10, "
-            f"`kl_to_uniform` (sum of p log(10 p))}}{agreement}."
+            "`classes_covered` (how many have a share >= 0.025), `classes`: 10, "
+            f"`kl_to_uniform` (sum of p log(10 p) over shares p > 0)}}{agreement}."
         )
     else:
         lines.append(
@@ -558,6 +625,7 @@ def prompt_context(context: ImageContext) -> dict[str, Any]:
             + ")",
             "labels": label_text(spec),
             "split": split_text(spec),
+            "batches": batches_text(spec),
             "legend": legend_text(context),
             "pack": pack_text(spec),
             "d_returns": returns_text(context),
@@ -567,6 +635,7 @@ def prompt_context(context: ImageContext) -> dict[str, Any]:
             "schedule": schedule_text(spec),
             "training": training_lines(spec),
             "device": device_text(spec),
+            "torchrun": torchrun_text(spec),
             "nan": nan_text(spec),
             "checkpoint_keys": checkpoint_keys(spec),
             "samples": samples_text(spec),
