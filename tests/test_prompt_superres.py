@@ -15,11 +15,15 @@ import pytest
 import torch
 
 from ganspec.render.pipeline import prompt_for
+from ganspec.render.superres_prompt import REPLACED_BY_CONTRACTS
 from ganspec.validate import validate_file
 from tests.conftest import ROOT, SPECS, SUPERRES_PRESETS, validate_mutation
 from tests.project_imports import project_imports
+from tests.superres_project import modules as superres_modules
+from tests.superres_project import project_folder
 
 PROJECT = ROOT / "templates" / "superres" / "project"  # models.py, tiles.py: copied verbatim
+COMMON = ROOT / "templates" / "common"  # storage.py: every kind's, copied verbatim
 # Text, then a Markdown bullet on the same line: a block tag that ended a template line ate the
 # newline ("...at x4.- **tiled_forward** ...").
 GLUED_BULLET = re.compile(r"\S\s*- \*\*")
@@ -105,3 +109,115 @@ def test_optional_sentences_keep_the_markdown_whole(changes: dict[str, Any]) -> 
     assert ("The receptive radius is 34: the pad covers it" in text) is (
         "inference.tile_pad" in changes
     )
+
+
+def defined_parameters(module: str, function: str) -> list[str]:
+    """The parameter names of a function of a verbatim project file, read without importing."""
+    folder = COMMON if (COMMON / f"{module}.py").is_file() else PROJECT
+    tree = ast.parse((folder / f"{module}.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            args = node.args
+            return [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+    raise AssertionError(f"{module}.py defines no {function}")
+
+
+@pytest.mark.parametrize(
+    ("module", "function"),
+    [
+        ("tiles", "tiled_forward"),
+        ("tiles", "tiling_error"),
+        ("tiles", "ramp"),
+        ("images", "check_writable"),
+        ("storage", "write_atomic"),
+    ],
+)
+def test_the_stated_signatures_are_the_rendered_ones(module: str, function: str) -> None:
+    """Helpers the PROMPT names with their parameters (health.py calls tiling_error, ganspec's
+    suite replaces it and tiled_forward): the parameters the project's code defines."""
+    text = prompt("realesr-general-x4v3")
+    stated = [
+        [p.split(":")[0].strip() for p in parameters.split(",")]
+        for parameters in re.findall(rf"`(?:\w+\.)?{function}\(([^)]*)\)", text)
+    ]
+    signatures = [names for names in stated if all(n.isidentifier() for n in names)]  # not calls
+    assert signatures, function
+    for names in signatures:
+        assert names == defined_parameters(module, function), function
+
+
+def test_the_stated_releases_are_the_rendered_model_table() -> None:
+    """The releases the PROMPT says models.MODELS holds, and how many: its keys in models.py."""
+    tree = ast.parse((PROJECT / "models.py").read_text(encoding="utf-8"))
+    table = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "MODELS"
+    )
+    assert isinstance(table, ast.Dict)
+    keys = [ast.literal_eval(key) for key in table.keys if key is not None]
+    sentence = re.search(r"`models.MODELS` holds the (\w+) release files ganspec knows, ([^(]*)\(",
+                         prompt("realesr-general-x4v3"))  # fmt: skip
+    assert sentence is not None
+    assert sorted(re.findall(r"`([^`]+)`", sentence.group(2))) == sorted(keys)
+    assert sentence.group(1) == {5: "five", 6: "six"}.get(len(keys), str(len(keys)))
+
+
+def replaced_names(test_file: Path) -> set[str]:
+    """``module.NAME`` for each ``monkeypatch.setattr(module, NAME, ...)`` in a test file, NAME
+    a string or a loop variable over a tuple of strings."""
+    tree = ast.parse(test_file.read_text(encoding="utf-8"))
+    loops = {
+        node.target.id: [ast.literal_eval(item) for item in node.iter.elts]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.For)
+        and isinstance(node.target, ast.Name)
+        and isinstance(node.iter, ast.Tuple)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "monkeypatch.setattr":
+            owner, name = node.args[0], node.args[1]
+            assert isinstance(owner, ast.Name)
+            names = loops[name.id] if isinstance(name, ast.Name) else [ast.literal_eval(name)]
+            found |= {f"{owner.id}.{value}" for value in names}
+    return found
+
+
+def test_the_names_the_folders_tests_replace_are_the_ones_stated() -> None:
+    """The PROMPT names what the project's own tests monkeypatch (so those are looked up when
+    called); a bare name belongs to the module named before it."""
+    stated, module = set(), ""
+    for name in re.findall(r"`([\w.]+)`", REPLACED_BY_CONTRACTS):
+        module, _, attribute = name.rpartition(".") if "." in name else (module, "", name)
+        stated.add(f"{module}.{attribute}")
+    found = set().union(*map(replaced_names, (project_folder() / "tests").glob("*.py")))
+    assert found == stated
+    assert f"This folder's tests replace {REPLACED_BY_CONTRACTS};" in prompt("realesr-general-x4v3")
+
+
+@pytest.mark.usefixtures("superres_weights_elsewhere")
+def test_a_weak_denoise_file_alone_fails_the_health_weights_check_as_stated() -> None:
+    """The PROMPT's rule, `warn` only when no weights file of the contract exists: the weak
+    file there without the release is a failed check, not a warning."""
+    assert "`warn` if neither `contract.WEIGHTS` nor `WEAK_DENOISE_WEIGHTS` exists" in prompt(
+        "realesr-general-x4v3"
+    )
+    contract, health, weights = superres_modules("contract", "health", "weights")
+    weak = weights.resolve(contract.WEAK_DENOISE_WEIGHTS)
+    weak.parent.mkdir(parents=True, exist_ok=True)
+    weak.write_bytes(b"\0" * 64)
+    _, check, used = health.load(torch.device("cpu"), seed=0)
+    assert (check["name"], check["status"], used) == ("weights", "fail", "random")
+
+
+def test_load_model_keeps_the_built_layout_as_stated() -> None:
+    """Only prepare_model converts: load_model's network has build's float32, contiguous
+    tensors (the contract compares a loaded model with the original by torch.equal)."""
+    assert "`load_model` and `random_model` keep `models.build`'s float32 and memory layout" in (
+        prompt("realesr-general-x4v3")
+    )
+    (weights,) = superres_modules("weights")
+    network = weights.load_model("cpu", random_weights=True)
+    tensors = [*network.parameters(), *network.buffers()]
+    assert all(t.dtype == torch.float32 and t.is_contiguous() for t in tensors)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ganspec import __version__
+from ganspec.render.superres_prompt import prompt_context
 from ganspec.superres.context import SuperresContext
 from ganspec.superres.memory import megapixel_memory, tile_memory
 from ganspec.superres.releases import WEAK_DENOISE, Release
@@ -73,7 +74,17 @@ def build_superres_context(context: SuperresContext, out: Path | None = None) ->
     side = inference.tile + 2 * inference.tile_pad
     tile_bytes = tile_memory(release, side, inference.precision).total if inference.tile else None
     suffixes = tuple(sorted({f".{name}" for name in spec.input.formats}))
+    radius = receptive_radius(release)
     return {
+        **prompt_context(
+            release,
+            fold(release),
+            inference.model_dump(mode="json"),
+            context.outscale,
+            radius,
+            weak is not None,
+            MAX_CLIMB,
+        ),
         "kind": "superres",
         "extra_files": {},
         "omit": [],
@@ -100,7 +111,7 @@ def build_superres_context(context: SuperresContext, out: Path | None = None) ->
         "inference": inference.model_dump(mode="json"),
         "output": spec.output.model_dump(mode="json"),
         "fold": fold(release),
-        "radius": receptive_radius(release),
+        "radius": radius,
         "tile_side": side,
         "tile_mb": None if tile_bytes is None else round(tile_bytes / 1e6),
         "megapixel_mb": round(megapixel_memory(release, inference.precision) / 1e6),
