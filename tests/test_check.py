@@ -161,7 +161,8 @@ def test_a_g_step_that_updates_d_fails_the_training_loop(ring: Path, tmp_path: P
 
 
 def test_a_missing_nan_stop_fails_the_training_loop(ring: Path, tmp_path: Path) -> None:
-    broken = seeded(ring, tmp_path, "train.py", ("    raise NonFiniteLoss(bad.loss, bad.value, report)\n", ""))
+    stop = ("    raise NonFiniteLoss(bad.loss, bad.value, report)\n", "")
+    broken = seeded(ring, tmp_path, "train.py", stop)
     code, report = check(str(broken), "--contract", "nan_loss")
     assert code == 1
     assert set(failures(report)) == {"training loop"}
