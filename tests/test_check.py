@@ -149,7 +149,7 @@ def test_a_rendered_project_passes_and_is_left_unchanged(ring: Path) -> None:
 
 
 def test_a_g_step_that_updates_d_fails_the_training_loop(ring: Path, tmp_path: Path) -> None:
-    unfrozen = ("    set_requires_grad(gan.discriminator, False)\n", "")
+    unfrozen = ("    gan.discriminator.requires_grad_(False)\n", "")
     update = '"grad_norm_g" in cfg["validation"]["log"])\n'
     stepped = (update, f"{update}        gan.opt_d.step()\n")  # D steps on G's loss
     broken = seeded(ring, tmp_path, "train.py", unfrozen, stepped)
@@ -161,7 +161,8 @@ def test_a_g_step_that_updates_d_fails_the_training_loop(ring: Path, tmp_path: P
 
 
 def test_a_missing_nan_stop_fails_the_training_loop(ring: Path, tmp_path: Path) -> None:
-    broken = seeded(ring, tmp_path, "train.py", ("    raise NonFiniteLossError(report)\n", ""))
+    stop = ("    raise NonFiniteLoss(bad.loss, bad.value, report)\n", "")
+    broken = seeded(ring, tmp_path, "train.py", stop)
     code, report = check(str(broken), "--contract", "nan_loss")
     assert code == 1
     assert set(failures(report)) == {"training loop"}

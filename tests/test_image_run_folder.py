@@ -76,7 +76,7 @@ def one_step_run(
     return out
 
 
-def run(train: ModuleType, cfg: dict[str, Any], out: Path, *flags: str) -> dict[str, Any]:
+def run(train: ModuleType, cfg: dict[str, Any], out: Path, *flags: str) -> Any:
     """train.train as the command line would call it."""
     return train.train(cfg, train.parse_args(["--out", str(out), *flags]))
 

@@ -28,7 +28,7 @@ from torch.utils.data import TensorDataset
 import train
 from config import load_config, resolve_device
 from models import Generator, load_generator, sample_latent
-from runfolder import RunFolderError, run_files
+from runfolder import RunFolderError, read_log, run_files
 from storage import CorruptFile, move_aside, write_atomic
 
 SHAPE = (1, 32, 32)  # data.shape
@@ -202,9 +202,9 @@ def run_and_check(cfg: dict[str, Any], args: argparse.Namespace, out: Path) -> d
     try:
         flags = ["--out", str(out), "--max-steps", str(args.steps), "--device", args.device]
         train.train(cfg, train.parse_args(flags))
-    except train.NonFiniteLossError as error:
+    except train.NonFiniteLoss as error:
         nan = error.report
-    rows = train.read_metrics(out / "metrics.jsonl")
+    rows, _ = read_log(out / "metrics.jsonl")
     losses = check_logged(
         "losses_finite", rows, ("loss_d", "loss_g"), "finite", lambda v: abs(v) < LOSS_CEILING
     )
@@ -215,8 +215,8 @@ def run_and_check(cfg: dict[str, Any], args: argparse.Namespace, out: Path) -> d
         "gradients_nonzero", rows, grads, "finite and > 0", lambda v: 0 < v < math.inf
     )
     checkpoint = next((p for p in (out / "last.pt", out / "last_good.pt") if p.exists()), None)
-    checks, ratio = sample_checks(cfg, checkpoint)
-    checks = [losses, gradients, *checks]
+    sampled, ratio = sample_checks(cfg, checkpoint)
+    checks = [losses, gradients, *sampled]
     d_fake = trajectory(rows, "d_fake")
     band, last = cfg["validation"]["d_fake_healthy"], d_fake["last"]
     if last is not None:  # one short run cannot judge a band meant for a whole epoch: a warning
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return train.EXIT_RUN_FOLDER
     except Exception as error:  # the project failing its check, reported like any other
-        lines = traceback.format_exception(type(error), error, error.__traceback__)
+        lines = traceback.format_exception(error)
         print("".join(lines), file=sys.stderr)
         crash = check("no_crash", "fail", lines[-1].strip())
         tail = "\n".join("".join(lines).rstrip().splitlines()[-12:])
@@ -299,11 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report))
     else:
-        print(
-            "\n".join(
-                f"{c['status'].upper()}  {c['name']}: {c['detail']}" for c in report["checks"]
-            )
-        )
+        for c in report["checks"]:
+            print(f"{c['status'].upper()}  {c['name']}: {c['detail']}")
         print("healthy" if report["healthy"] else f"UNHEALTHY: {', '.join(report['failed'])}")
     return 0 if report["healthy"] else 1
 

@@ -23,14 +23,6 @@ def _save(image: Image.Image, path: str | os.PathLike[str]) -> None:
     image.save(path)
 
 
-def grid_columns(n: int, classes: int | None) -> int | None:
-    """A nearly square grid; for labels cycling through ``classes``, a multiple of it (a class
-    per column)."""
-    if not classes or classes > n:
-        return None
-    return classes * max(1, math.ceil(math.sqrt(n)) // classes)
-
-
 def save_image_grid(
     images: Tensor, path: str | os.PathLike[str], value_range: list[float], nrow: int | None = None
 ) -> None:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.distributed as dist
@@ -33,20 +33,13 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from checkpoints import (
-    Progress,
-    find_resume_checkpoint,
-    read_checkpoint,
-    rng_state,
-    save_state,
-    set_rng_state,
-)
+from checkpoints import Progress, find_resume_checkpoint, rng_state, save_state, set_rng_state
 from config import load_config, resolve_device, seed_everything
 from data import build_dataset, build_loader
 from evaluate import Scorer
 from losses import discriminator_loss, generator_loss, score_summary
 from models import Discriminator, Generator, sample_labels, sample_latent
-from plots import grid_columns, save_image_grid, save_loss_curve
+from plots import save_image_grid, save_loss_curve
 from runfolder import RunFolderError, prepare_fresh, prune_epoch_checkpoints, read_log, trim_log
 from storage import is_intact
 
@@ -54,20 +47,13 @@ EXIT_RUN_FOLDER = 2  # the run folder cannot be used as asked (the message says 
 EXIT_NON_FINITE = 3  # a NaN/Inf loss stopped the run
 
 
-class NonFiniteLoss(Exception):
-    """A loss was NaN or Inf before its update: raised in a step, handled by the loop."""
+class NonFiniteLoss(RuntimeError):
+    """A NaN/Inf loss, raised in a step before its update; the one that stops the run carries
+    nan_report.json's content as ``report`` (exit 3)."""
 
-    def __init__(self, loss: str, value: float) -> None:
-        super().__init__(f"{loss} is {value}")
-        self.loss, self.value = loss, value
-
-
-class NonFiniteLossError(RuntimeError):
-    """train() stopped on a NaN/Inf loss; ``report`` is nan_report.json's content (exit 3)."""
-
-    def __init__(self, report: dict[str, Any]) -> None:
-        super().__init__(report["reason"])
-        self.report = report
+    def __init__(self, loss: str, value: float, report: dict[str, Any] | None = None) -> None:
+        super().__init__(report["reason"] if report else f"{loss} is {value}")
+        self.loss, self.value, self.report = loss, value, report
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -75,18 +61,14 @@ class NonFiniteLossError(RuntimeError):
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=None, help="default: ./config.yaml")
-    parser.add_argument("--out", default=None, help="run folder; default runs/NAME")
+    parser.add_argument("--config", help="default: ./config.yaml")
+    parser.add_argument("--out", help="run folder; default runs/NAME")
     start = parser.add_mutually_exclusive_group()
-    start.add_argument(
-        "--resume", action="store_true", help="continue from OUT/last.pt (or a fallback)"
-    )
-    start.add_argument(
-        "--overwrite", action="store_true", help="move a previous run to OUT/previous-<time>/"
-    )
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
-    parser.add_argument("--epochs", type=int, default=None, help="override training.epochs")
-    parser.add_argument("--device", default=None, help="auto|cpu|cuda|mps (training.device)")
+    start.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    start.add_argument("--overwrite", action="store_true", help="move a previous run aside")
+    parser.add_argument("--max-steps", type=int, help="stop after N steps")
+    parser.add_argument("--epochs", type=int, help="override training.epochs")
+    parser.add_argument("--device", help="auto|cpu|cuda|mps (training.device)")
     parser.add_argument("--compile", action="store_true", help="torch.compile both networks")
     parser.add_argument("--workers", type=int, default=0, help="data loader processes")
     return parser.parse_args(argv)
@@ -131,8 +113,7 @@ IMPLEMENTATION_FLAGS = ("fused", "foreach", "capturable", "differentiable")
 def make_optimizer(
     params: Any, spec: dict[str, Any], device: torch.device | None = None
 ) -> torch.optim.Optimizer:
-    """Adam as configured; Adam(W) runs PyTorch's fused kernel on CPU
-    and CUDA (one kernel for all parameters, same update rule)."""
+    """Adam as configured; Adam(W) fused on CPU and CUDA (same update rule)."""
     lr, betas, decay = spec["lr"], tuple(spec["betas"]), spec["weight_decay"]
     fused = device is not None and device.type in ("cpu", "cuda")
     return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=decay, fused=fused)
@@ -194,11 +175,6 @@ def build_gan(cfg: dict[str, Any], device: torch.device, compile: bool = False) 
 
 
 # --- one step --------------------------------------------------------------------------------
-
-
-def set_requires_grad(module: nn.Module, flag: bool) -> None:
-    for p in module.parameters():
-        p.requires_grad_(flag)
 
 
 def grad_norm(module: nn.Module) -> float:
@@ -272,16 +248,12 @@ def discriminator_step(
 
 
 def generator_step(
-    gan: GAN,
-    cfg: dict[str, Any],
-    batch_size: int,
-    step: int,
-    device: torch.device,
+    gan: GAN, cfg: dict[str, Any], batch_size: int, step: int, device: torch.device
 ) -> dict[str, float]:
     """One update of G from D's scores of G's own samples (those the last D step left in
     ``gan.pending``, else fresh ones); no real data comes in. D's parameters stop requiring
     gradients meanwhile, so nothing here can change D."""
-    set_requires_grad(gan.discriminator, False)
+    gan.discriminator.requires_grad_(False)
     try:
         if gan.pending is not None:
             (fake, labels), gan.pending = gan.pending, None
@@ -293,7 +265,7 @@ def generator_step(
         check_finite(loss, "loss_g")
         norm = update(loss, gan.generator, gan.opt_g, "grad_norm_g" in cfg["validation"]["log"])
     finally:
-        set_requires_grad(gan.discriminator, True)
+        gan.discriminator.requires_grad_(True)
     return {"loss_g": loss.item(), "grad_norm_g": norm}
 
 
@@ -340,25 +312,15 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]
         values.update({k: v.clone() for k, v in values.items() if isinstance(v, Tensor)})
 
 
-def load_checkpoint(path: Path, gan: GAN) -> Progress:
-    """Restore networks, optimizers, scalers, EMA and RNG states from ``path``."""
-    return apply_checkpoint(read_checkpoint(path), gan)
-
-
-def apply_checkpoint(state: dict[str, Any], gan: GAN) -> Progress:
-    gan.generator.load_state_dict(state["generator"])
-    gan.discriminator.load_state_dict(state["discriminator"])
-    load_optimizer_state(gan.opt_g, state["opt_g"])
-    load_optimizer_state(gan.opt_d, state["opt_d"])
-    set_rng_state(state["rng"])
-    return Progress(**state["progress"])
-
-
 def resume(out: Path, gan: GAN, limits: Progress, say: Callable[[str], None] = print) -> Progress:
     """Restore ``gan`` from the newest usable checkpoint in ``out``; return its progress."""
     state, path = find_resume_checkpoint(out, limits, say)
     try:
-        return apply_checkpoint(state, gan)
+        gan.generator.load_state_dict(state["generator"])
+        gan.discriminator.load_state_dict(state["discriminator"])
+        load_optimizer_state(gan.opt_g, state["opt_g"])
+        load_optimizer_state(gan.opt_d, state["opt_d"])
+        set_rng_state(state["rng"])
     except (KeyError, IndexError, AttributeError, TypeError, RuntimeError, ValueError) as error:
         # its checksum holds: written so, by another config or version of this code
         raise RunFolderError(
@@ -366,23 +328,18 @@ def resume(out: Path, gan: GAN, limits: Progress, say: Callable[[str], None] = p
             f"states ({type(error).__name__}: {error}); resume with the config it was trained "
             "with, or start a fresh run"
         ) from None
+    return Progress(**state["progress"])
 
 
 # --- what a run shows ------------------------------------------------------------------------
 
 
 @torch.no_grad()
-def write_samples(
-    gan: GAN, cfg: dict[str, Any], fixed: tuple[Tensor, Tensor | None], real: Any, path: Path
-) -> None:
-    """Samples of the same fixed noise every time, so
-    successive grids show how G evolves."""
-    model = gan.generator
-    was_training = model.training
-    fake = model.eval()(*fixed)
-    model.train(was_training)
-    nrow = grid_columns(len(fake), cfg["data"]["classes"])  # conditional: a class per column
-    save_image_grid(fake, path, cfg["data"]["range"], nrow=nrow)
+def write_samples(run: Run, path: Path) -> None:
+    """Samples of the same fixed noise, so successive grids show how G evolves."""
+    fake = run.gan.generator.eval()(*run.fixed)
+    run.gan.generator.train()
+    save_image_grid(fake, path, run.cfg["data"]["range"])
 
 
 def fixed_inputs(cfg: dict[str, Any], device: torch.device) -> tuple[Tensor, Tensor | None]:
@@ -426,11 +383,6 @@ def write_score(
     print(f"[{epoch}] score: {shown}", flush=True)
 
 
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """The rows of metrics.jsonl or scores.jsonl, without a torn last line."""
-    return read_log(path)[0]
-
-
 # --- the loop --------------------------------------------------------------------------------
 
 
@@ -447,13 +399,11 @@ class Run:
     loader: Any
     out: Path
     fixed: tuple[Tensor, Tensor | None]  # the noise (and labels) of every sample picture
-    real: None  # images are not scatter-plotted against real points
     scorer: Scorer | None
     total_steps: int  # G steps in training.epochs
     progress: Progress = field(default_factory=Progress)
     has_last_good: bool = False  # last_good.pt exists and checks out
     saved_step: int = -1  # the step last.pt holds
-    last_values: dict[str, float] = field(default_factory=dict)
     started: float = 0.0  # when the loop started (after a resume)
     last_time: float = 0.0  # when the last step ended
 
@@ -490,7 +440,6 @@ def start(cfg: dict[str, Any], args: argparse.Namespace) -> Run:
         loader=loader,
         out=out,
         fixed=fixed_inputs(cfg, device),
-        real=None,
         scorer=make_scorer(cfg) if rank() == 0 else None,
         # G steps in training.epochs whatever --max-steps says: a run stopped early and
         # resumed keeps the schedule and resume limits of one that never stopped
@@ -521,9 +470,9 @@ def restore(run: Run) -> None:
     run.saved_step = run.progress.step
 
 
-def non_finite(run: Run, bad: NonFiniteLoss, epoch: int) -> None:
+def non_finite(run: Run, bad: NonFiniteLoss, epoch: int) -> NoReturn:
     """on_nan: stop_and_save_last_good: write nan_report.json, keep the last good weights in
-    last_good.pt, and raise NonFiniteLossError."""
+    last_good.pt, and stop the run."""
     step, out = run.progress.step, run.out
     reason = f"{bad.loss} became {bad.value} at step {step}"
     report = {"step": step, "epoch": epoch + 1, "loss": bad.loss, "value": str(bad.value)}
@@ -537,7 +486,7 @@ def non_finite(run: Run, bad: NonFiniteLoss, epoch: int) -> None:
         with open(out / "nan_report.json", "w", encoding="utf-8") as f:
             json.dump(report, f, indent=2)
         tqdm.write(f"stopping: {reason}; see {out / 'nan_report.json'}")
-    raise NonFiniteLossError(report)
+    raise NonFiniteLoss(bad.loss, bad.value, report)
 
 
 def train_step(
@@ -547,17 +496,12 @@ def train_step(
     gan, cfg, progress = run.gan, run.cfg, run.progress
     real = real.to(run.device, non_blocking=True, memory_format=gan.memory_format)
     labels = None  # unconditional: the loader's placeholder labels go unused
-    try:
+    try:  # a NaN/Inf loss in either update stops the run
         d_values = discriminator_step(gan, cfg, real, labels, progress.step, keep_fake=True)
-    except NonFiniteLoss as bad:
-        non_finite(run, bad, epoch)
-        d_values = {}
-    progress.d_updates += 1
-    try:
+        progress.d_updates += 1
         g_values = generator_step(gan, cfg, real.shape[0], progress.step, run.device)
     except NonFiniteLoss as bad:
         non_finite(run, bad, epoch)
-        g_values = {}
     progress.step += 1
     return {**d_values, **g_values}
 
@@ -569,7 +513,7 @@ def log_step(
     the progress bar and, every log_every steps, the Loss_D/Loss_G line."""
     now = time.time()
     values = {**values, "seconds_per_step": now - run.last_time}
-    run.last_time, run.last_values = now, values
+    run.last_time = now
     for key, value in values.items():
         if math.isfinite(value):
             means.setdefault(key, []).append(value)
@@ -619,9 +563,7 @@ def end_epoch(run: Run, epoch: int, values: dict[str, list[float]]) -> None:
         )
     every = cfg["validation"]["sample_grid_every"]
     if every and done % every == 0:
-        write_samples(
-            run.gan, cfg, run.fixed, run.real, run.out / "samples" / f"epoch_{done:04d}.png"
-        )
+        write_samples(run, run.out / "samples" / f"epoch_{done:04d}.png")
     if run.scorer is not None and done % cfg["validation"]["fid"]["every"] == 0:
         write_score(run.scorer, run.gan, run.device, run.out, done, run.progress.step)
     every = cfg["training"]["checkpoint_every"]
@@ -635,22 +577,20 @@ def finish(run: Run) -> None:
     """last.pt (unless the last epoch's checkpoint is it), the final samples, the loss curve."""
     if run.saved_step != run.progress.step:
         save_checkpoint(run.out, run.gan, run.cfg, run.progress)
-    write_samples(run.gan, run.cfg, run.fixed, run.real, run.out / "samples" / "final.png")
-    rows = read_metrics(run.out / "metrics.jsonl")
+    write_samples(run, run.out / "samples" / "final.png")
+    rows, _ = read_log(run.out / "metrics.jsonl")  # a torn last line is dropped
     curves = {k: [r.get(k, math.nan) for r in rows] for k in ("loss_d", "loss_g")}
     curves = {k: v for k, v in curves.items() if any(math.isfinite(x) for x in v)}
     save_loss_curve([r["step"] for r in rows], curves, run.out / "loss_curve.png")
 
 
-def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[str, Any]:
+def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> Run:
     """Train as configured (``args`` as parsed from the command line; None for the defaults)
-    and return a summary; NonFiniteLossError when a NaN/Inf loss stops the run."""
+    and return the finished run; NonFiniteLoss when a NaN/Inf loss stops it."""
     args = args or parse_args([])
     cfg = copy.deepcopy(cfg)
-    if args.epochs is not None:
-        cfg["training"]["epochs"] = args.epochs
-    if args.device is not None:
-        cfg["training"]["device"] = args.device
+    overrides = {"epochs": args.epochs, "device": args.device}
+    cfg["training"].update({key: value for key, value in overrides.items() if value is not None})
     run = start(cfg, args)
     try:
         for epoch in range(run.progress.epoch, cfg["training"]["epochs"]):
@@ -666,25 +606,18 @@ def train(cfg: dict[str, Any], args: argparse.Namespace | None = None) -> dict[s
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
-    seconds = time.time() - run.started
-    return {
-        "out": str(run.out),
-        "steps": run.progress.step,
-        "epochs": run.progress.epoch,
-        "seconds": seconds,
-        "last": run.last_values,
-    }
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = load_config(args.config)
     try:
-        summary = train(cfg, args)
-    except (NonFiniteLossError, RunFolderError) as error:
+        run = train(cfg, args)
+    except (NonFiniteLoss, RunFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_NON_FINITE if isinstance(error, NonFiniteLossError) else EXIT_RUN_FOLDER
-    print(f"done: {summary['steps']} steps in {summary['seconds']:.1f} s; see {summary['out']}")
+        return EXIT_NON_FINITE if isinstance(error, NonFiniteLoss) else EXIT_RUN_FOLDER
+    print(f"done: {run.progress.step} steps in {time.time() - run.started:.1f} s; see {run.out}")
     return 0
 
 

@@ -103,9 +103,8 @@ def sample_latent(
 ) -> Tensor:
     """n latent vectors z ~ N(0, 1) of size LATENT_DIM.
 
-    With a ``generator`` (e.g. for the fixed noise of sample grids) the numbers are drawn on
-    its device and moved, so the same seed gives the same noise on every device.
-    """
+    A ``generator``'s numbers are drawn on its device and moved: the same seed gives the same
+    noise on every device."""
     where = generator.device if generator is not None else device
     return torch.randn(n, LATENT_DIM, generator=generator, device=where).to(device)
 
@@ -122,10 +121,8 @@ def load_generator(
 ) -> tuple[Generator, dict[str, Any]]:
     """G from a training checkpoint, in eval mode, with the config it was trained with.
 
-    The EMA weights are used when the run kept them (they usually sample better). The file's
-    bytes are checked against its sha256 first: CorruptFile names the file and what is wrong.
-    Only G's weights are read from the file (it is memory-mapped).
-    """
+    The EMA weights when the run kept them (they usually sample better), read from the
+    memory-mapped file once its sha256 holds (CorruptFile says what is wrong otherwise)."""
     state = read_checkpoint(Path(checkpoint), keys=("config", "generator"))
     generator = Generator()
     weights = state["ema"] if use_ema and state.get("ema") is not None else state["generator"]
