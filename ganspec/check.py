@@ -185,6 +185,9 @@ def run_contracts(
     path = os.pathsep.join(p for p in (str(plugin_dir), os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "PYTHONPATH": path, "GANSPEC_CHECK_RESULTS": str(results)}
     command = [python, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider", "-p", "no:xdist"]
+    # Its temporary files stay in the copy: in pytest's shared numbered folders, each session
+    # would delete the oldest ones, perhaps those of a session the user is running.
+    command += ["--basetemp", str(project.parent / "pytest-temp")]
     command += ["-o", "addopts=", "-q", *selected]
     try:
         done = run_bounded(command, project, env, timeout, 1 << 20, 64 << 10)

@@ -138,7 +138,14 @@ def failures(report: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
-def test_a_rendered_project_passes_and_is_left_unchanged(ring: Path) -> None:
+def test_a_rendered_project_passes_and_is_left_unchanged(
+    ring: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checked folder is left as it was, and so are pytest's shared temporary folders: the
+    contracts' run keeps its temporary files in the copy."""
+    shared = tmp_path / "pytest-shared"
+    shared.mkdir()
+    monkeypatch.setenv("PYTEST_DEBUG_TEMPROOT", str(shared))
     before = snapshot(ring)
     code, report = check(
         str(ring), "--surface", "generator", "--surface", "training-loop", "--contract", "generator"
@@ -146,6 +153,7 @@ def test_a_rendered_project_passes_and_is_left_unchanged(ring: Path) -> None:
     assert code == 0, report
     assert report["failed"] == 0 and report["passed"] >= 3
     assert snapshot(ring) == before  # no run folder, cache or bytecode left in it
+    assert not any(shared.iterdir())
 
 
 def test_a_g_step_that_updates_d_fails_the_training_loop(ring: Path, tmp_path: Path) -> None:

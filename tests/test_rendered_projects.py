@@ -29,7 +29,6 @@ import ast
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -42,16 +41,13 @@ from ganspec.render.pipeline import render_files
 from ganspec.validate import validate_file
 from tests.conftest import IMAGE_PRESETS, SPECS
 from tests.project_imports import project_imports
+from tests.project_pytest import run_pytest
 
 GENERIC = "mlp-ring8"
 DDP_PRESETS = {"dcgan-digits-32", "wgan-gp-64"}
 CLASSIFIER = "dcgan-digits-32"
 CLASSIFIER_TEST = "tests/test_evaluate.py::test_digits_classifier_recognises_held_out_digits"
 SHAPE_CONSTANTS = ("CHANNELS", "HEIGHT", "WIDTH")  # data.py's, read by digit_arrays
-# A project's own pytest run keeps its temporary files under the calling test's tmp_path
-# (--basetemp): in pytest's numbered folders instead, each such session would end by deleting
-# the oldest of them (earlier sessions' projects and checkpoints, gigabytes) in mid-run.
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 # What the rendered tests marked `generic` exercise: it must render to the same bytes for
 # every preset, or those tests must run for every preset again.
 SPEC_INDEPENDENT_MODULES = (
@@ -153,7 +149,7 @@ def test_rendered_project_lints_passes_its_tests_and_trains(
     proven = preset != CLASSIFIER and inputs is not None
     proven = proven and inputs == classifier_inputs(classifier_render)
     suite_temp = tmp_path / "suite"
-    tests = run([*PYTEST, "--basetemp", str(suite_temp), *suite_arguments(preset, proven)], project)
+    tests = run_pytest(["--basetemp", str(suite_temp), *suite_arguments(preset, proven)], project)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     classifier = hand_on_classifier(suite_temp, project)
     assert classifier == (inputs is not None), "a digits project's suite trains its classifier"

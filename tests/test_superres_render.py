@@ -24,14 +24,9 @@ from ganspec.cli import cli
 from tests import superres_project
 from tests.conftest import SPECS, SUPERRES_PRESETS
 from tests.project_imports import project_imports
+from tests.project_pytest import run_pytest
 
 FULL_SUITE = "realesr-general-x4v3"  # 1.2M parameters: the whole project suite runs here
-
-
-# A project's own pytest run keeps its temporary files under the calling test's tmp_path
-# (--basetemp): in pytest's numbered folders instead, each such session would end by deleting
-# the oldest of them (earlier sessions' projects and checkpoints, gigabytes) in mid-run.
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
 def run(command: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -56,7 +51,7 @@ def test_rendered_superres_project_lints_and_passes_its_contract_tests(
         linted = run(command, project)
         assert linted.returncode == 0, linted.stdout + linted.stderr
     selection = [] if preset == FULL_SUITE else ["tests/test_contract.py"]
-    tests = run([*PYTEST, "--basetemp", str(tmp_path / "suite"), *selection], project)
+    tests = run_pytest(["--basetemp", str(tmp_path / "suite"), *selection], project)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     assert " passed" in tests.stdout and " skipped" not in tests.stdout
 

@@ -24,6 +24,7 @@ from ganspec.tabular import customers
 from ganspec.validate import validate_file
 from tests.conftest import SPECS, TABULAR_PRESETS
 from tests.project_imports import project_imports
+from tests.project_pytest import run_pytest
 
 END_TO_END = "ctgan-customers"  # train, sample, evaluate and smoke run once, on the richest
 # The presets, and specs that use what the presets do not (every constraint kind, %z dates,
@@ -32,12 +33,6 @@ VARIANTS = Path(__file__).parent / "tabular_specs"
 SPEC_FILES = [SPECS / f"{preset}.yaml" for preset in TABULAR_PRESETS] + sorted(
     VARIANTS.glob("*.yaml")
 )
-
-
-# A project's own pytest run keeps its temporary files under the calling test's tmp_path
-# (--basetemp): in pytest's numbered folders instead, each such session would end by deleting
-# the oldest of them (earlier sessions' projects and checkpoints, gigabytes) in mid-run.
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
 def run(command: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -69,7 +64,7 @@ def test_rendered_tabular_project_lints_and_passes_its_contract_tests(
     for command in ([ruff, "check", "--no-cache", "."], [ruff, "format", "--check", "."]):
         linted = run(command, project)
         assert linted.returncode == 0, linted.stdout + linted.stderr
-    tests = run([*PYTEST, "--basetemp", str(tmp_path / "suite")], project)
+    tests = run_pytest(["--basetemp", str(tmp_path / "suite")], project)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     assert " passed" in tests.stdout and " skipped" not in tests.stdout
     code = "".join(p.read_text() for p in project.rglob("*.py"))
@@ -182,9 +177,8 @@ def test_a_semicolon_csv_in_and_parquet_out_keep_the_contract(tmp_path: Path) ->
     result = CliRunner().invoke(cli, ["render", str(tmp_path / "spec.yaml"), "--out", str(project)])
     assert result.exit_code == 0, result.output
     assert '"pyarrow' in (project / "pyproject.toml").read_text()
-    tests = run(
+    tests = run_pytest(
         [
-            *PYTEST,
             "--basetemp",
             str(tmp_path / "suite"),
             "tests/test_contract.py",
