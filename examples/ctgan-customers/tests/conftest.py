@@ -6,6 +6,7 @@ that is what sample.py guarantees, whatever the quality.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -34,12 +35,23 @@ def train_rows(real: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def fitted_run(tmp_path_factory: pytest.TempPathFactory, train_rows: pd.DataFrame) -> Path:
-    """A run folder holding a synthesizer fitted for TEST_EPOCHS epochs on the first
-    FIT_ROWS training rows (quick), as train.py saves it."""
+def short_fit(train_rows: pd.DataFrame) -> Callable[[], object]:
+    """Fits a new synthesizer for TEST_EPOCHS epochs on the first FIT_ROWS training rows
+    (quick), with the spec's seed."""
+
+    def fit() -> object:
+        model = synthesizer.build(epochs=TEST_EPOCHS, device="cpu")
+        synthesizer.fit(model, train_rows.head(FIT_ROWS))
+        return model
+
+    return fit
+
+
+@pytest.fixture(scope="session")
+def fitted_run(tmp_path_factory: pytest.TempPathFactory, short_fit: Callable[[], object]) -> Path:
+    """A run folder holding a short fit, as train.py saves it."""
     run = tmp_path_factory.mktemp("run")
-    model = synthesizer.build(epochs=TEST_EPOCHS, device="cpu")
-    synthesizer.fit(model, train_rows.head(FIT_ROWS))
+    model = short_fit()
     write_checked([synthesizer_path(run)], lambda file: synthesizer.save(model, file))
     return run
 

@@ -18,9 +18,9 @@ from config import load_config  # noqa: E402
 
 def small(cfg: dict[str, Any]) -> dict[str, Any]:
     """The same networks and losses with a small batch (two packs per process for the 2-process
-    run, at least 8 samples), on the CPU, in float32, uncompiled."""
+    run), on the CPU, in float32, uncompiled."""
     cfg = copy.deepcopy(cfg)
-    cfg["data"]["batch_size"] = max(8, 4 * cfg["discriminator"]["pack"])
+    cfg["data"]["batch_size"] = 4 * cfg["discriminator"]["pack"]
     training = cfg["training"]
     training.update(device="cpu", amp="off", compile=False)
     # Scoring during training needs a feature extractor (for digits, a classifier trained for
