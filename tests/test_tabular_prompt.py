@@ -14,7 +14,7 @@ from ganspec.render.pipeline import render_files
 from ganspec.validate import validate_file
 from tests.conftest import SPECS
 
-# Round 3's list A (benchmarks/agent_experiment.md), each as PROMPT.md now states it.
+# The round-3 agent's list A of guesses (issue 13), each as PROMPT.md now states it.
 GUESSED_FACTS = (
     "concatenated with a fresh index 0..rows-1",  # synthetic_table's index
     "takes `train = split(load_real())[0]` itself",  # synthetic_table has no train argument
