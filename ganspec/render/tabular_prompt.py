@@ -220,6 +220,131 @@ def typed_example(condition: str, by_name: dict[str, dict[str, Any]]) -> str:
     return repr({column: value})
 
 
+def _has(columns: list[dict[str, Any]], kind: str) -> bool:
+    return any(c["type"] == kind for c in columns)
+
+
+def parse_rules(columns: list[dict[str, Any]]) -> str:
+    """How load_real parses each kind of column the spec has, as data.py does."""
+    rules = ["numbers by `pd.to_numeric`"]
+    if any(c.get("dtype") == "int" for c in columns):
+        rules.append("ints whole: a fraction does not parse")
+    if _has(columns, "boolean"):
+        rules.append("booleans from true/false")
+    if _has(columns, "datetime"):
+        rules.append("dates by their format")
+    return ", ".join(rules)
+
+
+def metadata_rules(columns: list[dict[str, Any]]) -> str:
+    """How METADATA writes the spec's columns, naming only the kinds the spec has."""
+    ids = any(c["type"] == "id" and c["private"] is None for c in columns)
+    dates = "; no `datetime_format`" if _has(columns, "datetime") else ""
+    text = (
+        f'each learned{" or id" if ids else ""} column as `{{"sdtype": TYPE}}` only '
+        f"(no `computer_representation`, deprecated in SDV 2.0{dates})"
+    )
+    if ids:
+        text += (
+            ', an id as `{"sdtype": "id", "regex_format": REGEX}` (no `regex_format` without '
+            "a declared regex)"
+        )
+    if any(c["private"] for c in columns):
+        text += "; faked and dropped columns absent"
+    return text
+
+
+def python_values(columns: list[dict[str, Any]]) -> str:
+    """The plain Python type sample.conditions gives each kind of learned column."""
+    learned = [c for c in columns if c["learned"]]
+    kinds = []
+    if any(c["pandas_dtype"] == "Int64" for c in learned):
+        kinds.append("`int` for an Int64 column")
+    if any(c["pandas_dtype"] == "float64" for c in learned):
+        kinds.append("`float` for a float64 one")
+    if any(c["type"] == "boolean" for c in learned):
+        kinds.append("`bool` for a boolean")
+    if any(c["type"] == "datetime" for c in learned):
+        kinds.append("`pd.Timestamp` for a date")
+    if any(c["pandas_dtype"] == "object" for c in learned):
+        kinds.append("`str` for text categories")
+    return ", ".join(kinds)
+
+
+def as_written_steps(columns: list[dict[str, Any]], dp: bool) -> str:
+    """What sample.py does to sampled rows before valid_rows sees them."""
+    steps = "round floats to their declared decimals"
+    if _has(columns, "datetime"):
+        steps += " and dates through their format"
+    if dp:
+        return steps
+    return steps + " (SDV's `enforce_rounding` learns decimals from the data, not the spec)"
+
+
+def made_columns(columns: list[dict[str, Any]]) -> str:
+    """The columns sample.py makes after sampling, in words (empty when there are none)."""
+    ids = any(c["type"] == "id" and c["private"] is None for c in columns)
+    fakes = any(c["private"] == "fake" for c in columns)
+    made = [w for w, present in (("ids", ids), ("fakes", fakes)) if present]
+    return f", the {' and '.join(made)} made" if made else ""
+
+
+def read_back(output_format: str) -> str:
+    """How read_synthetic reads the written table before data.py's parsers."""
+    if output_format == "parquet":
+        return "parquet values as text"
+    return 'csv as text with `keep_default_na=False, na_values=[""]`'
+
+
+def point_encoding(columns: list[dict[str, Any]]) -> str:
+    """How closer_to_train turns rows into points, for the kinds the spec has."""
+    dates = " and dates (seconds since 1970)" if _has(columns, "datetime") else ""
+    ordered = [c for c in columns if c["learned"] and c["type"] in ("numerical", "datetime")]
+    # Every number has its missing coordinate; it moves no distance unless a value can be missing.
+    missing = ", plus a 0/1 missing coordinate (missing: 0, 1)"
+    return f"numbers{dates} as (x - min) / range of the training rows (range 0: 1)" + (
+        missing if any(c["nullable"] for c in ordered) else ""
+    )
+
+
+def ml_model(columns: list[dict[str, Any]], target: str) -> dict[str, str]:
+    """The model ML efficacy fits for the target's kind, its metric, and how inputs are coded."""
+    kind = next(c["type"] for c in columns if c["name"] == target)
+    dates = ", dates as seconds" if _has(columns, "datetime") else ""
+    inputs = f"numbers as floats{dates}"
+    if kind in ("categorical", "boolean"):
+        return {"model": "HistGradientBoostingClassifier", "metric": "accuracy", "inputs": inputs}
+    return {"model": "HistGradientBoostingRegressor", "metric": "r2", "inputs": inputs}
+
+
+def other_names(dp: bool) -> str:
+    """Names PROMPT.md uses that the interface list (what the tests import) leaves out, each in
+    the module ganspec's render defines it."""
+    synthesizer = "`EPOCHS`, `FIELDS`, `MODEL_COLUMNS`" if dp else "`EPOCHS`, `MODEL_COLUMNS`"
+    return (
+        "`SEED`, `HOLDOUT`, `DataError` (a `ValueError`) in data.py; `TABLE`, `METADATA` in "
+        f"metadata.py; {synthesizer} in synthesizer.py; `OUTPUT_COLUMNS`, `MAX_ROUNDS`, "
+        "`SampleError` in sample.py; `CorruptFile` (a `ValueError`) in storage.py"
+    )
+
+
+def written_file(output: dict[str, Any], columns: list[dict[str, Any]]) -> str:
+    """How the synthetic table's file is encoded, naming only what the spec can hold."""
+    dates = ", dates in their declared formats" if _has(columns, "datetime") else ""
+    if output["format"] == "parquet":
+        return f"`to_parquet(index=False)`{dates}"
+    nullable = any(c["nullable"] for c in columns)
+    missing = ", missing as an empty cell" if nullable else ""
+    return f"`to_csv(index=False)`, UTF-8{missing}{dates}"
+
+
+def missing_share(columns: list[dict[str, Any]]) -> str:
+    """evaluation.json's missing_share for this spec."""
+    if any(c["nullable"] and c["learned"] for c in columns):
+        return '`{column: {"real", "synthetic"}}` per nullable learned column'
+    return "`{}`: no learned column is nullable"
+
+
 def prompt_context(
     spec: TabularSpec,
     columns: list[dict[str, Any]],
@@ -246,4 +371,17 @@ def prompt_context(
         "written_columns": written_columns(columns, output_columns),
         "forbidden_cases": forbidden_cases(has_bounds, bool(key) and key in output_columns),
         "example_condition_typed": typed_example(example_condition, by_name),
+        "parse_rules": parse_rules(columns),
+        "metadata_rules": metadata_rules(columns),
+        "python_values": python_values(columns),
+        "as_written_steps": as_written_steps(columns, dp),
+        "made_columns": made_columns(columns),
+        "read_back": read_back(spec.output.format),
+        "point_encoding": point_encoding(columns),
+        "ml_model": ml_model(columns, spec.validation.ml_efficacy.target)
+        if spec.validation.ml_efficacy
+        else None,
+        "written_file": written_file(spec.output.model_dump(mode="json"), columns),
+        "missing_share": missing_share(columns),
+        "other_names": other_names(dp),
     }

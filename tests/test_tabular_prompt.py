@@ -1,0 +1,104 @@
+"""A tabular PROMPT.md leaves nothing to guess (issue 13): each fact a contracts-only agent had
+to guess for ctgan-wine is stated once, the names it places are where the render defines them,
+and passages about features the spec does not select are left out. Rendering only.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+
+from ganspec.render.pipeline import render_files
+from ganspec.validate import validate_file
+from tests.conftest import SPECS
+
+# The round-3 agent's list A of guesses (issue 13), each as PROMPT.md now states it.
+GUESSED_FACTS = (
+    "concatenated with a fresh index 0..rows-1",  # synthetic_table's index
+    "takes `train = split(load_real())[0]` itself",  # synthetic_table has no train argument
+    "takes `train, holdout = split(load_real())` itself",  # evaluate(synthetic)
+    "a contract replaces `train.load_real`",
+    "any `contract.problems(real, real)` raises `DataError(\"the real table breaks the spec's",
+    "`int` for an Int64 column",  # conditions() gives plain Python values
+    "`enforce_rounding` learns decimals from the data, not the spec",
+    "ints whole: a fraction does not parse",
+    "renames the file, then its sidecar",
+    "a count below 1 (`parser.error`)",
+    "`CorruptFile` (a `ValueError`) in storage.py",
+    "(creates OUT)",
+    "share = rows kept / rows asked so far",
+    "`steps` (epochs run: `len(losses)`)",
+    "`device` (`--device` as given, mps as `cpu`)",
+    "(PATH: the synthesizer file)",
+    "(fixed: no flag)",
+    "epochs from 0",
+    "`<script>.py: message`",
+)
+
+
+def prompt(preset: str, contracts_only: bool = True) -> str:
+    files = render_files(
+        validate_file(SPECS / f"{preset}.yaml"), set(), contracts_only=contracts_only
+    )
+    return files["PROMPT.md"]
+
+
+@pytest.fixture(scope="module")
+def wine() -> str:
+    return prompt("ctgan-wine")
+
+
+@pytest.mark.parametrize("fact", GUESSED_FACTS)
+def test_each_guessed_fact_is_stated_once(wine: str, fact: str) -> None:
+    assert wine.count(fact) == 1, fact
+
+
+def test_the_exit_2_refusal_is_not_tied_to_load_real_alone(wine: str) -> None:
+    """The contract breaks the real table with a missing value, which load_real accepts:
+    the CLI section names both ways to exit 2 with "breaks the spec's contract"."""
+    assert "2 on `DataError` (from `load_real`, or `the real table breaks" in wine
+
+
+@pytest.mark.parametrize("preset", ["ctgan-wine", "dpctgan-customers"])
+def test_the_names_the_prompt_places_are_defined_there(preset: str) -> None:
+    files = render_files(validate_file(SPECS / f"{preset}.yaml"), set())
+    sentence = re.search(r"imports live in: (.+?)\.\n", files["PROMPT.md"], re.S)
+    assert sentence, "no sentence placing the names the interface leaves out"
+    for group in sentence.group(1).split("; "):
+        names, module = group.rsplit(" in ", 1)
+        defined = set()
+        for node in ast.parse(files[module]).body:
+            if isinstance(node, ast.ClassDef):
+                defined.add(node.name)
+            elif isinstance(node, ast.Assign):
+                defined |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        for name in re.findall(r"`(\w+)`", names):
+            if name != "ValueError":
+                assert name in defined, (name, module)
+
+
+UNSELECTED = (
+    "regex_format",
+    "datetime_format",
+    "add_constraints",
+    "parquet",
+    "date",
+    "took a city",
+)
+
+
+def test_features_the_spec_does_not_select_are_left_out(wine: str) -> None:
+    """Wine has no ids, dates, constraints, fakes or parquet; the interface's docstrings are
+    the render's own and may say more."""
+    prose = wine.split("## The interface the contracts use")[0]
+    assert [word for word in UNSELECTED if word in prose] == []
+    assert "**Must not:** see a faked" not in prose
+    assert "Constraints: none declared." in prose
+
+
+def test_a_spec_selecting_them_still_gets_them() -> None:
+    customers = prompt("ctgan-customers")
+    for passage in ("regex_format", "datetime_format", "dates by their format", "add_constraints"):
+        assert passage in customers, passage
