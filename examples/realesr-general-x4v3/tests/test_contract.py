@@ -37,9 +37,11 @@ def network() -> nn.Module:
     return weights.random_model(seed=0).eval()
 
 
-def image(channels: int, dtype: type = np.uint8, seed: int = 0) -> np.ndarray:
+def image(
+    channels: int, dtype: type = np.uint8, seed: int = 0, size: tuple[int, int] = (HEIGHT, WIDTH)
+) -> np.ndarray:
     top = np.iinfo(dtype).max
-    shape = (HEIGHT, WIDTH) if channels == 1 else (HEIGHT, WIDTH, channels)
+    shape = size if channels == 1 else (*size, channels)
     rng = np.random.default_rng(seed)
     return rng.integers(0, top, size=shape, endpoint=True).astype(dtype)
 
@@ -125,7 +127,7 @@ def test_tiles_with_the_contracts_pad_and_overlap_leave_no_seam(network: nn.Modu
 
     Tiles smaller than the image, with 10 pixels of context and 16 of blended overlap."""
     tile = max(SETTINGS.tile_pad, SETTINGS.tile_overlap) + 8
-    pixels = image(3, seed=2)
+    pixels = image(3, seed=2, size=(tile + 4, tile + 8))  # two tiles a side: a seam to blend
     whole = upscale.upscale_array(network, pixels, dataclasses.replace(SETTINGS, tile=0))
     tiled = upscale.upscale_array(network, pixels, dataclasses.replace(SETTINGS, tile=tile))
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
