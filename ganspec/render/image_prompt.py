@@ -136,7 +136,9 @@ def batches_text(spec: ImageSpec) -> str:
         f"`build_loader` yields x (N, {dims}) and labels (N,), N = batch_size "
         f"({spec.data.batch_size}) / processes (ValueError unless {whole}), shuffled by "
         "`DistributedSampler(shuffle=True, seed=seed, drop_last=True)` with `set_epoch(epoch)`, "
-        "so a resume goes on mid-epoch with the same batches; the `DataLoader` gets "
+        "so a resume goes on mid-epoch with the same batches (train.py's sampler drops the "
+        "epoch's `batch_in_epoch` x N used samples; iterating past those batches is the same); "
+        "the `DataLoader` gets "
         "`generator=torch.Generator().manual_seed(seed)` (else each new iterator draws from "
         "torch's global RNG: no exact resume)."
     )
@@ -308,9 +310,9 @@ def torchrun_text(spec: ImageSpec) -> str:
     return (
         "`torchrun --nproc_per_node K train.py`: NCCL on CUDA, else gloo. `build_gan` sets "
         f"`g_ddp = DDP(g)`, `d_ddp = DDP(d{keyword})`{why}; alone they are `g`, `d`. D's "
-        "update runs D's forwards through `d_ddp` and G's graph-keeping forward through "
-        "`g_ddp`; G's step scores with the plain `d` (D frozen). Only rank 0 logs, samples, "
-        "scores and writes files."
+        "update runs D's forwards through `d_ddp`, then one backward of loss_d, and G's "
+        "graph-keeping forward through `g_ddp`; G's step scores with the plain `d` (D frozen). "
+        "Only rank 0 logs, samples, scores and writes files."
     )
 
 
@@ -328,7 +330,9 @@ def nan_text(spec: ImageSpec) -> str:
             "step counts, its values are missing from its metrics row."
         )
     kept = (
-        ", writes `last_good.pt` from the untouched weights only if no intact one exists"
+        ", writes `last_good.pt` (if no intact one exists and all weights are finite) from the "
+        "weights as they are: the failing loss is never stepped, an earlier update of the "
+        "step (D's, when loss_g fails) is kept"
         if policy == "stop_and_save_last_good"
         else ""
     )
@@ -363,6 +367,8 @@ def off_settings(spec: ImageSpec) -> list[str]:
         off.append("training.instance_noise")
     if training.ema is None:
         off.append("training.ema")
+    if training.amp == "off":  # config.yaml then has no amp key; the tests' small() sets it
+        off.append("training.amp")
     if training.lr_schedule == "constant":
         off.append("training.lr_schedule")
     if validation.d_fake_healthy is None or spec.discriminator.output == "critic":
@@ -402,8 +408,9 @@ def checkpoint_keys(spec: ImageSpec) -> str:
     return (
         f"`config` (the run's dict), `generator`, `discriminator`, `ema` ({ema}), `opt_g`, "
         f"`opt_d`{scalers} (state dicts), `progress` {{`epoch` (completed), `batch_in_epoch` "
-        "(used), `step` (G updates), `d_updates`}, `rng` {`python`, `numpy` (keys as an "
-        "int64 tensor), `torch`, `cuda` (a list)}"
+        "(used), `step` (G updates), `d_updates`}, `rng` {`python` (`random.getstate()`'s "
+        "tuple), `numpy` (a list: `np.random.get_state()` without its name, keys as an int64 "
+        "tensor, then pos, has_gauss, cached_gaussian), `torch`, `cuda` (a list)}"
     )
 
 
@@ -446,16 +453,18 @@ def scores_text(spec: ImageSpec) -> str:
         )
         keys = (
             "`fd` (the Fréchet distance of Scoring below, to the held-out features), "
-            f"`feature_dims` ({dims}), `fd_floor` (the first {fid.samples:,} train samples' FD, "
-            f"computed once), `fd_ratio` (fd / fd_floor, {NULL} at 0)"
+            f"`feature_dims` ({dims}), `fd_floor` (FD of the first validation.fid.samples of "
+            "Scoring's train pick, computed once), `fd_ratio` (fd / fd_floor, "
+            f"{NULL} at 0)"
         )
     labels = " and `sample_labels`" if spec.data.classes is not None else ""
     text = (
         f"`scores.jsonl`: every {fid.every} epochs (validation.fid) `write_score` scores {model} "
-        f"(eval mode, its mode restored after) on {fid.samples:,} `sample_latent`{labels} draws "
-        "of a `torch.Generator` seeded `seed`; one JSON object each: `step`, `epoch`, "
-        f"{keys}, also printed as `[epoch] score: ...`. `make_scorer` returns `None` when "
-        "validation.fid is `null`."
+        "(eval mode, its mode restored after) on validation.fid.samples (here "
+        f"{fid.samples:,}; the tests set their own) `sample_latent`{labels} draws of a "
+        "`torch.Generator` seeded `seed`; one JSON object each, these keys only (no timing): "
+        f"`step`, `epoch`, {keys}, also printed as `[epoch] score: ...`. `make_scorer` returns "
+        "`None` when validation.fid is `null`."
     )
     if feature_space(spec) == "inception":
         text += (
@@ -492,7 +501,8 @@ def health_lines(spec: ImageSpec) -> list[str]:
     ]
     if band:
         checks.append(
-            "`d_fake_in_band`: the last logged d_fake in validation.d_fake_healthy, else warn."
+            "`d_fake_in_band`: pass if the last logged d_fake is in validation.d_fake_healthy, "
+            "else warn (never fail)."
         )
     checks.append("A crash: the one check `no_crash` (fail), and `error` (the traceback's end).")
     return [
@@ -503,8 +513,8 @@ def health_lines(spec: ImageSpec) -> list[str]:
         f"{draw}, labels {labels}.",
         "- Checks, in this order, each {`name`, `status`: pass|fail|warn|skip, `detail`}:",
         *(f"  - {check}" for check in checks),
-        "- Report: `healthy` (no fail), `failed` (names), `checks`, `steps` (rows), "
-        '`steps_requested`, `device` (`str(device)`, e.g. `"cpu"`), `synthetic`, '
+        "- Report: `healthy` (no fail), `failed` (names), `checks`, `steps` (an int: metrics "
+        'rows), `steps_requested`, `device` (`str(device)`, e.g. `"cpu"`), `synthetic`, '
         "`data_source`, `d_real`, `d_fake` ({`first`, `last`, `min`, `max`})"
         + (", `d_fake_healthy`" if band else "")
         + ", `diversity_ratio` (that ratio), `seconds_per_step` (median), `peak_rss_mib`, "
@@ -591,12 +601,17 @@ def evaluate_lines(spec: ImageSpec) -> list[str]:
             "classifies. Trained once on the train split's digits in [0, 1] at the data shape "
             "(before the range mapping) with their digit classes: torch seeded `seed` (global "
             "RNG restored after), 20 epochs of Adam(lr=1e-3), cross-entropy, batches of 64 in "
-            "the order of a `torch.randperm` per epoch; each batch as a whole rolled over H, W by "
-            "two `torch.randint(-s, s + 1)` draws, s = max(1, W // 16), at the data shape (the "
-            "resize comes after); all draws from one `torch.Generator` seeded `seed`. Cached as "
-            "one file in `CACHE_DIR` (name and format yours) keyed by data shape, seed, holdout "
-            "and the code of features.py and data.py (not batch size). The report adds "
-            "`classifier_holdout_accuracy` and `classes` {`counts` (10 predicted digits), "
+            "the order of a `torch.randperm` per epoch; each batch as a whole rolled by "
+            "one `(dx, dy) = torch.randint(-s, s + 1, (2,))` draw, s = max(1, W // 16): "
+            "`torch.roll(batch, shifts=(dy, dx), dims=(-2, -1))` at the data shape (the resize "
+            "comes after); all draws from one `torch.Generator` seeded `seed`. "
+            "`holdout_accuracy`: eval mode, on the unshifted holdout split. Cached as one file "
+            "in `CACHE_DIR` (name and format yours) keyed by the given config's data shape, "
+            "seed and validation.holdout (evaluate.py passes the checkpoint's `config`) and the "
+            "code of features.py and data.py (not batch size). Training it calls `log` once "
+            "(evaluate.py's prints to stderr: stdout is the report); a cache hit says nothing. "
+            "The report adds `classifier_holdout_accuracy` and `classes` {`counts` (10 predicted "
+            "digits), "
             "`classes_covered` (how many have a share >= 0.025), `classes`: 10, "
             f"`kl_to_uniform` (sum of p log(10 p) over shares p > 0)}}{agreement}."
         )
