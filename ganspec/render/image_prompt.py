@@ -310,7 +310,7 @@ def torchrun_text(spec: ImageSpec) -> str:
     return (
         "`torchrun --nproc_per_node K train.py`: NCCL on CUDA, else gloo. `build_gan` sets "
         f"`g_ddp = DDP(g)`, `d_ddp = DDP(d{keyword})`{why}; alone they are `g`, `d`. D's "
-        "update runs D's forwards through `d_ddp`, then one backward of loss_d, and G's "
+        "update runs D's forwards through `d_ddp`, then one backward of its whole loss, and G's "
         "graph-keeping forward through `g_ddp`; G's step scores with the plain `d` (D frozen). "
         "Only rank 0 logs, samples, scores and writes files."
     )
