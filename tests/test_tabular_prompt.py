@@ -35,6 +35,15 @@ GUESSED_FACTS = (
     "(fixed: no flag)",
     "epochs from 0",
     "`<script>.py: message`",
+    # Round 4's list A and contradictions.
+    "it compares `VALUES` as text (a float `0.0` in target is not `0`)",  # dtypes before valid_rows
+    "Int64 values whole, never rounded or cast",  # integer columns from SDV
+    "the file's columns in their order, index 0..n-1, equal to the table written",  # read_synthetic
+    "(`float64` for float numbers, `Int64` for ints and integer categories;",  # parser dtypes
+    "over the quality report's properties, then the diagnostic report's",  # evaluation properties
+    "`sample_conditions(synthesizer: CTGANSynthesizer, values: dict[str, object], rows: int,",
+    '`synthesizer.get_loss_values()[["Epoch", "Generator Loss", "Discriminator Loss"]]`',
+    "`get_column_plot({TABLE: train}, {TABLE: synthetic}, metadata, TABLE, column)`",
 )
 
 
@@ -70,11 +79,11 @@ def test_the_names_the_prompt_places_are_defined_there(preset: str) -> None:
         names, module = group.rsplit(" in ", 1)
         defined = set()
         for node in ast.parse(files[module]).body:
-            if isinstance(node, ast.ClassDef):
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
                 defined.add(node.name)
             elif isinstance(node, ast.Assign):
                 defined |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-        for name in re.findall(r"`(\w+)`", names):
+        for name in re.findall(r"`(\w+)[`(]", names):
             if name != "ValueError":
                 assert name in defined, (name, module)
 
@@ -96,6 +105,20 @@ def test_features_the_spec_does_not_select_are_left_out(wine: str) -> None:
     assert [word for word in UNSELECTED if word in prose] == []
     assert "**Must not:** see a faked" not in prose
     assert "Constraints: none declared." in prose
+
+
+def test_sdv_cag_is_named_only_where_sdv_adds_constraints() -> None:
+    """AGENTS.md and the Copilot file name `sdv.cag` only for a CTGAN spec with constraints."""
+    for preset, named in (
+        ("ctgan-wine", False),
+        ("ctgan-customers", True),
+        ("dpctgan-customers", False),
+    ):
+        files = render_files(
+            validate_file(SPECS / f"{preset}.yaml"), {"copilot"}, contracts_only=True
+        )
+        for path in ("AGENTS.md", ".github/copilot-instructions.md"):
+            assert ("sdv.cag" in files[path]) is named, (preset, path)
 
 
 def test_a_spec_selecting_them_still_gets_them() -> None:

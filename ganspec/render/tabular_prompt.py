@@ -224,6 +224,31 @@ def _has(columns: list[dict[str, Any]], kind: str) -> bool:
     return any(c["type"] == kind for c in columns)
 
 
+# What a (type, pandas dtype) pair is called in words, for the parsed dtypes' sentence.
+_KIND_WORDS = {
+    ("numerical", "float64"): "float numbers",
+    ("numerical", "Int64"): "ints",
+    ("categorical", "Int64"): "integer categories",
+    ("categorical", "float64"): "float categories",
+    ("categorical", "object"): "text categories",
+    ("boolean", "boolean"): "booleans",
+    ("id", "string"): "ids",
+    ("pii", "string"): "pii columns",
+    ("datetime", "datetime64[ns]"): "dates",
+}
+
+
+def parsed_dtypes(columns: list[dict[str, Any]]) -> str:
+    """The exact dtype data.py's parser gives each kind of column the spec has."""
+    kinds: dict[str, list[str]] = {}
+    for c in columns:
+        dtype = c["pandas_dtype"]
+        word = _KIND_WORDS.get((c["type"], dtype), f"{c['type']} columns")
+        if word not in kinds.setdefault(dtype, []):
+            kinds[dtype].append(word)
+    return ", ".join(f"`{dtype}` for {' and '.join(words)}" for dtype, words in kinds.items())
+
+
 def parse_rules(columns: list[dict[str, Any]]) -> str:
     """How load_real parses each kind of column the spec has, as data.py does."""
     rules = ["numbers by `pd.to_numeric`"]
@@ -272,13 +297,27 @@ def python_values(columns: list[dict[str, Any]]) -> str:
 
 
 def as_written_steps(columns: list[dict[str, Any]], dp: bool) -> str:
-    """What sample.py does to sampled rows before valid_rows sees them."""
+    """What sample.py does to sampled rows before valid_rows sees them, and the dtypes the
+    batch holds then (valid_rows compares VALUES as text, so they decide a row's fate)."""
     steps = "round floats to their declared decimals"
     if _has(columns, "datetime"):
         steps += " and dates through their format"
-    if dp:
-        return steps
-    return steps + " (SDV's `enforce_rounding` learns decimals from the data, not the spec)"
+    if not dp:
+        steps += " (SDV's `enforce_rounding` learns decimals from the data, not the spec)"
+    maker = "`DPGAN.sample` decodes to them" if dp else "SDV returns the dtypes it was fit on"
+    learned = [c for c in columns if c["learned"]]
+    ints = any(c["pandas_dtype"] == "Int64" for c in learned)
+    whole = "; Int64 values whole, never rounded or cast" if ints else ""
+    steps += (
+        f"; the batch's numbers and categories then already hold their `contract.COLUMNS` dtypes "
+        f"({maker}{whole}), which valid_rows needs: it compares `VALUES` as text"
+    )
+    typed_ints = [
+        c["name"] for c in learned if c["type"] == "categorical" and c["pandas_dtype"] == "Int64"
+    ]
+    if typed_ints:
+        steps += f" (a float `0.0` in {typed_ints[0]} is not `0`)"
+    return steps
 
 
 def made_columns(columns: list[dict[str, Any]]) -> str:
@@ -320,11 +359,21 @@ def ml_model(columns: list[dict[str, Any]], target: str) -> dict[str, str]:
 def other_names(dp: bool) -> str:
     """Names PROMPT.md uses that the interface list (what the tests import) leaves out, each in
     the module ganspec's render defines it."""
+    model = "model: DPGAN" if dp else "synthesizer: CTGANSynthesizer"
     synthesizer = "`EPOCHS`, `FIELDS`, `MODEL_COLUMNS`" if dp else "`EPOCHS`, `MODEL_COLUMNS`"
+    source = (
+        "`model.loss_values`"
+        if dp
+        else '`synthesizer.get_loss_values()[["Epoch", "Generator Loss", "Discriminator Loss"]]`, '
+        "a row each"
+    )
     return (
         "`SEED`, `HOLDOUT`, `DataError` (a `ValueError`) in data.py; `TABLE`, `METADATA` in "
-        f"metadata.py; {synthesizer} in synthesizer.py; `OUTPUT_COLUMNS`, `MAX_ROUNDS`, "
-        "`SampleError` in sample.py; `CorruptFile` (a `ValueError`) in storage.py"
+        f"metadata.py; {synthesizer}, `sample_conditions({model}, values: dict[str, object], "
+        "rows: int, draw: int = 0) -> pd.DataFrame` and "
+        f"`losses({model}) -> list[dict[str, float]]` (fit.json's losses, from {source}) in "
+        "synthesizer.py; `OUTPUT_COLUMNS`, `MAX_ROUNDS`, `SampleError` in sample.py; "
+        "`CorruptFile` (a `ValueError`) in storage.py"
     )
 
 
@@ -372,6 +421,7 @@ def prompt_context(
         "forbidden_cases": forbidden_cases(has_bounds, bool(key) and key in output_columns),
         "example_condition_typed": typed_example(example_condition, by_name),
         "parse_rules": parse_rules(columns),
+        "parsed_dtypes": parsed_dtypes(columns),
         "metadata_rules": metadata_rules(columns),
         "python_values": python_values(columns),
         "as_written_steps": as_written_steps(columns, dp),
