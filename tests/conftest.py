@@ -114,34 +114,21 @@ def stat_denied(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
     return lambda path: denied.add(os.fspath(path))
 
 
-# Tests that each run a rendered project, its suite or its scripts (minutes, not seconds),
-# longest first: the image suites by their time on a 2-core machine, then whole files. Collected
-# first, so that under pytest-xdist (worksteal: each worker starts on a contiguous half of the
-# collection, an idle one steals the back half of the other's queue) the longest start at once
-# and the last tests to run are quick ones, not a 130 s project suite while the other worker
-# idles. Only the order changes: a stale entry costs time, never a result.
-IMAGE_SUITE = "test_rendered_project_lints_passes_its_tests_and_trains"
+# Files whose tests each run a rendered project, its suite or its scripts (minutes, not
+# seconds). Collected first, longest first, so that under pytest-xdist they start at once,
+# side by side, and the quick tests fill the workers around them instead of waiting at the
+# end: the suite's wall time is then close to its CPU time over the workers.
 SLOW_FIRST = (
-    *(f"test_rendered_projects.py::{IMAGE_SUITE}[{preset}]" for preset in (
-        "wgan-gp-64", "dcgan-digits-32", "dcgan-64", "sngan-hinge-32", "cgan-digits-32"
-    )),
-    "test_tabular_render.py::test_train_sample_evaluate_and_smoke_run_as_the_readme_says",
     "test_rendered_projects.py",
     "test_tabular_render.py",
-    "test_tabular_privacy_contracts.py",
-    "test_check.py",
     "test_superres_render.py",
     "test_smoke.py",
-)  # fmt: skip
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        return next(
-            (i for i, part in enumerate(SLOW_FIRST) if part in item.nodeid), len(SLOW_FIRST)
-        )
-
-    items.sort(key=rank)
+    rank = {name: index for index, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))
 
 
 def pytest_sessionfinish() -> None:
