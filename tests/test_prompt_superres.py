@@ -221,3 +221,21 @@ def test_load_model_keeps_the_built_layout_as_stated() -> None:
     network = weights.load_model("cpu", random_weights=True)
     tensors = [*network.parameters(), *network.buffers()]
     assert all(t.dtype == torch.float32 and t.is_contiguous() for t in tensors)
+
+
+def test_the_last_tile_span_is_shortened_as_stated() -> None:
+    """The last span ends at the length and is shortened, not moved back to a whole tile."""
+    assert "so the last one is shortened, not moved back" in prompt("realesr-general-x4v3")
+    (tiles,) = superres_modules("tiles")
+    assert tiles.axis_spans(30, 24, 16) == [(0, 24), (8, 30)]
+
+
+@pytest.mark.usefixtures("superres_weights_elsewhere")
+def test_load_model_checks_the_main_weights_before_the_weak_ones_as_stated() -> None:
+    """With neither file present, the missing release is named, not the weak file."""
+    assert "`load_model` verifies and reads `contract.WEIGHTS` first, the weak file after" in (
+        prompt("realesr-general-x4v3")
+    )
+    contract, weights = superres_modules("contract", "weights")
+    with pytest.raises(Exception, match=re.escape(weights.resolve(contract.WEIGHTS).name)):
+        weights.load_model("cpu", strength=0.5)
