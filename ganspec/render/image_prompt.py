@@ -214,8 +214,8 @@ def step_text(spec: ImageSpec) -> str:
             "`torch.no_grad()`)"
         )
     text += (
-        ": D scores them detached, then G's update scores that same batch (no second G "
-        "forward) with D's parameters at `requires_grad=False` (restored after)"
+        ": D scores them detached, then G's update scores that same batch, the very tensor (no "
+        "copy, no second G forward) with D's parameters at `requires_grad=False` (restored after)"
     )
     if spec.data.classes is not None:
         text += "; fakes get `sample_labels` (uniform), seen by G and D, reals the loader's labels"

@@ -93,10 +93,11 @@ def sample_labels(
 def load_generator(
     checkpoint: str | Path, device: torch.device | str = "cpu", use_ema: bool = True
 ) -> tuple[Generator, dict[str, Any]]:
-    """G from a training checkpoint, in eval mode, with the config it was trained with.
+    """G from a training checkpoint, in eval mode, with the config it was trained with: the
+    "ema" weights when ``use_ema`` and the run kept them (not None), else "generator".
 
-    The EMA weights when the run kept them (they usually sample better), read from the
-    memory-mapped file once its sha256 holds (CorruptFile says what is wrong otherwise)."""
+    EMA weights usually sample better. Read from the memory-mapped file once its sha256
+    holds (CorruptFile says what is wrong otherwise)."""
     state = read_checkpoint(Path(checkpoint), keys=("config", "generator"))
     generator = Generator()
     weights = state["ema"] if use_ema and state.get("ema") is not None else state["generator"]
