@@ -126,7 +126,9 @@ def test_a_dpgan_that_ignores_the_budget_fails_the_training_loop(tmp_path: Path)
     counted = re.search(r"budget = affordable_steps\(.*?\n        \)\n", text, re.DOTALL)
     assert counted is not None
     text = text.replace(counted.group(), 'budget = p["epochs"] * len(run.loader)\n')
-    dpgan.write_text(text.replace('if spent > p["epsilon"]:', "if False:"), encoding="utf-8")
+    stop = 'if spent > p["epsilon"]:'
+    assert text.count(stop) == 1  # an edit that missed would seed half the defect
+    dpgan.write_text(text.replace(stop, "if False:"), encoding="utf-8")
     checked = CliRunner().invoke(
         cli, ["check", str(project), "--contract", "budget", "--format", "json"]
     )
