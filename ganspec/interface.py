@@ -39,61 +39,59 @@ class Module:
 
 def used_names(files: dict[str, str]) -> dict[str, set[str]]:
     """What the tests take from each project module (top-level ``*.py`` of the render)."""
-    modules = _project_modules(files)
-    used: dict[str, set[str]] = {}
-    for tree, imported in _test_trees(files):
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module in modules and not node.level:
-                used.setdefault(node.module, set()).update(a.name for a in node.names)
-            elif (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.value, ast.Name)
-                and node.value.id in imported
-            ):
-                used.setdefault(node.value.id, set()).add(node.attr)
-            elif patched := _patched(node, imported):  # the module must hold that name
-                used.setdefault(patched[0], set()).add(patched[1])
-        for name in imported:
-            used.setdefault(name, set())
-    return used
+    return _test_uses(files)[0]
 
 
 def replaced_names(files: dict[str, str]) -> dict[str, set[str]]:
     """What the tests swap on a project module while they run (``monkeypatch.setattr(train,
     "generator_loss", ...)``, ``features.CACHE_DIR = ...``): code that looks such a name up
     anywhere but in that module's globals, at each use, never sees the swap."""
-    replaced: dict[str, set[str]] = {}
-    for tree, imported in _test_trees(files):
-        for node in ast.walk(tree):
-            targets = node.targets if isinstance(node, ast.Assign) else []
-            for target in targets:
-                if (
-                    isinstance(target, ast.Attribute)
-                    and isinstance(target.value, ast.Name)
-                    and target.value.id in imported
-                ):
-                    replaced.setdefault(target.value.id, set()).add(target.attr)
-            if patched := _patched(node, imported):
-                replaced.setdefault(patched[0], set()).add(patched[1])
-    return replaced
+    return _test_uses(files)[1]
 
 
-def _test_trees(files: dict[str, str]) -> list[tuple[ast.Module, set[str]]]:
-    """Each test file's syntax tree, with the project modules it imports whole."""
+def _test_uses(files: dict[str, str]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(used, replaced): one walk over each test file's syntax tree (a render reads both, and
+    walking the trees was most of a render's time)."""
     modules = _project_modules(files)
-    found = []
+    used: dict[str, set[str]] = {}
+    replaced: dict[str, set[str]] = {}
     for path, text in files.items():
-        if path.startswith("tests/") and path.endswith(".py"):
-            tree = ast.parse(text)
-            imported = {
-                a.asname or a.name
-                for node in ast.walk(tree)
-                if isinstance(node, ast.Import)
-                for a in node.names
-                if a.name in modules
-            }
-            found.append((tree, imported))
-    return found
+        if not (path.startswith("tests/") and path.endswith(".py")):
+            continue
+        nodes = list(ast.walk(ast.parse(text)))
+        imported = {  # the project modules this file imports whole
+            a.asname or a.name
+            for node in nodes
+            if isinstance(node, ast.Import)
+            for a in node.names
+            if a.name in modules
+        }
+        for node in nodes:
+            if isinstance(node, ast.ImportFrom) and node.module in modules and not node.level:
+                used.setdefault(node.module, set()).update(a.name for a in node.names)
+            elif attribute := _module_attribute(node, imported):
+                used.setdefault(attribute[0], set()).add(attribute[1])
+            elif patched := _patched(node, imported):  # the module must hold that name
+                used.setdefault(patched[0], set()).add(patched[1])
+                replaced.setdefault(patched[0], set()).add(patched[1])
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if attribute := _module_attribute(target, imported):
+                        replaced.setdefault(attribute[0], set()).add(attribute[1])
+        for name in imported:
+            used.setdefault(name, set())
+    return used, replaced
+
+
+def _module_attribute(node: ast.AST, modules: set[str]) -> tuple[str, str] | None:
+    """``train.build_gan``, a project module the file imports whole: (module, name)."""
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in modules
+    ):
+        return node.value.id, node.attr
+    return None
 
 
 def _project_modules(files: dict[str, str]) -> set[str]:
@@ -117,19 +115,35 @@ def _patched(node: ast.AST, modules: set[str]) -> tuple[str, str] | None:
 
 def interface_of(files: dict[str, str]) -> list[Module]:
     """The project modules the tests use, each with the definitions they use and its flags."""
-    trees = {
-        path.removesuffix(".py"): ast.parse(text)
-        for path, text in files.items()
-        if _top_level_module(path)
+    sources = {
+        path.removesuffix(".py"): text for path, text in files.items() if _top_level_module(path)
     }
-    replaced = replaced_names(files)
+    trees = _Trees(sources)
+    used, replaced = _test_uses(files)
     found = []
-    for module, names in sorted(used_names(files).items()):
+    for module, names in sorted(used.items()):
         entries = [e for name in sorted(names) if (e := _entry(trees, module, name)) is not None]
         for entry in entries:
             entry.replaced = entry.name in replaced.get(module, set())
-        found.append(Module(module, entries, _flags(trees[module])))
+        scripted = "add_argument(" in sources[module]  # else no flags: spare the walk
+        found.append(Module(module, entries, _flags(trees[module]) if scripted else []))
     return found
+
+
+class _Trees(dict[str, ast.Module]):
+    """The project modules' syntax trees, each parsed when first read: a render's interface
+    reads a few of its fifteen modules, and parsing was a good part of a render's time."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        super().__init__()
+        self.sources = sources
+
+    def __missing__(self, module: str) -> ast.Module:
+        tree = self[module] = ast.parse(self.sources[module])
+        return tree
+
+    def __contains__(self, module: object) -> bool:
+        return module in self.sources
 
 
 def _top_level_module(path: str) -> bool:
