@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from ganspec.render.pipeline import render_files
 from tests.conftest import DELETE, validate_mutation
@@ -155,6 +157,31 @@ def test_under_torchrun_a_batchnorm_discriminator_keeps_its_own_statistics(tmp_p
                 assert syncs_buffers_each_forward(gan.d_ddp) == (name == BASE), name
     finally:
         dist.destroy_process_group()
+
+
+def test_under_torchrun_a_critic_trains_with_its_gradient_penalty(tmp_path: Path) -> None:
+    """A WGAN-GP critic's step differentiates D's scores twice (the penalty's double backward)
+    while D's update runs through DDP: steps of D and G train in a one-process gloo group, as
+    each process of a torchrun job does, and DDP's reducer is left ready for the next step. (A
+    two-process torchrun run is dcgan-digits-32's own DDP contract.)"""
+    write_files(rendered("critic"), tmp_path)
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        with project_imports(tmp_path) as modules:
+            train = modules["train"]
+            cfg = modules["config"].load_config(tmp_path / "config.yaml")
+            gan = train.build_gan(cfg, torch.device("cpu"))
+            assert isinstance(gan.d_ddp, DistributedDataParallel)
+            before = [p.detach().clone() for p in gan.discriminator.parameters()]
+            real = torch.randn(8, 2)
+            for step in range(3):  # DDP raises at a step's forward if the last one went wrong
+                values = train.discriminator_step(gan, cfg, real, None, step, keep_fake=True)
+                values |= train.generator_step(gan, cfg, len(real), step, torch.device("cpu"))
+                assert all(math.isfinite(values[k]) for k in ("loss_d", "loss_g")), values
+    finally:
+        dist.destroy_process_group()
+    after = list(gan.discriminator.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
 
 
 def test_a_resumed_optimizer_keeps_the_kernel_this_device_chose(tmp_path: Path) -> None:
