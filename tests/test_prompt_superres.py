@@ -19,6 +19,7 @@ from ganspec.render.superres_prompt import REPLACED_BY_CONTRACTS
 from ganspec.validate import validate_file
 from tests.conftest import ROOT, SPECS, SUPERRES_PRESETS, validate_mutation
 from tests.project_imports import project_imports
+from tests.source_constants import module_constants
 from tests.superres_project import modules as superres_modules
 from tests.superres_project import project_folder
 
@@ -32,19 +33,6 @@ GLUED_BULLET = re.compile(r"\S\s*- \*\*")
 @cache
 def prompt(preset: str) -> str:
     return prompt_for(validate_file(SPECS / f"{preset}.yaml"))
-
-
-def constants(module: Path, names: set[str]) -> dict[str, Any]:
-    """Module-level constants of a verbatim project file, read without importing it."""
-    found = {}
-    for node in ast.parse(module.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-            if isinstance(target, ast.Name) and target.id in names:
-                code = compile(ast.Expression(node.value), str(module), "eval")
-                found[target.id] = eval(code, {"__builtins__": {}, "slice": slice})
-    assert set(found) == names
-    return found
 
 
 def assert_well_formed(text: str, label: object) -> None:
@@ -69,8 +57,8 @@ def test_the_stated_receptive_radius_is_the_rendered_networks(preset: str) -> No
 
 def test_the_stated_health_checks_and_size_limits_are_the_rendered_ones() -> None:
     text = prompt("realesr-general-x4v3")
-    health = constants(
-        PROJECT / "health.py",
+    health = module_constants(
+        (PROJECT / "health.py").read_text(encoding="utf-8"),
         {"CROP", "TILE", "TILE_OVERLAP", "TILING_TOLERANCE", "DEFAULT_STEPS", "JPEG_MEAN_ERROR",
          "CRASH_LINES"},
     )  # fmt: skip
@@ -91,7 +79,8 @@ def test_the_stated_health_checks_and_size_limits_are_the_rendered_ones() -> Non
         dict(zip(["fp32", "fp16", "bf16"], map(float, tolerances.groups()), strict=True))
         == (health["TILING_TOLERANCE"])
     )
-    limits = constants(PROJECT / "upscale.py", {"MAX_SIDE", "MAX_VALUES"})
+    upscale = (PROJECT / "upscale.py").read_text(encoding="utf-8")
+    limits = module_constants(upscale, {"MAX_SIDE", "MAX_VALUES"})
     assert f"over {limits['MAX_SIDE']:,} pixels a side" in text
     assert limits["MAX_VALUES"] == 2**31 and "or 2**31 values" in text
 

@@ -7,7 +7,6 @@ render with a seeded defect: the contracts that must catch it run, two short fit
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -21,6 +20,7 @@ from ganspec.interface import used_names
 from ganspec.render.pipeline import render_files
 from ganspec.validate import Report, validate_file
 from tests.conftest import SPECS, validate_mutation
+from tests.source_constants import module_constants
 
 DP = "dpctgan-customers"
 PRIVACY_TESTS = "tests/test_privacy.py"
@@ -34,17 +34,6 @@ def dp_report() -> Report:
 @pytest.fixture(scope="module")
 def dp_files(dp_report: Report) -> dict[str, str]:
     return render_files(dp_report, set())
-
-
-def constants(source: str) -> dict[str, object]:
-    """The module-level ``NAME = literal`` assignments of a Python source."""
-    found = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    found[target.id] = node.value.value
-    return found
 
 
 def test_the_contracts_use_no_private_name_and_not_dpgan_itself(dp_files: dict[str, str]) -> None:
@@ -105,13 +94,14 @@ def test_the_privacy_contracts_take_their_numbers_from_the_spec() -> None:
     report = validate_mutation(DP, changes)
     assert report.spec is not None and report.exit_code == 0, report.diagnostics
     source = render_files(report, set())[PRIVACY_TESTS]
-    assert {
+    expected = {
         "EPSILON": 1.5,
         "DELTA": 2.0e-6,
         "MAX_GRAD_NORM": 0.5,
         "ACCOUNTANT": "prv",
         "ROWS": 250,
-    }.items() <= constants(source).items()
+    }
+    assert module_constants(source, set(expected)) == expected
     assert 'monkeypatch.setattr("customers.text_rows", refuse)' in source
 
 

@@ -96,7 +96,7 @@ def never_learned(columns: list[dict[str, Any]], dp: bool) -> str:
     """The columns the synthesizer never sees, and how sample.py makes each of them."""
     faked = [c for c in columns if c["private"] == "fake"]
     dropped = [c["name"] for c in columns if c["private"] == "drop"]
-    ids = [c for c in columns if c["type"] == "id" and c["private"] is None]
+    ids = _made_ids(columns)
     if not (faked or dropped or ids):
         return "Every column is learned; none is faked or dropped"
     parts = []
@@ -224,6 +224,11 @@ def _has(columns: list[dict[str, Any]], kind: str) -> bool:
     return any(c["type"] == kind for c in columns)
 
 
+def _made_ids(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The id columns sample.py numbers itself (a ``private`` one is faked or dropped)."""
+    return [c for c in columns if c["type"] == "id" and c["private"] is None]
+
+
 # What a (type, pandas dtype) pair is called in words, for the parsed dtypes' sentence.
 _KIND_WORDS = {
     ("numerical", "float64"): "float numbers",
@@ -263,7 +268,7 @@ def parse_rules(columns: list[dict[str, Any]]) -> str:
 
 def metadata_rules(columns: list[dict[str, Any]]) -> str:
     """How METADATA writes the spec's columns, naming only the kinds the spec has."""
-    ids = any(c["type"] == "id" and c["private"] is None for c in columns)
+    ids = bool(_made_ids(columns))
     dates = "; no `datetime_format`" if _has(columns, "datetime") else ""
     text = (
         f'each learned{" or id" if ids else ""} column as `{{"sdtype": TYPE}}` only '
@@ -287,9 +292,9 @@ def python_values(columns: list[dict[str, Any]]) -> str:
         kinds.append("`int` for an Int64 column")
     if any(c["pandas_dtype"] == "float64" for c in learned):
         kinds.append("`float` for a float64 one")
-    if any(c["type"] == "boolean" for c in learned):
+    if _has(learned, "boolean"):
         kinds.append("`bool` for a boolean")
-    if any(c["type"] == "datetime" for c in learned):
+    if _has(learned, "datetime"):
         kinds.append("`pd.Timestamp` for a date")
     if any(c["pandas_dtype"] == "object" for c in learned):
         kinds.append("`str` for text categories")
@@ -322,7 +327,7 @@ def as_written_steps(columns: list[dict[str, Any]], dp: bool) -> str:
 
 def made_columns(columns: list[dict[str, Any]]) -> str:
     """The columns sample.py makes after sampling, in words (empty when there are none)."""
-    ids = any(c["type"] == "id" and c["private"] is None for c in columns)
+    ids = bool(_made_ids(columns))
     fakes = any(c["private"] == "fake" for c in columns)
     made = [w for w, present in (("ids", ids), ("fakes", fakes)) if present]
     return f", the {' and '.join(made)} made" if made else ""
