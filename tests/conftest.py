@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 import yaml
 
 from ganspec.validate import Report, validate_text
@@ -30,7 +29,8 @@ for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # joblib runs its jobs in this process, not in a pool it starts (CTGAN's data transformer
 # would start one per fit of 500 rows or more: worker processes on cores xdist already uses).
 os.environ.setdefault("JOBLIB_MULTIPROCESSING", "0")
-torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # and this one
+# torch reads OMP_NUM_THREADS when first imported, after this file: no import here, so that
+# pytest-xdist's controller, which runs no test, starts its workers without loading torch.
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
