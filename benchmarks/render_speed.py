@@ -4,13 +4,13 @@ Each run is a fresh process rendering into an empty folder, as a user would run 
 alternate with ``ganspec validate`` of the same spec so the cost of rendering itself shows.
 
     python benchmarks/render_speed.py [--runs 11] [--spec specs/dcgan-64.yaml]
-    python benchmarks/render_speed.py --in-process [--runs 21]
+    python benchmarks/render_speed.py --in-process [--runs 11]
 
 Target: median at most 2 s on a 2-core CPU. ``--in-process`` times the render itself instead:
 the CPU time of rendering the validated spec in this process (templates, the interface read
-from the render, ruff), after one warm-up render, without an interpreter's start and imports,
-which dominate a whole command and vary from machine to machine (a Python run with
-PYTHONDONTWRITEBYTECODE compiles ganspec afresh at every start).
+from the render; ruff runs in processes of its own, not counted), after one warm-up render,
+without an interpreter's start and imports, which dominate a whole command and vary from
+machine to machine (a Python run with PYTHONDONTWRITEBYTECODE compiles ganspec at each start).
 """
 
 from __future__ import annotations

@@ -125,22 +125,23 @@ def interface_of(files: dict[str, str]) -> list[Module]:
         entries = [e for name in sorted(names) if (e := _entry(trees, module, name)) is not None]
         for entry in entries:
             entry.replaced = entry.name in replaced.get(module, set())
-        scripted = "add_argument(" in sources[module]  # else no flags: spare the walk
+        scripted = "add_argument" in sources[module]  # else no flags: spare the walk
         found.append(Module(module, entries, _flags(trees[module]) if scripted else []))
     return found
 
 
-class _Trees(dict[str, ast.Module]):
+class _Trees:
     """The project modules' syntax trees, each parsed when first read: a render's interface
     reads a few of its fifteen modules, and parsing was a good part of a render's time."""
 
     def __init__(self, sources: dict[str, str]) -> None:
-        super().__init__()
         self.sources = sources
+        self.parsed: dict[str, ast.Module] = {}
 
-    def __missing__(self, module: str) -> ast.Module:
-        tree = self[module] = ast.parse(self.sources[module])
-        return tree
+    def __getitem__(self, module: str) -> ast.Module:
+        if module not in self.parsed:
+            self.parsed[module] = ast.parse(self.sources[module])
+        return self.parsed[module]
 
     def __contains__(self, module: object) -> bool:
         return module in self.sources
@@ -150,7 +151,7 @@ def _top_level_module(path: str) -> bool:
     return "/" not in path and path.endswith(".py")
 
 
-def _entry(trees: dict[str, ast.Module], module: str, name: str) -> Entry | None:
+def _entry(trees: _Trees, module: str, name: str) -> Entry | None:
     """``name`` as ``module`` defines it, or as the module it imports it from defines it."""
     for node in trees[module].body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
@@ -170,7 +171,7 @@ def _entry(trees: dict[str, ast.Module], module: str, name: str) -> Entry | None
     return Entry(name, name)
 
 
-def _binds_outside_import(node: ast.stmt, trees: dict[str, ast.Module], name: str) -> bool:
+def _binds_outside_import(node: ast.stmt, trees: _Trees, name: str) -> bool:
     """Whether ``node`` binds ``name`` to something imported from outside the project."""
     if isinstance(node, ast.Import):
         return any((a.asname or a.name.split(".")[0]) == name for a in node.names)
@@ -181,7 +182,7 @@ def _binds_outside_import(node: ast.stmt, trees: dict[str, ast.Module], name: st
     )
 
 
-def _imports(node: ast.stmt, trees: dict[str, ast.Module], name: str) -> bool:
+def _imports(node: ast.stmt, trees: _Trees, name: str) -> bool:
     """Whether ``node`` imports ``name`` from another project module."""
     return (
         isinstance(node, ast.ImportFrom)

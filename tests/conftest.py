@@ -13,6 +13,7 @@ import dataclasses
 import errno
 import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,10 @@ for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # would start one per fit of 500 rows or more: worker processes on cores xdist already uses).
 os.environ.setdefault("JOBLIB_MULTIPROCESSING", "0")
 # torch reads OMP_NUM_THREADS when first imported, after this file: no import here, so that
-# pytest-xdist's controller, which runs no test, starts its workers without loading torch.
+# pytest-xdist's controller, which runs no test, starts its workers without loading torch. Should
+# something have imported it before this file, it is told the number of threads itself.
+if "torch" in sys.modules:
+    sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

@@ -9,6 +9,7 @@ import ast
 import functools
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -159,27 +160,37 @@ def test_under_torchrun_a_batchnorm_discriminator_keeps_its_own_statistics(tmp_p
         dist.destroy_process_group()
 
 
-def test_under_torchrun_a_critic_trains_with_its_gradient_penalty(tmp_path: Path) -> None:
+def test_under_ddp_a_critic_trains_with_its_gradient_penalty_in_groups_of_d_steps(
+    tmp_path: Path,
+) -> None:
     """A WGAN-GP critic's step differentiates D's scores twice (the penalty's double backward)
-    while D's update runs through DDP: steps of D and G train in a one-process gloo group, as
-    each process of a torchrun job does, and DDP's reducer is left ready for the next step. (A
+    while D's update runs through DDP, and only the last D step of a group keeps its fake batch
+    (G's forward under DDP) for G's step: train_step, in a one-process gloo group as in each
+    process of a torchrun job, updates G once per group of five and D at every step. (A
     two-process torchrun run is dcgan-digits-32's own DDP contract.)"""
-    write_files(rendered("critic"), tmp_path)
+    report = validate_mutation(BASE, {**CRITIC, "training.d_steps_per_g_step": 5})
+    assert report.exit_code == 0, [(d.code, d.message) for d in report.diagnostics]
+    write_files(render_files(report, set()), tmp_path)
     dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
     try:
         with project_imports(tmp_path) as modules:
             train = modules["train"]
             cfg = modules["config"].load_config(tmp_path / "config.yaml")
-            gan = train.build_gan(cfg, torch.device("cpu"))
+            cpu = torch.device("cpu")
+            gan = train.build_gan(cfg, cpu)
             assert isinstance(gan.d_ddp, DistributedDataParallel)
+            assert isinstance(gan.g_ddp, DistributedDataParallel)
             before = [p.detach().clone() for p in gan.discriminator.parameters()]
-            real = torch.randn(8, 2)
-            for step in range(3):  # DDP raises at a step's forward if the last one went wrong
-                values = train.discriminator_step(gan, cfg, real, None, step, keep_fake=True)
-                values |= train.generator_step(gan, cfg, len(real), step, torch.device("cpu"))
-                assert all(math.isfinite(values[k]) for k in ("loss_d", "loss_g")), values
+            progress, steps = train.Progress(), 100  # the lr schedule's length
+            run = SimpleNamespace(
+                gan=gan, cfg=cfg, progress=progress, device=cpu, total_steps=steps
+            )
+            logged = [train.train_step(run, torch.randn(8, 2), None, 0) for _ in range(11)]
     finally:
         dist.destroy_process_group()
+    assert [values is not None for values in logged] == [i % 5 == 4 for i in range(11)]
+    assert (run.progress.step, run.progress.d_updates) == (2, 11)
+    assert all(math.isfinite(v[k]) for v in logged if v for k in ("loss_d", "loss_g"))
     after = list(gan.discriminator.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
 

@@ -155,13 +155,14 @@ def test_rendered_project_lints_passes_its_tests_and_trains(
     classifier = hand_on_classifier(suite_temp, project)
     assert classifier == (inputs is not None), "a digits project's suite trains its classifier"
 
-    # The README's command on the project's own config.yaml (its scoring, its settings), through
-    # train.py's main() in this process, from the project's folder: a process of its own spent
-    # ~5 s importing torch and torch._dynamo (torch.optim's import) before its one step, and
-    # the script's __main__ line, the same for every spec, runs under torchrun in the DDP
-    # presets' suites. One step proves it runs; the suite checks what more steps do. The batch
-    # is the suite's, four packs: on a CPU a full one proves nothing more, and wgan-gp-64's
-    # five critic updates at its batch of 64 took 22 s.
+    # The README's command on a copy of the project's own config.yaml (its scoring and settings;
+    # health.py reads the default ./config.yaml under `ganspec smoke`, tests/test_smoke.py),
+    # through train.py's main() in this process, from the project's folder: a process of its
+    # own spent ~5 s importing torch and torch._dynamo (torch.optim's import) before its one
+    # step, and the script's __main__ line, the same for every spec, runs under torchrun in
+    # the DDP preset's suite. One step proves it runs; the suite checks what more steps do.
+    # The batch is the suite's, four packs: on a CPU a full one proves nothing more, and
+    # wgan-gp-64's five critic updates at its batch of 64 took 22 s.
     cfg = yaml.safe_load((project / "config.yaml").read_text(encoding="utf-8"))
     cfg["data"]["batch_size"] = 4 * cfg["discriminator"]["pack"]
     config, out = tmp_path / "config.yaml", tmp_path / "run"

@@ -96,6 +96,7 @@ def test_train_sample_evaluate_and_smoke_run_as_the_readme_says(
         record = json.loads((run_folder / "fit.json").read_text())
         assert record["epochs"] == 1 and record["seed"] == 0 and len(record["losses"]) == 1
         assert (run_folder / "synthesizer.pkl.sha256").is_file()
+        capsys.readouterr()  # the fit's output
 
         assert modules["train"].main(["--epochs", "1"]) == 2
         assert "--overwrite" in capsys.readouterr().err  # a fit is never lost
