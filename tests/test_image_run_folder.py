@@ -76,9 +76,9 @@ def one_step_run(
     return out
 
 
-def run(train: ModuleType, cfg: dict[str, Any], out: Path, *flags: str) -> Any:
+def run(train: ModuleType, cfg: dict[str, Any], out: Path, *flags: str) -> None:
     """train.train as the command line would call it."""
-    return train.train(cfg, train.parse_args(["--out", str(out), *flags]))
+    train.train(cfg, train.parse_args(["--out", str(out), *flags]))
 
 
 def main(train: ModuleType, cfg: dict[str, Any], tmp_path: Path, out: Path, *flags: str) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 import functools
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -48,7 +50,15 @@ CRITIC = {
 }
 # Mixed precision: autocast and fp16 loss scaling on CUDA (a CPU run trains in float32).
 AMP = {"training.amp": "fp16"}
-CASES: dict[str, dict[str, Any]] = {"base": {}, "other": OTHER, "critic": CRITIC, "amp": AMP}
+# The critic in groups of five D steps per G step, as WGAN-GP trains.
+CRITIC_GROUPS = {**CRITIC, "training.d_steps_per_g_step": 5}
+CASES: dict[str, dict[str, Any]] = {
+    "base": {},
+    "other": OTHER,
+    "critic": CRITIC,
+    "critic_groups": CRITIC_GROUPS,
+    "amp": AMP,
+}
 
 
 @functools.cache
@@ -139,6 +149,17 @@ def syncs_buffers_each_forward(module: nn.Module) -> bool:
     return module.broadcast_buffers if syncs is None else syncs
 
 
+@contextmanager
+def one_process_group() -> Iterator[None]:
+    """A gloo process group of this process alone: what each process of a torchrun job
+    builds its DDP wrappers in."""
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
 def test_under_torchrun_a_batchnorm_discriminator_keeps_its_own_statistics(tmp_path: Path) -> None:
     """D with BatchNorm scores real and fake in two forwards before one backward; DDP must not
     broadcast rank 0's BatchNorm buffers at the second forward (torch < 2.13 then fails the
@@ -146,8 +167,7 @@ def test_under_torchrun_a_batchnorm_discriminator_keeps_its_own_statistics(tmp_p
     DDP's default broadcast."""
     report = validate_mutation("dcgan-digits-32", {})
     cases = {"dcgan-digits-32": render_files(report, set()), BASE: rendered("base")}
-    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
-    try:
+    with one_process_group():
         for name, files in cases.items():
             folder = tmp_path / name
             write_files(files, folder)
@@ -156,8 +176,6 @@ def test_under_torchrun_a_batchnorm_discriminator_keeps_its_own_statistics(tmp_p
                 gan = modules["train"].build_gan(cfg, torch.device("cpu"))
                 assert syncs_buffers_each_forward(gan.g_ddp)
                 assert syncs_buffers_each_forward(gan.d_ddp) == (name == BASE), name
-    finally:
-        dist.destroy_process_group()
 
 
 def test_under_ddp_a_critic_trains_with_its_gradient_penalty_in_groups_of_d_steps(
@@ -168,26 +186,18 @@ def test_under_ddp_a_critic_trains_with_its_gradient_penalty_in_groups_of_d_step
     (G's forward under DDP) for G's step: train_step, in a one-process gloo group as in each
     process of a torchrun job, updates G once per group of five and D at every step. (A
     two-process torchrun run is dcgan-digits-32's own DDP contract.)"""
-    report = validate_mutation(BASE, {**CRITIC, "training.d_steps_per_g_step": 5})
-    assert report.exit_code == 0, [(d.code, d.message) for d in report.diagnostics]
-    write_files(render_files(report, set()), tmp_path)
-    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
-    try:
-        with project_imports(tmp_path) as modules:
-            train = modules["train"]
-            cfg = modules["config"].load_config(tmp_path / "config.yaml")
-            cpu = torch.device("cpu")
-            gan = train.build_gan(cfg, cpu)
-            assert isinstance(gan.d_ddp, DistributedDataParallel)
-            assert isinstance(gan.g_ddp, DistributedDataParallel)
-            before = [p.detach().clone() for p in gan.discriminator.parameters()]
-            progress, steps = train.Progress(), 100  # the lr schedule's length
-            run = SimpleNamespace(
-                gan=gan, cfg=cfg, progress=progress, device=cpu, total_steps=steps
-            )
-            logged = [train.train_step(run, torch.randn(8, 2), None, 0) for _ in range(11)]
-    finally:
-        dist.destroy_process_group()
+    write_files(rendered("critic_groups"), tmp_path)
+    with one_process_group(), project_imports(tmp_path) as modules:
+        train = modules["train"]
+        cfg = modules["config"].load_config(tmp_path / "config.yaml")
+        cpu = torch.device("cpu")
+        gan = train.build_gan(cfg, cpu)
+        assert isinstance(gan.d_ddp, DistributedDataParallel)
+        assert isinstance(gan.g_ddp, DistributedDataParallel)
+        before = [p.detach().clone() for p in gan.discriminator.parameters()]
+        progress, steps = train.Progress(), 100  # the lr schedule's length
+        run = SimpleNamespace(gan=gan, cfg=cfg, progress=progress, device=cpu, total_steps=steps)
+        logged = [train.train_step(run, torch.randn(8, 2), None, 0) for _ in range(11)]
     assert [values is not None for values in logged] == [i % 5 == 4 for i in range(11)]
     assert (run.progress.step, run.progress.d_updates) == (2, 11)
     assert all(math.isfinite(v[k]) for v in logged if v for k in ("loss_d", "loss_g"))

@@ -161,8 +161,9 @@ def test_rendered_project_lints_passes_its_tests_and_trains(
     # own spent ~5 s importing torch and torch._dynamo (torch.optim's import) before its one
     # step, and the script's __main__ line, the same for every spec, runs under torchrun in
     # the DDP preset's suite. One step proves it runs; the suite checks what more steps do.
-    # The batch is the suite's, four packs: on a CPU a full one proves nothing more, and
-    # wgan-gp-64's five critic updates at its batch of 64 took 22 s.
+    # The batch is the suite's, four packs (small() in the project's tests/conftest.py, which
+    # also turns scoring off, so it is not called here): on a CPU a full one proves nothing
+    # more, and wgan-gp-64's five critic updates at its batch of 64 took 22 s.
     cfg = yaml.safe_load((project / "config.yaml").read_text(encoding="utf-8"))
     cfg["data"]["batch_size"] = 4 * cfg["discriminator"]["pack"]
     config, out = tmp_path / "config.yaml", tmp_path / "run"
