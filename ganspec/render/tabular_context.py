@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ganspec import __version__
-from ganspec.render.tabular_prompt import prompt_context
+from ganspec.render.tabular_prompt import made_ids, prompt_context
 from ganspec.spec.tabular import (
     DEFAULT_ID_REGEX,
     Bounds,
@@ -289,7 +289,7 @@ def build_tabular_context(context: TabularContext) -> dict[str, Any]:
         "by_name": {c["name"]: c for c in columns},
         "default_id_regex": DEFAULT_ID_REGEX,
         "learned": [c["name"] for c in columns if c["learned"]],
-        "ids": [c["name"] for c in columns if c["type"] == "id" and c["private"] is None],
+        "ids": [c["name"] for c in made_ids(columns)],
         "fakes": [c for c in columns if c["private"] == "fake"],
         "dropped": sorted(dropped),
         "output_columns": output_columns,

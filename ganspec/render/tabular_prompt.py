@@ -96,7 +96,7 @@ def never_learned(columns: list[dict[str, Any]], dp: bool) -> str:
     """The columns the synthesizer never sees, and how sample.py makes each of them."""
     faked = [c for c in columns if c["private"] == "fake"]
     dropped = [c["name"] for c in columns if c["private"] == "drop"]
-    ids = _made_ids(columns)
+    ids = made_ids(columns)
     if not (faked or dropped or ids):
         return "Every column is learned; none is faked or dropped"
     parts = []
@@ -224,7 +224,7 @@ def _has(columns: list[dict[str, Any]], kind: str) -> bool:
     return any(c["type"] == kind for c in columns)
 
 
-def _made_ids(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def made_ids(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The id columns sample.py numbers itself (a ``private`` one is faked or dropped)."""
     return [c for c in columns if c["type"] == "id" and c["private"] is None]
 
@@ -234,7 +234,6 @@ _KIND_WORDS = {
     ("numerical", "float64"): "float numbers",
     ("numerical", "Int64"): "ints",
     ("categorical", "Int64"): "integer categories",
-    ("categorical", "float64"): "float categories",
     ("categorical", "object"): "text categories",
     ("boolean", "boolean"): "booleans",
     ("id", "string"): "ids",
@@ -268,7 +267,7 @@ def parse_rules(columns: list[dict[str, Any]]) -> str:
 
 def metadata_rules(columns: list[dict[str, Any]]) -> str:
     """How METADATA writes the spec's columns, naming only the kinds the spec has."""
-    ids = bool(_made_ids(columns))
+    ids = bool(made_ids(columns))
     dates = "; no `datetime_format`" if _has(columns, "datetime") else ""
     text = (
         f'each learned{" or id" if ids else ""} column as `{{"sdtype": TYPE}}` only '
@@ -327,7 +326,7 @@ def as_written_steps(columns: list[dict[str, Any]], dp: bool) -> str:
 
 def made_columns(columns: list[dict[str, Any]]) -> str:
     """The columns sample.py makes after sampling, in words (empty when there are none)."""
-    ids = bool(_made_ids(columns))
+    ids = bool(made_ids(columns))
     fakes = any(c["private"] == "fake" for c in columns)
     made = [w for w, present in (("ids", ids), ("fakes", fakes)) if present]
     return f", the {' and '.join(made)} made" if made else ""
@@ -351,8 +350,11 @@ def point_encoding(columns: list[dict[str, Any]]) -> str:
     )
 
 
-def ml_model(columns: list[dict[str, Any]], target: str) -> dict[str, str]:
-    """The model ML efficacy fits for the target's kind, its metric, and how inputs are coded."""
+def ml_model(columns: list[dict[str, Any]], target: str | None) -> dict[str, str] | None:
+    """The model ML efficacy fits for the target's kind, its metric, and how inputs are coded
+    (None: the spec measures no ML efficacy)."""
+    if target is None:
+        return None
     kind = next(c["type"] for c in columns if c["name"] == target)
     dates = ", dates as seconds" if _has(columns, "datetime") else ""
     inputs = f"numbers as floats{dates}"
@@ -382,10 +384,10 @@ def other_names(dp: bool) -> str:
     )
 
 
-def written_file(output: dict[str, Any], columns: list[dict[str, Any]]) -> str:
+def written_file(output_format: str, columns: list[dict[str, Any]]) -> str:
     """How the synthetic table's file is encoded, naming only what the spec can hold."""
     dates = ", dates in their declared formats" if _has(columns, "datetime") else ""
-    if output["format"] == "parquet":
+    if output_format == "parquet":
         return f"`to_parquet(index=False)`{dates}"
     nullable = any(c["nullable"] for c in columns)
     missing = ", missing as an empty cell" if nullable else ""
@@ -409,6 +411,7 @@ def prompt_context(
 ) -> dict[str, Any]:
     """Everything PROMPT.md.j2 and the test docstrings place as it is."""
     dp = spec.privacy.differential_privacy is not None
+    efficacy = spec.validation.ml_efficacy
     by_name = {c["name"]: c for c in columns}
     key = spec.data.primary_key
     keyed = bool(key) and by_name[key]["private"] is None
@@ -433,10 +436,8 @@ def prompt_context(
         "made_columns": made_columns(columns),
         "read_back": read_back(spec.output.format),
         "point_encoding": point_encoding(columns),
-        "ml_model": ml_model(columns, spec.validation.ml_efficacy.target)
-        if spec.validation.ml_efficacy
-        else None,
-        "written_file": written_file(spec.output.model_dump(mode="json"), columns),
+        "ml_model": ml_model(columns, efficacy.target if efficacy else None),
+        "written_file": written_file(spec.output.format, columns),
         "missing_share": missing_share(columns),
         "other_names": other_names(dp),
     }
