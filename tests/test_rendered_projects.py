@@ -151,7 +151,7 @@ def test_rendered_project_lints_passes_its_tests_and_trains(
     proven = proven and inputs == classifier_inputs(classifier_render)
     suite_temp = tmp_path / "suite"
     tests = run_pytest(["--basetemp", str(suite_temp), *suite_arguments(preset, proven)], project)
-    assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
+    assert tests.returncode == 0, tests.stdout[-6000:]
     classifier = hand_on_classifier(suite_temp, project)
     assert classifier == (inputs is not None), "a digits project's suite trains its classifier"
 

@@ -52,7 +52,7 @@ def test_rendered_superres_project_lints_and_passes_its_contract_tests(
         assert linted.returncode == 0, linted.stdout + linted.stderr
     selection = [] if preset == FULL_SUITE else ["tests/test_contract.py"]
     tests = run_pytest(["--basetemp", str(tmp_path / "suite"), *selection], project)
-    assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
+    assert tests.returncode == 0, tests.stdout[-6000:]
     assert " passed" in tests.stdout and " skipped" not in tests.stdout
 
 

@@ -64,7 +64,7 @@ def test_rendered_tabular_project_lints_and_passes_its_contract_tests(
         linted = run(command, project)
         assert linted.returncode == 0, linted.stdout + linted.stderr
     tests = run_pytest(["--basetemp", str(tmp_path / "suite")], project)
-    assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
+    assert tests.returncode == 0, tests.stdout[-6000:]
     assert " passed" in tests.stdout and " skipped" not in tests.stdout
     code = "".join(p.read_text() for p in project.rglob("*.py"))
     assert "import ganspec" not in code and "from ganspec" not in code
@@ -190,7 +190,7 @@ def test_a_semicolon_csv_in_and_parquet_out_keep_the_contract(tmp_path: Path) ->
         ],
         project,
     )
-    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+    assert tests.returncode == 0, tests.stdout[-5000:]
     assert "4 passed" in tests.stdout
 
 
