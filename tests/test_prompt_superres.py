@@ -6,6 +6,7 @@ the spec choices that switch sentences on and off."""
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from functools import cache
 from pathlib import Path
@@ -24,7 +25,6 @@ from tests.superres_project import modules as superres_modules
 from tests.superres_project import project_folder
 
 PROJECT = ROOT / "templates" / "superres" / "project"  # models.py, tiles.py: copied verbatim
-COMMON = ROOT / "templates" / "common"  # storage.py: every kind's, copied verbatim
 # Text, then a Markdown bullet on the same line: a block tag that ended a template line ate the
 # newline ("...at x4.- **tiled_forward** ...").
 GLUED_BULLET = re.compile(r"\S\s*- \*\*")
@@ -101,14 +101,9 @@ def test_optional_sentences_keep_the_markdown_whole(changes: dict[str, Any]) -> 
 
 
 def defined_parameters(module: str, function: str) -> list[str]:
-    """The parameter names of a function of a verbatim project file, read without importing."""
-    folder = COMMON if (COMMON / f"{module}.py").is_file() else PROJECT
-    tree = ast.parse((folder / f"{module}.py").read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            args = node.args
-            return [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
-    raise AssertionError(f"{module}.py defines no {function}")
+    """The parameter names of a function of the rendered project."""
+    (loaded,) = superres_modules(module)
+    return list(inspect.signature(getattr(loaded, function)).parameters)
 
 
 @pytest.mark.parametrize(
@@ -226,5 +221,7 @@ def test_load_model_checks_the_main_weights_before_the_weak_ones_as_stated() -> 
         prompt("realesr-general-x4v3")
     )
     contract, weights = superres_modules("contract", "weights")
-    with pytest.raises(Exception, match=re.escape(weights.resolve(contract.WEIGHTS).name)):
-        weights.load_model("cpu", strength=0.5)
+    with pytest.raises(
+        weights.WeightsError, match=re.escape(weights.resolve(contract.WEIGHTS).name)
+    ):
+        weights.load_model("cpu")

@@ -74,12 +74,13 @@ def build_superres_context(context: SuperresContext, out: Path | None = None) ->
     side = inference.tile + 2 * inference.tile_pad
     tile_bytes = tile_memory(release, side, inference.precision).total if inference.tile else None
     suffixes = tuple(sorted({f".{name}" for name in spec.input.formats}))
-    radius = receptive_radius(release)
+    radius, folded = receptive_radius(release), fold(release)
+    inference_settings = inference.model_dump(mode="json")
     return {
         **prompt_context(
             release,
-            fold(release),
-            inference.model_dump(mode="json"),
+            folded,
+            inference_settings,
             context.outscale,
             radius,
             weak is not None,
@@ -108,9 +109,9 @@ def build_superres_context(context: SuperresContext, out: Path | None = None) ->
         "suffixes": suffixes,
         "input": spec.input.model_dump(mode="json"),
         "outscale": context.outscale,
-        "inference": inference.model_dump(mode="json"),
+        "inference": inference_settings,
         "output": spec.output.model_dump(mode="json"),
-        "fold": fold(release),
+        "fold": folded,
         "radius": radius,
         "tile_side": side,
         "tile_mb": None if tile_bytes is None else round(tile_bytes / 1e6),
